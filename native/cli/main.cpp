@@ -1,0 +1,119 @@
+// trainscope-train: the trainer's command line.
+//   trainscope-train CONFIG [--events PATH] [--trace PATH] [--out DIR]
+//                    [--set section.key=value]... [--check] [--predict] [--quiet]
+// Exit 0 on success, 2 on a bad config or usage, 1 on a run-time failure.
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "config.h"
+#include "json.h"
+#include "memory_model.h"
+#include "trainer.h"
+
+namespace {
+
+const char* kUsage =
+    "usage: trainscope-train CONFIG [options]\n"
+    "\n"
+    "Trains the model a *.train config describes and records what it measures.\n"
+    "\n"
+    "options:\n"
+    "  --events PATH        write the event stream (JSON Lines, docs/events.md)\n"
+    "  --trace PATH         write a Chrome trace (open it in ui.perfetto.dev)\n"
+    "  --out DIR            write DIR/events.jsonl, DIR/trace.json, DIR/summary.json\n"
+    "  --set KEY=VALUE      override a config key, e.g. --set train.steps=20 (repeatable)\n"
+    "  --check              only check the config; print its errors\n"
+    "  --predict            print the memory model's prediction (JSON) and exit\n"
+    "  --quiet              no progress lines on stderr\n"
+    "  --version, --help\n";
+
+int usage_error(const std::string& msg) {
+  std::fprintf(stderr, "trainscope-train: error: %s\n%s", msg.c_str(), kUsage);
+  return ts::kExitUsage;
+}
+
+// mkdir -p
+bool make_dirs(const std::string& path, std::string& err) {
+  std::string cur;
+  for (size_t i = 0; i <= path.size(); ++i) {
+    if (i == path.size() || path[i] == '/') {
+      if (!cur.empty() && mkdir(cur.c_str(), 0777) != 0 && errno != EEXIST) {
+        err = "cannot create folder '" + cur + "': " + std::strerror(errno);
+        return false;
+      }
+    }
+    if (i < path.size()) cur.push_back(path[i]);
+  }
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string config_path, out_dir;
+  std::vector<std::string> overrides;
+  ts::RunOptions opt;
+  bool check_only = false, predict = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto next = [&](const char* what) -> const char* {
+      if (i + 1 >= argc) return nullptr;
+      (void)what;
+      return argv[++i];
+    };
+    if (a == "--help" || a == "-h") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    } else if (a == "--version") {
+      std::printf("trainscope-train %s\n", TRAINSCOPE_VERSION);
+      return 0;
+    } else if (a == "--events" || a == "--trace" || a == "--out" || a == "--set") {
+      const char* v = next(a.c_str());
+      if (!v) return usage_error(a + " needs a value");
+      if (a == "--events") opt.events_path = v;
+      else if (a == "--trace") opt.trace_path = v;
+      else if (a == "--out") out_dir = v;
+      else overrides.push_back(v);
+    } else if (a.rfind("--set=", 0) == 0) {
+      overrides.push_back(a.substr(6));
+    } else if (a == "--check") {
+      check_only = true;
+    } else if (a == "--predict") {
+      predict = true;
+    } else if (a == "--quiet") {
+      opt.log_steps = false;
+    } else if (!a.empty() && a[0] == '-') {
+      return usage_error("unknown option '" + a + "'");
+    } else if (config_path.empty()) {
+      config_path = a;
+    } else {
+      return usage_error("one config file at a time (got '" + config_path + "' and '" + a + "')");
+    }
+  }
+  if (config_path.empty()) return usage_error("no config file given");
+
+  const ts::ParseResult pr = ts::load_config(config_path, overrides);
+  for (const auto& d : pr.diagnostics) std::fprintf(stderr, "%s\n", d.format().c_str());
+  if (!pr.ok()) return ts::kExitUsage;
+  if (check_only) return 0;
+  if (predict) {
+    std::printf("%s\n", ts::memory_prediction_to_json(ts::predict_memory(pr.config)).c_str());
+    return 0;
+  }
+  if (!out_dir.empty()) {
+    std::string err;
+    if (!make_dirs(out_dir, err)) {
+      std::fprintf(stderr, "trainscope-train: error: %s\n", err.c_str());
+      return ts::kExitRuntime;
+    }
+    if (opt.events_path.empty()) opt.events_path = out_dir + "/events.jsonl";
+    if (opt.trace_path.empty()) opt.trace_path = out_dir + "/trace.json";
+    opt.summary_path = out_dir + "/summary.json";
+  }
+  return ts::run_training(pr.config, opt);
+}

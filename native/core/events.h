@@ -1,0 +1,74 @@
+// The event stream (JSON Lines, schema in docs/events.md) and the Chrome
+// trace. Records are appended to an in-memory buffer and written with one
+// write per finished step, so profiling costs a few string appends per
+// record and an interrupted run keeps every record up to its last step.
+#pragma once
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+namespace ts {
+
+constexpr int kEventSchema = 1;
+
+class EventWriter {
+ public:
+  EventWriter() = default;
+  ~EventWriter();
+  EventWriter(const EventWriter&) = delete;
+  EventWriter& operator=(const EventWriter&) = delete;
+
+  // Empty path: records are dropped. Returns false with err set when the
+  // file cannot be created.
+  bool open(const std::string& path, std::string& err);
+  // One JSON object, without the newline.
+  void record(const std::string& json);
+  // Writes buffered records through to the file (and the OS).
+  void flush();
+  bool active() const { return f_ != nullptr; }
+
+ private:
+  FILE* f_ = nullptr;
+  std::string buf_;
+};
+
+struct TraceSpan {
+  int rank;
+  int lane;           // 0 = steps, 1 = layers (compute); later lanes: comm
+  std::string name;   // "block.3 fwd", "step 10"
+  std::string cat;    // phase
+  double t0, t1;      // µs since run start
+  int64_t step;
+  int layer;          // -1 when the span is not a layer's
+};
+
+struct TraceCounter {
+  int rank;
+  std::string name;   // "memory"
+  double t;
+  std::vector<std::pair<std::string, double>> series;
+};
+
+// Collects spans of sampled steps and writes them as a Chrome trace JSON
+// object (traceEvents, µs, a pid per rank, named lanes) that Perfetto and
+// chrome://tracing open.
+class TraceBuilder {
+ public:
+  void span(TraceSpan s) { spans_.push_back(std::move(s)); }
+  void counter(TraceCounter c) { counters_.push_back(std::move(c)); }
+  // Writes atomically (temp file, then rename). false + err on failure.
+  bool write(const std::string& path, const std::vector<std::string>& lane_names,
+             const std::string& metadata_json, std::string& err) const;
+  size_t size() const { return spans_.size(); }
+
+ private:
+  std::vector<TraceSpan> spans_;
+  std::vector<TraceCounter> counters_;
+};
+
+// Writes text to path through a temp file and rename, so readers never see
+// a half-written file.
+bool write_file_atomic(const std::string& path, const std::string& text, std::string& err);
+
+}  // namespace ts

@@ -1,0 +1,31 @@
+// The training loop: data, forward, backward, AdamW, evaluation, and the
+// measurements around them (phase times, per-layer spans on sampled steps,
+// the allocator's per-layer memory), written to the event stream and the
+// Chrome trace.
+#pragma once
+#include <string>
+
+#include "config.h"
+
+namespace ts {
+
+struct RunOptions {
+  std::string events_path;  // JSON Lines (docs/events.md); "" = none
+  std::string trace_path;   // Chrome trace JSON; "" = none
+  std::string summary_path; // the summary record alone, as JSON; "" = none
+  bool log_steps = true;    // a progress line on stderr every few steps
+};
+
+// Exit codes of the trainer CLI.
+constexpr int kExitOk = 0;
+constexpr int kExitRuntime = 1;
+constexpr int kExitUsage = 2;
+
+// Trains; returns an exit code. Errors go to stderr as
+// "file:line:col: error: message" (or "trainscope-train: error: ...") and,
+// when the stream is open, as an error record. SIGINT/SIGTERM end the run
+// after the step in flight, with every record written and status
+// "interrupted" (exit 128 + signal).
+int run_training(const Config& cfg, const RunOptions& opt);
+
+}  // namespace ts
