@@ -119,7 +119,9 @@ std::string config_to_json(const Config& c);
 struct KeyInfo {
   const char* section;
   const char* key;
-  const char* type;        // "int" | "number" | "size" | "enum" | "path" | "list" | "word"
+  const char* type;        // "int" | "number" | "size" | "enum" | "path" | "flag" (takes no
+                           // value: data.synthetic) | "word" (train.checkpoint: a mode word
+                           // from `values`, then its argument)
   const char* values;      // enum choices "a|b|c", "" otherwise
   const char* default_value;
   const char* doc;         // one sentence for hovers

@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "fastmath.h"
 #include "gemm.h"
 
 namespace ts::k {
@@ -163,28 +164,28 @@ void matmul_backward(F* dinp, F* dW, F* dbias, const F* dout, const F* inp, cons
 template <typename F>
 inline F gelu(F x) {
   const F s = F(0.7978845608028654);  // sqrt(2/pi)
-  return F(0.5) * x * (F(1) + std::tanh(s * (x + F(0.044715) * x * x * x)));
+  return F(0.5) * x * (F(1) + tanh_(s * (x + F(0.044715) * x * x * x)));
 }
 
 template <typename F>
 inline F gelu_grad(F x) {
   const F s = F(0.7978845608028654);
   const F u = s * (x + F(0.044715) * x * x * x);
-  const F th = std::tanh(u);
+  const F th = tanh_(u);
   const F sech2 = F(1) - th * th;
   return F(0.5) * (F(1) + th) + F(0.5) * x * sech2 * s * (F(1) + F(3) * F(0.044715) * x * x);
 }
 
 template <typename F>
 void gelu_forward(F* out, const F* inp, size_t n) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for simd schedule(static)
   for (size_t i = 0; i < n; ++i) out[i] = gelu(inp[i]);
 }
 
 // d = dout * gelu'(inp); d may alias dout.
 template <typename F>
 void gelu_backward(F* d, const F* inp, const F* dout, size_t n) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for simd schedule(static)
   for (size_t i = 0; i < n; ++i) d[i] = dout[i] * gelu_grad(inp[i]);
 }
 
@@ -210,8 +211,9 @@ void attention_forward(F* out, F* att, const F* qkv, int B, int T, int C, int NH
         F mx = row[0];
         for (int j = 1; j <= t; ++j) mx = row[j] > mx ? row[j] : mx;
         F sum = 0;
+#pragma omp simd reduction(+ : sum)
         for (int j = 0; j <= t; ++j) {
-          row[j] = std::exp(row[j] - mx);
+          row[j] = exp_(row[j] - mx);
           sum += row[j];
         }
         const F inv = F(1) / sum;
@@ -276,8 +278,9 @@ double crossentropy_forward(F* probs, F* losses, const F* logits, const int32_t*
     F mx = l[0];
     for (int j = 1; j < V; ++j) mx = l[j] > mx ? l[j] : mx;
     F sum = 0;
+#pragma omp simd reduction(+ : sum)
     for (int j = 0; j < V; ++j) {
-      p[j] = std::exp(l[j] - mx);
+      p[j] = exp_(l[j] - mx);
       sum += p[j];
     }
     const F inv = F(1) / sum;

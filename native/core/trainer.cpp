@@ -293,13 +293,14 @@ void Run::finish(const char* status, const MemoryPrediction& pred) {
   if (!std::isnan(last_val_)) std::printf("  val loss %.4f\n", last_val_);
   std::printf("  speed    %.2f ms/step (median), %.0f tokens/s, %d threads, %s\n", ms, tps,
               omp_get_max_threads(), blas_name());
-  std::printf("  memory   peak %s (predicted %s):", human_bytes(a.total().peak).c_str(),
-              human_bytes(pred.peak).c_str());
+  std::string by_cat;
   for (int c = 0; c < kNumCats; ++c)
     if (a.category(Cat(c)).peak)
-      std::printf(" %s %s%s", cat_name(Cat(c)), human_bytes(a.category(Cat(c)).peak).c_str(),
-                  c + 1 < kNumCats ? "," : "");
-  std::printf("\n  top layers by memory:\n");
+      by_cat += std::string(by_cat.empty() ? " " : ", ") + cat_name(Cat(c)) + " " +
+                human_bytes(a.category(Cat(c)).peak);
+  std::printf("  memory   peak %s (predicted %s):%s\n", human_bytes(a.total().peak).c_str(),
+              human_bytes(pred.peak).c_str(), by_cat.c_str());
+  std::printf("  top layers by memory:\n");
   std::vector<std::pair<uint64_t, int>> by;
   for (int l = 0; l < model_->num_layers(); ++l) {
     uint64_t t = 0;
@@ -412,6 +413,7 @@ int Run::go() {
       write_layer_records(pred);
     }
     last_loss_ = loss;
+    if (opt_.step_losses) opt_.step_losses->push_back(loss);
     steps_done_ = step;
     tokens_done_ += uint64_t(B) * T;
     if (sampled) trace_.span({0, 0, "step " + std::to_string(step), "step", t_start, clk_.us(), step, -1});

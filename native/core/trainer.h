@@ -4,6 +4,7 @@
 // Chrome trace.
 #pragma once
 #include <string>
+#include <vector>
 
 #include "config.h"
 
@@ -14,6 +15,9 @@ struct RunOptions {
   std::string trace_path;   // Chrome trace JSON; "" = none
   std::string summary_path; // the summary record alone, as JSON; "" = none
   bool log_steps = true;    // a progress line on stderr every few steps
+  // When set, receives every step's loss at full precision (the event stream
+  // rounds to 9 digits): for callers that compare runs bit for bit.
+  std::vector<double>* step_losses = nullptr;
 };
 
 // Exit codes of the trainer CLI.

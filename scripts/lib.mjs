@@ -1,0 +1,94 @@
+// Shared helpers of the npm scripts: locate tools, install what is missing,
+// build. Node built-ins only, so the scripts run before `npm install`.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const buildDir = path.join(root, 'native', 'build');
+export const trainerPath = path.join(buildDir, 'trainscope-train');
+
+export function run(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { stdio: 'inherit', cwd: root, ...opts });
+  if (r.error) throw new Error(`${cmd}: ${r.error.message}`);
+  if (r.status !== 0) {
+    const err = new Error(`${cmd} ${args.join(' ')} exited with ${r.status ?? r.signal}`);
+    err.exitCode = r.status ?? 1;
+    throw err;
+  }
+  return r;
+}
+
+function have(cmd) {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+}
+
+function dpkgInstalled(pkg) {
+  const r = spawnSync('dpkg-query', ['-W', '-f=${Status}', pkg], { encoding: 'utf8' });
+  return r.status === 0 && r.stdout.includes('install ok installed');
+}
+
+// Debian packages each job needs. `core`: build and train on CPU.
+export const systemPackages = {
+  core: ['cmake', 'g++', 'make', 'libopenblas-dev'],
+  mpi: ['libopenmpi-dev', 'openmpi-bin'],
+  bench: ['python3-torch'],
+  browser: ['chromium', 'libkrb5-dev', 'ripgrep'],
+};
+
+// Installs missing Debian packages when running as root (CI, containers);
+// otherwise prints the exact command and stops.
+export function ensureSystemPackages(groups) {
+  const wanted = [...new Set(groups.flatMap((g) => systemPackages[g]))];
+  if (!have('dpkg-query')) {
+    const missingTools = ['cmake', 'g++'].filter((t) => !have(t));
+    if (missingTools.length) throw new Error(`missing ${missingTools.join(', ')}: install them with your package manager`);
+    return;
+  }
+  const missing = wanted.filter((p) => !dpkgInstalled(p));
+  if (!missing.length) return;
+  const line = `apt-get update && apt-get install -y ${missing.join(' ')}`;
+  if (process.getuid && process.getuid() === 0) {
+    console.log(`trainscope: installing ${missing.join(' ')}`);
+    run('sh', ['-c', `apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ${missing.join(' ')}`]);
+  } else {
+    console.error(`trainscope: missing system packages. Run:\n\n  sudo ${line}\n`);
+    process.exit(1);
+  }
+}
+
+export function ensureNodeModules() {
+  if (existsSync(path.join(root, 'node_modules', 'esbuild'))) return;
+  run('npm', ['install', '--no-audit', '--no-fund']);
+}
+
+export function buildNative({ target } = {}) {
+  if (!existsSync(path.join(buildDir, 'CMakeCache.txt'))) {
+    run('cmake', ['-S', 'native', '-B', buildDir, '-DCMAKE_BUILD_TYPE=Release']);
+  }
+  const jobs = String(Math.max(1, Math.min(8, os.availableParallelism())));
+  run('cmake', ['--build', buildDir, '-j', jobs, ...(target ? ['--target', target] : [])]);
+}
+
+// Bundles the TypeScript: the extension (Node, CJS), the webview (browser,
+// ESM) and the tests (Node, ESM, one file per test).
+export async function buildTypeScript() {
+  const esbuild = await import('esbuild');
+  const tests = existsSync(path.join(root, 'test'))
+    ? readdirSync(path.join(root, 'test')).filter((f) => f.endsWith('.test.ts')).map((f) => path.join(root, 'test', f))
+    : [];
+  const common = { bundle: true, sourcemap: true, logLevel: 'warning', absWorkingDir: root };
+  const jobs = [];
+  if (existsSync(path.join(root, 'extension', 'extension.ts'))) {
+    jobs.push(esbuild.build({ ...common, entryPoints: ['extension/extension.ts'], outfile: 'out/extension.js', platform: 'node', format: 'cjs', target: 'node20', external: ['vscode', '*.node'] }));
+  }
+  if (existsSync(path.join(root, 'webview', 'main.ts'))) {
+    jobs.push(esbuild.build({ ...common, entryPoints: ['webview/main.ts'], outfile: 'out/webview.js', platform: 'browser', format: 'esm', target: 'es2022' }));
+  }
+  if (tests.length) {
+    jobs.push(esbuild.build({ ...common, entryPoints: tests, outdir: 'out/test', platform: 'node', format: 'esm', target: 'node20', outExtension: { '.js': '.mjs' }, packages: 'external' }));
+  }
+  await Promise.all(jobs);
+}
