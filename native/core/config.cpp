@@ -57,7 +57,7 @@ struct Value {
   double d = 0;            // number
   uint64_t bytes = 0;      // size; checkpoint budget
   std::string s;           // enum choice; resolved path; checkpoint mode
-  std::vector<int> list;   // checkpoint layers
+  std::vector<std::pair<int, int>> segments;  // checkpoint layers: [first, last] per item
 };
 
 // Bounds at or above kIntMax are storage limits, not advice, so messages and
@@ -186,7 +186,8 @@ const Spec kSpecs[] = {
      [](Config& c, const Value& v) {
        c.train.checkpoint = v.s;
        c.train.checkpoint_every = v.s == "every" ? int(v.i) : 0;
-       c.train.checkpoint_layers = v.s == "layers" ? v.list : std::vector<int>{};
+       c.train.checkpoint_segments =
+           v.s == "layers" ? v.segments : std::vector<std::pair<int, int>>{};
        c.train.checkpoint_budget = v.s == "budget" ? v.bytes : 0;
      },
      "Activation checkpointing (recompute instead of store): none, sqrt, every K, layers i,j,... "
@@ -245,8 +246,6 @@ struct NotBuilt {
 const NotBuilt kNotBuilt[] = {
     {"train.precision", [](const Config& c) { return c.train.precision != "fp32"; },
      "this trainer supports fp32 so far"},
-    {"train.checkpoint", [](const Config& c) { return c.train.checkpoint != "none"; },
-     "this trainer keeps every activation so far (checkpoint none)"},
     {"train.accumulate", [](const Config& c) { return c.train.accumulate > 1; },
      "this trainer supports accumulate 1 so far"},
     {"train.device", [](const Config& c) { return c.train.device == "cuda"; },
@@ -515,8 +514,11 @@ std::string checkpoint_text(const TrainConfig& t) {
   if (t.checkpoint == "budget") return "budget " + std::to_string(t.checkpoint_budget);
   if (t.checkpoint == "layers") {
     std::string s = "layers ";
-    for (size_t i = 0; i < t.checkpoint_layers.size(); ++i)
-      s += (i ? "," : "") + std::to_string(t.checkpoint_layers[i]);
+    for (size_t i = 0; i < t.checkpoint_segments.size(); ++i) {
+      const auto& seg = t.checkpoint_segments[i];
+      s += (i ? "," : "") + std::to_string(seg.first);
+      if (seg.second != seg.first) s += "-" + std::to_string(seg.second);
+    }
     return s;
   }
   return t.checkpoint;
@@ -981,16 +983,31 @@ bool Parser::parse_checkpoint(const Spec& k, const std::string& val, int vcol, V
       if (item.empty())
         return fail(vcol + int(start), vcol + int(stop) + 1,
                     name + ": empty entry in the layer list", name);
-      int64_t idx = 0;
-      bool overflow = false;
-      if (!parse_int(item, idx, overflow))
-        return fail(icol, iend, name + ": expected a layer index, got '" + shown(item) + "'",
+      // An item is one block "i" or a segment of blocks "i-j".
+      const size_t dash = item.find('-', 1);
+      const std::string first = dash == std::string::npos ? item : rtrim(item.substr(0, dash));
+      const std::string last = dash == std::string::npos ? item : item.substr(skip_space(item, dash + 1));
+      int64_t idx[2] = {0, 0};
+      for (int part = 0; part < 2; ++part) {
+        const std::string& t = part ? last : first;
+        bool overflow = false;
+        if (!parse_int(t, idx[part], overflow))
+          return fail(icol, iend,
+                      name + ": expected a layer index or a range like 0-3, got '" + shown(item) + "'",
+                      name);
+        if (idx[part] < 0)
+          return fail(icol, iend, name + ": layer indices start at 0, got " + shown(item), name);
+        if (overflow || idx[part] > int64_t(kIntMax))
+          return fail(icol, iend, name + ": layer index " + shown(item) + " is too large", name);
+      }
+      if (idx[1] < idx[0])
+        return fail(icol, iend, name + ": range " + shown(item) + " runs backwards", name);
+      if (!v.segments.empty() && idx[0] <= v.segments.back().second)
+        return fail(icol, iend,
+                    name + ": segments must be in increasing order without overlap, got '" +
+                        shown(item) + "' after '" + std::to_string(v.segments.back().second) + "'",
                     name);
-      if (idx < 0)
-        return fail(icol, iend, name + ": layer indices start at 0, got " + shown(item), name);
-      if (overflow || idx > int64_t(kIntMax))
-        return fail(icol, iend, name + ": layer index " + shown(item) + " is too large", name);
-      v.list.push_back(int(idx));
+      v.segments.push_back({int(idx[0]), int(idx[1])});
       if (comma == std::string::npos) break;
       start = comma + 1;
     }
@@ -1093,7 +1110,8 @@ void Parser::cross_checks() {
     report({"train.warmup", "train.steps"},
            "train.warmup " + std::to_string(c.train.warmup) + " must be less than train.steps " +
                std::to_string(c.train.steps));
-  for (int layer : c.train.checkpoint_layers) {
+  for (const auto& seg : c.train.checkpoint_segments) {
+    const int layer = seg.second;
     if (layer >= c.model.layers) {
       report({"train.checkpoint"},
              "train.checkpoint layer " + std::to_string(layer) +

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace ts {
@@ -70,7 +71,10 @@ struct TrainConfig {
   std::string precision = "fp32";    // fp32 | bf16 | fp16
   std::string checkpoint = "none";   // none | sqrt | every | layers | budget
   int checkpoint_every = 0;          // checkpoint every K
-  std::vector<int> checkpoint_layers;// checkpoint layers i,j,...
+  // checkpoint layers a-b,c,...: each item is one segment of blocks (first,
+  // last inclusive) whose activations are recomputed in backward from the
+  // segment's stored input; blocks in no segment keep their activations.
+  std::vector<std::pair<int, int>> checkpoint_segments;
   uint64_t checkpoint_budget = 0;    // checkpoint budget SIZE (bytes)
   int accumulate = 1;
   std::string device = "cpu";        // cpu | cuda | auto

@@ -134,7 +134,17 @@ struct Scope {
 }  // namespace
 
 template <typename F>
-void GPT<F>::forward_block(int l, const F* x) {
+void GPT<F>::set_checkpoint(const Segments& segments) {
+  segments_ = segments;
+  seg_of_.assign(L_, -1);
+  for (size_t k = 0; k < segments.size(); ++k)
+    for (int b = segments[k].first; b <= segments[k].second && b < L_; ++b) seg_of_[b] = int(k);
+}
+
+// keep_output = false skips the output projection of the MLP: a recomputed
+// segment's last block needs its internals for backward, not its output.
+template <typename F>
+void GPT<F>::forward_block(int l, const F* x, bool keep_output) {
   const int N = B_ * T_, C = C_;
   const int li = l + 1;
   const BlockLayout bl(C);
@@ -161,6 +171,7 @@ void GPT<F>::forward_block(int l, const F* x) {
   k::matmul_forward(a.fch.data(), a.ln2.data(), p + bl.fcw, p + bl.fcb, N, C, 4 * C);
   a.fch_gelu = Buffer<F>(alloc_, size_t(N) * 4 * C, li, Cat::act);
   k::gelu_forward(a.fch_gelu.data(), a.fch.data(), size_t(N) * 4 * C);
+  if (!keep_output) return;
   a.res3 = Buffer<F>(alloc_, size_t(N) * C, li, Cat::act);
   k::matmul_forward(a.res3.data(), a.fch_gelu.data(), p + bl.fcprojw, p + bl.fcprojb, N, 4 * C,
                     C, a.res2.data());
@@ -185,6 +196,15 @@ double GPT<F>::forward(const int32_t* inputs, const int32_t* targets, LayerObser
     Scope s(obs, l + 1, Phase::fwd);
     forward_block(l, x);
     x = A.blocks[l].res3.data();
+    const int seg = segment_of(l);
+    if (seg < 0) continue;
+    // Checkpointed: keep only the output (the next block's input) ...
+    Buffer<F> out = std::move(A.blocks[l].res3);
+    A.blocks[l] = typename Acts::Block();
+    A.blocks[l].res3 = std::move(out);
+    // ... and inside a segment, drop the previous block's output once this
+    // block has consumed it: backward recomputes it from the segment input.
+    if (l > 0 && segment_of(l - 1) == seg) A.blocks[l - 1].res3.reset();
   }
   Scope s(obs, L_ + 1, Phase::fwd);
   const int hl = L_ + 1;
@@ -254,6 +274,17 @@ void GPT<F>::backward(LayerObserver* obs, F loss_scale) {
     A.lnf.reset(); A.lnf_mean.reset(); A.lnf_rstd.reset(); A.probs.reset(); A.losses.reset();
   }
   for (int l = L_ - 1; l >= 0; --l) {
+    const int seg = segment_of(l);
+    if (seg >= 0 && segments_[seg].second == l) {
+      // Entering a segment from its end: its stored output has been used by
+      // the layer above; recompute the segment's blocks from its input.
+      A.blocks[l].res3.reset();
+      const int first = segments_[seg].first;
+      for (int m = first; m <= l; ++m) {
+        Scope s(obs, m + 1, Phase::recompute);
+        forward_block(m, m > 0 ? A.blocks[m - 1].res3.data() : A.embed_out.data(), m < l);
+      }
+    }
     Scope s(obs, l + 1, Phase::bwd);
     const F* x = l > 0 ? A.blocks[l - 1].res3.data() : A.embed_out.data();
     backward_block(l, x, dres.data());

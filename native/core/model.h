@@ -19,6 +19,7 @@
 
 #include "alloc.h"
 #include "config.h"
+#include "memory_model.h"
 
 namespace ts {
 
@@ -72,6 +73,12 @@ class GPT {
   void backward(LayerObserver* obs = nullptr, F loss_scale = F(1));
   void release_activations();
 
+  // Activation checkpointing: each segment of blocks keeps only its input
+  // and output in forward and recomputes its blocks just before their
+  // backward. Empty = keep everything. Losses and gradients are bitwise the
+  // same either way (the recompute runs the very same kernels).
+  void set_checkpoint(const Segments& segments);
+
   void zero_grad();
   double grad_norm_sq() const;
   void scale_grads(F s);
@@ -87,7 +94,8 @@ class GPT {
 
  private:
   struct Acts;
-  void forward_block(int l, const F* x);
+  void forward_block(int l, const F* x, bool keep_output = true);
+  int segment_of(int block) const { return seg_of_.empty() ? -1 : seg_of_[block]; }
   void backward_block(int l, const F* x, F* dres);
 
   Allocator& alloc_;
@@ -96,6 +104,8 @@ class GPT {
   std::vector<TensorInfo> tensors_;
   std::vector<Buffer<F>> params_, grads_, m_, v_;
   std::unique_ptr<Acts> acts_;
+  Segments segments_;
+  std::vector<int> seg_of_;  // per block: index into segments_, -1 = kept
   const int32_t* inputs_ = nullptr;
   const int32_t* targets_ = nullptr;
 };

@@ -37,7 +37,7 @@ struct RunClock {
   }
 };
 
-constexpr int kNumPhases = 3;  // fwd, bwd, optim: the phases this trainer runs today
+constexpr int kNumPhases = 5;  // fwd, bwd, optim, recompute, comm (model.h's Phase)
 
 // Records per-layer spans, only on sampled steps: a span costs two clock
 // reads and a couple of string appends, but thousands a step would still
@@ -51,15 +51,21 @@ class Profiler : public LayerObserver {
   void set_step(int64_t step, bool sampled) {
     step_ = step;
     sampled_ = sampled;
+    recompute_us_ = 0;
   }
+  // Recompute time of the step so far: measured on every step (a handful of
+  // clock reads), since the bwd phase is reported without it.
+  double recompute_ms() const { return recompute_us_ / 1e3; }
   bool sampled() const { return sampled_; }
   void begin(int layer, Phase phase) override {
-    if (sampled_) t0_[size_t(layer) * kNumPhases + int(phase)] = clk_.us();
+    if (sampled_ || phase == Phase::recompute) t0_[size_t(layer) * kNumPhases + int(phase)] = clk_.us();
   }
   void end(int layer, Phase phase) override {
-    if (!sampled_) return;
+    if (!sampled_ && phase != Phase::recompute) return;
     const double t1 = clk_.us();
     const double t0 = t0_[size_t(layer) * kNumPhases + int(phase)];
+    if (phase == Phase::recompute) recompute_us_ += t1 - t0;
+    if (!sampled_) return;
     std::string s;
     Json j(s);
     j.begin_object().field("type", "span").field("rank", 0).field("step", step_);
@@ -82,6 +88,7 @@ class Profiler : public LayerObserver {
   std::vector<double> t0_;
   int64_t step_ = 0;
   bool sampled_ = false;
+  double recompute_us_ = 0;
 };
 
 double lr_at(const TrainConfig& t, int64_t step) {
@@ -143,6 +150,7 @@ class Run {
   int fail(const std::string& located_message);
   void write_run_record(const MemoryPrediction& pred, const Dataset& data, int threads);
   void write_layer_records(const MemoryPrediction& pred);
+  void snapshot_end_of_forward();
   double evaluate(int64_t step);
   void finish(const char* status, const MemoryPrediction& pred);
 
@@ -156,6 +164,7 @@ class Run {
   std::unique_ptr<Dataset> data_;
   Buffer<int32_t> inputs_, targets_;
   std::vector<double> step_ms_;
+  std::vector<uint64_t> act_end_of_forward_;  // per layer, measured on step 1
   double first_loss_ = NAN, last_loss_ = NAN, last_val_ = NAN;
   int64_t steps_done_ = 0;
   uint64_t tokens_done_ = 0;
@@ -183,7 +192,7 @@ void Run::write_run_record(const MemoryPrediction& pred, const Dataset& data, in
   j.key("config").raw(config_to_json(cfg_));
   j.field("model", cfg_.model.type).field("params", uint64_t(model_->num_params()));
   j.field("ranks", 1).field("device", "cpu").field("threads", threads).field("blas", blas_name());
-  j.field("precision", cfg_.train.precision);
+  j.field("precision", cfg_.train.precision).field("checkpoint", pred.checkpoint);
   j.field("tokens_per_step", uint64_t(cfg_.train.batch) * cfg_.model.context);
   j.key("data").begin_object();
   j.field("source", data.source()).field("description", data.describe());
@@ -199,9 +208,17 @@ void Run::write_run_record(const MemoryPrediction& pred, const Dataset& data, in
   ev_.flush();
 }
 
+void Run::snapshot_end_of_forward() {
+  act_end_of_forward_.clear();
+  for (int l = 0; l < model_->num_layers(); ++l)
+    act_end_of_forward_.push_back(alloc_->layer(l, Cat::act).live);
+}
+
 // One record per layer, measured by the allocator after the first step
 // (activations and workspace have then reached their per-step peak),
-// beside the memory model's prediction.
+// beside the memory model's prediction. `act` is what the layer holds for
+// backward when the forward pass ends (what checkpointing shrinks);
+// `act_peak` its largest live activation bytes (its forward or recompute).
 void Run::write_layer_records(const MemoryPrediction& pred) {
   const Allocator& a = *alloc_;
   for (int l = 0; l < model_->num_layers(); ++l) {
@@ -210,15 +227,17 @@ void Run::write_layer_records(const MemoryPrediction& pred) {
     std::string s;
     Json j(s);
     j.begin_object().field("type", "layer").field("index", l).field("name", li.name);
-    j.field("kind", li.kind).field("params", uint64_t(li.params)).field("checkpointed", false);
+    j.field("kind", li.kind).field("params", uint64_t(li.params));
+    j.field("checkpointed", pl.checkpointed).field("segment_start", pl.segment_start);
     j.key("bytes").begin_object();
     j.field("param", a.layer(l, Cat::param).peak).field("grad", a.layer(l, Cat::grad).peak);
-    j.field("optim", a.layer(l, Cat::optim).peak).field("act", a.layer(l, Cat::act).peak);
+    j.field("optim", a.layer(l, Cat::optim).peak).field("act", act_end_of_forward_[l]);
+    j.field("act_peak", a.layer(l, Cat::act).peak);
     j.field("workspace", a.layer(l, Cat::workspace).peak);
     j.end_object();
     j.key("predicted").begin_object();
     j.field("param", pl.param).field("grad", pl.grad).field("optim", pl.optim);
-    j.field("act", pl.act).field("workspace", pl.workspace);
+    j.field("act", pl.act).field("act_peak", pl.act_full).field("workspace", pl.workspace);
     j.end_object();
     j.end_object();
     ev_.record(s);
@@ -346,9 +365,20 @@ int Run::go() {
 
   const int B = tc.batch, T = cfg_.model.context;
   const MemoryPrediction pred = predict_memory(cfg_);
+  if (!pred.error.empty()) {
+    // A budget no plan fits: a config error, reported at the key.
+    auto it = cfg_.where.find("train.checkpoint");
+    const std::string at = it != cfg_.where.end()
+                               ? it->second.file + ":" + std::to_string(it->second.line) + ":" +
+                                     std::to_string(it->second.value_col)
+                               : cfg_.file + ":1:1";
+    fail(at + ": error: " + pred.error);
+    return kExitUsage;
+  }
   try {
     alloc_.reset(new Allocator(cfg_.model.layers + 2));
     model_.reset(new GPT<float>(cfg_.model, B, *alloc_, tc.seed));
+    model_->set_checkpoint(pred.segments);
     inputs_ = Buffer<int32_t>(*alloc_, size_t(B) * T, 0, Cat::workspace);
     targets_ = Buffer<int32_t>(*alloc_, size_t(B) * T, 0, Cat::workspace);
   } catch (const std::bad_alloc&) {
@@ -386,6 +416,7 @@ int Run::go() {
     try {
       loss = model_->forward(inputs_.data(), targets_.data(), &prof);
       lap(1);
+      if (step == 1) snapshot_end_of_forward();
       model_->zero_grad();
       model_->backward(&prof);
     } catch (const std::bad_alloc&) {
@@ -424,7 +455,10 @@ int Run::go() {
     j.field("lr", lr).field("grad_norm", gnorm).field("ms", ms);
     j.field("tokens_per_s", B * double(T) / (ms / 1e3));
     j.key("phases").begin_object();
-    j.field("data", ph[0]).field("fwd", ph[1]).field("bwd", ph[2]).field("optim", ph[3]);
+    // Backward's wall time includes the recompute; the two are reported apart.
+    j.field("data", ph[0]).field("fwd", ph[1]).field("bwd", ph[2] - prof.recompute_ms());
+    j.field("optim", ph[3]);
+    if (!pred.segments.empty()) j.field("recompute", prof.recompute_ms());
     j.end_object();
     j.key("mem").begin_object();
     j.field("live_bytes", alloc_->total().live).field("peak_bytes", alloc_->total().peak);

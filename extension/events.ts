@@ -1,0 +1,664 @@
+// The trainer's event stream (docs/events.md): record types, a validator and
+// an incremental JSON Lines parser. No `vscode` import: the extension host,
+// the webview and plain-Node tests all use this module.
+
+export const SCHEMA_VERSION = 1;
+
+/** Record types schema 1 defines. */
+export const RECORD_TYPES = ['run', 'layer', 'step', 'eval', 'span', 'summary', 'error'] as const;
+export type RecordType = (typeof RECORD_TYPES)[number];
+
+/** Names later trainer versions will use; their fields are not defined yet. */
+export const RESERVED_RECORD_TYPES = ['comm', 'checkpoint'] as const;
+
+/** Per-category byte counts of one layer (measured or predicted). */
+export interface LayerBytes {
+  param: number;
+  grad: number;
+  optim: number;
+  act: number;
+  workspace: number;
+}
+
+export interface PredictedLayer {
+  name: string;
+  /** Elements, not bytes. */
+  params: number;
+  bytes: LayerBytes;
+}
+
+/** The memory model's prediction, as in the run record and `--predict`. */
+export interface MemoryPrediction {
+  param: number;
+  grad: number;
+  optim: number;
+  peak_act_bytes: number;
+  peak_workspace_bytes: number;
+  peak_bytes: number;
+  params: number;
+  layers: PredictedLayer[];
+}
+
+export interface RunData {
+  source: string;
+  description: string;
+  train_tokens: number;
+  val_tokens: number;
+  entropy_floor?: number;
+}
+
+/**
+ * The resolved config echo. Sections hold every key of docs/config.md; they
+ * are left loosely typed here so that a new config key never makes a stream
+ * invalid.
+ */
+export interface RunConfigEcho {
+  model: Record<string, unknown>;
+  data: Record<string, unknown>;
+  train: Record<string, unknown>;
+  parallel: Record<string, unknown>;
+}
+
+export interface RunRecord {
+  type: 'run';
+  schema: number;
+  trainscope: string;
+  /** ISO 8601 UTC, to the second. */
+  time: string;
+  host: string;
+  config_file: string;
+  config: RunConfigEcho;
+  model: string;
+  params: number;
+  ranks: number;
+  device: string;
+  threads: number;
+  blas: string;
+  precision: string;
+  tokens_per_step: number;
+  data: RunData;
+  layers: string[];
+  predicted: MemoryPrediction;
+}
+
+export interface LayerRecord {
+  type: 'layer';
+  index: number;
+  name: string;
+  kind: string;
+  params: number;
+  checkpointed: boolean;
+  bytes: LayerBytes;
+  predicted: LayerBytes;
+}
+
+/** Milliseconds per phase of a step. */
+export interface StepPhases {
+  data: number;
+  fwd: number;
+  bwd: number;
+  optim: number;
+}
+
+export interface StepRecord {
+  type: 'step';
+  step: number;
+  /** null: the trainer saw a non-finite loss (JSON has no NaN). */
+  loss: number | null;
+  lr: number;
+  /** null: the gradient norm overflowed. */
+  grad_norm: number | null;
+  ms: number;
+  tokens_per_s: number;
+  phases: StepPhases;
+  mem: { live_bytes: number; peak_bytes: number };
+}
+
+export interface EvalRecord {
+  type: 'eval';
+  step: number;
+  val_loss: number | null;
+}
+
+/** Phases a span can have; `recompute` and `comm` are reserved for later. */
+export type SpanPhase = 'fwd' | 'bwd' | 'optim' | 'recompute' | 'comm';
+
+export interface SpanRecord {
+  type: 'span';
+  rank: number;
+  step: number;
+  layer: number;
+  name: string;
+  /** A SpanPhase today; kept as string so a new phase is not an error. */
+  phase: string;
+  /** µs since the run started. */
+  t0: number;
+  t1: number;
+}
+
+export type SummaryStatus = 'completed' | 'interrupted' | 'failed';
+
+export interface SummaryRecord {
+  type: 'summary';
+  status: SummaryStatus;
+  steps: number;
+  tokens: number;
+  first_loss?: number;
+  final_loss?: number;
+  final_val_loss?: number | null;
+  ms_per_step: number;
+  tokens_per_s: number;
+  wall_s: number;
+  peak_bytes: number;
+  peak_act_bytes: number;
+  peak_by_category: Record<string, number>;
+  predicted_peak_bytes: number;
+  predicted_peak_act_bytes: number;
+  rss_peak_bytes: number;
+}
+
+export interface ErrorRecord {
+  type: 'error';
+  message: string;
+}
+
+export type TrainerEvent =
+  | RunRecord
+  | LayerRecord
+  | StepRecord
+  | EvalRecord
+  | SpanRecord
+  | SummaryRecord
+  | ErrorRecord;
+
+export type ValidationResult = { ok: true; event: TrainerEvent } | { ok: false; error: string };
+
+// ---------------------------------------------------------------------------
+// Validation. Each check returns undefined when the field is fine and an
+// error message otherwise, so a record's checks chain with `??` and stop at
+// the first problem without allocating anything on the happy path (the
+// extension validates up to a million records per run).
+
+type Obj = Record<string, unknown>;
+type Check = string | undefined;
+
+function isObj(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
+  return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
+}
+
+function bad(path: string, v: unknown, want: string): string {
+  return v === undefined
+    ? `missing required field "${path}"`
+    : `field "${path}" must be ${want}, got ${describe(v)}`;
+}
+
+function num(o: Obj, k: string, p = ''): Check {
+  const v = o[k];
+  return Number.isFinite(v) ? undefined : bad(p + k, v, 'a finite number');
+}
+
+function numOrNull(o: Obj, k: string, p = ''): Check {
+  const v = o[k];
+  return v === null || Number.isFinite(v) ? undefined : bad(p + k, v, 'a finite number or null');
+}
+
+/** Non-negative integer: counts, bytes, indices. */
+function count(o: Obj, k: string, p = ''): Check {
+  const v = o[k];
+  return Number.isInteger(v) && (v as number) >= 0 ? undefined : bad(p + k, v, 'a non-negative integer');
+}
+
+function positive(o: Obj, k: string, p = ''): Check {
+  const v = o[k];
+  return Number.isInteger(v) && (v as number) >= 1 ? undefined : bad(p + k, v, 'a positive integer');
+}
+
+function str(o: Obj, k: string, p = ''): Check {
+  const v = o[k];
+  return typeof v === 'string' ? undefined : bad(p + k, v, 'a string');
+}
+
+function bool(o: Obj, k: string, p = ''): Check {
+  const v = o[k];
+  return typeof v === 'boolean' ? undefined : bad(p + k, v, 'a boolean');
+}
+
+function obj(o: Obj, k: string, p = ''): Check {
+  const v = o[k];
+  return isObj(v) ? undefined : bad(p + k, v, 'an object');
+}
+
+function optional(o: Obj, k: string, check: (o: Obj, k: string) => Check): Check {
+  return o[k] === undefined ? undefined : check(o, k);
+}
+
+function layerBytes(o: Obj, k: string, p = ''): Check {
+  const e = obj(o, k, p);
+  if (e) return e;
+  const b = o[k] as Obj;
+  const q = `${p}${k}.`;
+  return count(b, 'param', q) ?? count(b, 'grad', q) ?? count(b, 'optim', q) ?? count(b, 'act', q) ?? count(b, 'workspace', q);
+}
+
+function prediction(o: Obj, k: string): Check {
+  const e = obj(o, k);
+  if (e) return e;
+  const pr = o[k] as Obj;
+  const q = `${k}.`;
+  const e2 =
+    count(pr, 'param', q) ??
+    count(pr, 'grad', q) ??
+    count(pr, 'optim', q) ??
+    count(pr, 'peak_act_bytes', q) ??
+    count(pr, 'peak_workspace_bytes', q) ??
+    count(pr, 'peak_bytes', q) ??
+    count(pr, 'params', q);
+  if (e2) return e2;
+  const layers = pr.layers;
+  if (!Array.isArray(layers)) return bad(`${q}layers`, layers, 'an array');
+  for (let i = 0; i < layers.length; i++) {
+    const l: unknown = layers[i];
+    const lp = `${q}layers[${i}]`;
+    if (!isObj(l)) return bad(lp, l, 'an object');
+    const e3 = str(l, 'name', `${lp}.`) ?? count(l, 'params', `${lp}.`) ?? layerBytes(l, 'bytes', `${lp}.`);
+    if (e3) return e3;
+  }
+  return undefined;
+}
+
+function validateRun(r: Obj): Check {
+  const e =
+    positive(r, 'schema') ??
+    str(r, 'trainscope') ??
+    str(r, 'time') ??
+    str(r, 'host') ??
+    str(r, 'config_file') ??
+    obj(r, 'config') ??
+    str(r, 'model') ??
+    count(r, 'params') ??
+    positive(r, 'ranks') ??
+    str(r, 'device') ??
+    positive(r, 'threads') ??
+    str(r, 'blas') ??
+    str(r, 'precision') ??
+    count(r, 'tokens_per_step') ??
+    obj(r, 'data');
+  if (e) return e;
+  const c = r.config as Obj;
+  const ec = obj(c, 'model', 'config.') ?? obj(c, 'data', 'config.') ?? obj(c, 'train', 'config.') ?? obj(c, 'parallel', 'config.');
+  if (ec) return ec;
+  const d = r.data as Obj;
+  const ed =
+    str(d, 'source', 'data.') ??
+    str(d, 'description', 'data.') ??
+    count(d, 'train_tokens', 'data.') ??
+    count(d, 'val_tokens', 'data.') ??
+    optional(d, 'entropy_floor', (o, k) => num(o, k, 'data.'));
+  if (ed) return ed;
+  const layers = r.layers;
+  if (!Array.isArray(layers)) return bad('layers', layers, 'an array of strings');
+  for (let i = 0; i < layers.length; i++) {
+    if (typeof layers[i] !== 'string') return bad(`layers[${i}]`, layers[i], 'a string');
+  }
+  return prediction(r, 'predicted');
+}
+
+function validateLayer(r: Obj): Check {
+  return (
+    count(r, 'index') ??
+    str(r, 'name') ??
+    str(r, 'kind') ??
+    count(r, 'params') ??
+    bool(r, 'checkpointed') ??
+    layerBytes(r, 'bytes') ??
+    layerBytes(r, 'predicted')
+  );
+}
+
+function validateStep(r: Obj): Check {
+  const e =
+    positive(r, 'step') ??
+    numOrNull(r, 'loss') ??
+    num(r, 'lr') ??
+    numOrNull(r, 'grad_norm') ??
+    num(r, 'ms') ??
+    num(r, 'tokens_per_s') ??
+    obj(r, 'phases') ??
+    obj(r, 'mem');
+  if (e) return e;
+  const ph = r.phases as Obj;
+  const m = r.mem as Obj;
+  return (
+    num(ph, 'data', 'phases.') ??
+    num(ph, 'fwd', 'phases.') ??
+    num(ph, 'bwd', 'phases.') ??
+    num(ph, 'optim', 'phases.') ??
+    count(m, 'live_bytes', 'mem.') ??
+    count(m, 'peak_bytes', 'mem.')
+  );
+}
+
+function validateEval(r: Obj): Check {
+  return positive(r, 'step') ?? numOrNull(r, 'val_loss');
+}
+
+function validateSpan(r: Obj): Check {
+  const e =
+    count(r, 'rank') ??
+    positive(r, 'step') ??
+    count(r, 'layer') ??
+    str(r, 'name') ??
+    str(r, 'phase') ??
+    num(r, 't0') ??
+    num(r, 't1');
+  if (e) return e;
+  return (r.t1 as number) >= (r.t0 as number) ? undefined : `"t1" (${String(r.t1)}) is before "t0" (${String(r.t0)})`;
+}
+
+function validateSummary(r: Obj): Check {
+  const status = r.status;
+  if (status !== 'completed' && status !== 'interrupted' && status !== 'failed') {
+    return bad('status', status, '"completed", "interrupted" or "failed"') + (typeof status === 'string' ? ` "${status}"` : '');
+  }
+  const e =
+    count(r, 'steps') ??
+    count(r, 'tokens') ??
+    optional(r, 'first_loss', num) ??
+    optional(r, 'final_loss', num) ??
+    optional(r, 'final_val_loss', numOrNull) ??
+    num(r, 'ms_per_step') ??
+    num(r, 'tokens_per_s') ??
+    num(r, 'wall_s') ??
+    count(r, 'peak_bytes') ??
+    count(r, 'peak_act_bytes') ??
+    obj(r, 'peak_by_category') ??
+    count(r, 'predicted_peak_bytes') ??
+    count(r, 'predicted_peak_act_bytes') ??
+    count(r, 'rss_peak_bytes');
+  if (e) return e;
+  const cats = r.peak_by_category as Obj;
+  for (const k in cats) {
+    const ek = count(cats, k, 'peak_by_category.');
+    if (ek) return ek;
+  }
+  return undefined;
+}
+
+function validateError(r: Obj): Check {
+  return str(r, 'message');
+}
+
+const validators: Record<RecordType, (r: Obj) => Check> = {
+  run: validateRun,
+  layer: validateLayer,
+  step: validateStep,
+  eval: validateEval,
+  span: validateSpan,
+  summary: validateSummary,
+  error: validateError,
+};
+
+// Reserved names get their own message: a newer trainer wrote them on purpose.
+function unknownTypeMessage(type: string): string {
+  const reserved = (RESERVED_RECORD_TYPES as readonly string[]).includes(type);
+  return reserved
+    ? `record type "${type}" is reserved for a later schema; this reader skips it`
+    : `unknown record type "${type}"`;
+}
+
+/**
+ * Checks that a parsed JSON value is a record of schema 1: its `type` is
+ * known and its required fields are present with the right types. Unknown
+ * fields are ignored and kept. On success the same object is returned (no
+ * copy), typed.
+ */
+export function validateEvent(value: unknown): ValidationResult {
+  if (!isObj(value)) return { ok: false, error: `a record must be a JSON object, got ${describe(value)}` };
+  const type = value.type;
+  if (typeof type !== 'string') return { ok: false, error: bad('type', type, 'a string') };
+  const validate = Object.prototype.hasOwnProperty.call(validators, type) ? validators[type as RecordType] : undefined;
+  if (!validate) return { ok: false, error: unknownTypeMessage(type) };
+  const error = validate(value);
+  if (error !== undefined) return { ok: false, error: `${type} record: ${error}` };
+  return { ok: true, event: value as unknown as TrainerEvent };
+}
+
+export function isTrainerEvent(value: unknown): value is TrainerEvent {
+  return validateEvent(value).ok;
+}
+
+// ---------------------------------------------------------------------------
+// The incremental parser.
+
+/**
+ * What went wrong with a line. `kind` lets a caller treat `unknown-type`
+ * (expected from newer trainers; docs/events.md says to skip them) apart from
+ * real damage.
+ */
+export type StreamErrorKind = 'json' | 'schema' | 'unknown-type' | 'overlong' | 'truncated' | 'version';
+
+export interface StreamError {
+  /** 1-based line number in the stream. */
+  line: number;
+  message: string;
+  kind: StreamErrorKind;
+}
+
+export interface EventStreamParserOptions {
+  /** Longest line kept, in UTF-16 code units (about bytes for this ASCII-heavy format). Default 16 Mi. */
+  maxLineLength?: number;
+  /**
+   * Errors kept in `errors`; later ones are only counted in `errorCount`, so
+   * a stream of garbage cannot grow memory without bound. Default 1000.
+   */
+  maxErrors?: number;
+}
+
+const DEFAULT_MAX_LINE = 16 * 1024 * 1024;
+const DEFAULT_MAX_ERRORS = 1000;
+
+/**
+ * Splits a JSON Lines stream into validated records, chunk by chunk, as the
+ * file grows. Lines end at `\n` (`\r\n` accepted); a partial last line is kept
+ * until its newline arrives; blank lines are skipped. Bad lines are recorded
+ * in `errors` and skipped: parsing never throws on bad input.
+ */
+export class EventStreamParser {
+  /** The first `maxErrors` problems, in stream order. */
+  readonly errors: StreamError[] = [];
+  /** All problems, including those not kept in `errors`. */
+  errorCount = 0;
+  /** The run record's schema, once seen. */
+  schema: number | undefined;
+
+  private readonly maxLine: number;
+  private readonly maxErrors: number;
+  // TextDecoder with stream:true keeps a multi-byte character split across
+  // Buffer chunks until its last byte arrives.
+  private decoder: TextDecoder | undefined;
+  private partial = '';
+  /** Lines finished so far; the line being assembled is lineNo + 1. */
+  private lineNo = 0;
+  /** The current line is overlong: drop its text until its newline. */
+  private discarding = false;
+  private ended = false;
+
+  constructor(options: EventStreamParserOptions = {}) {
+    this.maxLine = options.maxLineLength ?? DEFAULT_MAX_LINE;
+    this.maxErrors = options.maxErrors ?? DEFAULT_MAX_ERRORS;
+  }
+
+  /** Lines completely read so far (including blank and bad ones). */
+  get linesRead(): number {
+    return this.lineNo;
+  }
+
+  /** Feeds more of the stream; returns the records its complete lines hold. */
+  push(chunk: string | Uint8Array): TrainerEvent[] {
+    if (this.ended) throw new Error('EventStreamParser: push() after end()');
+    let text: string;
+    if (typeof chunk === 'string') {
+      // Bytes still held by the decoder belong before this text; flushing
+      // turns an unfinished character into U+FFFD rather than losing order.
+      text = this.decoder ? this.decoder.decode() + chunk : chunk;
+      this.decoder = undefined;
+    } else {
+      this.decoder ??= new TextDecoder('utf-8');
+      text = this.decoder.decode(chunk, { stream: true });
+    }
+    const out: TrainerEvent[] = [];
+    this.consume(text, out);
+    return out;
+  }
+
+  /**
+   * Ends the stream: a last line without its newline is parsed if it is a
+   * complete record (a JSON object cannot be a proper prefix of another), and
+   * reported as truncated otherwise.
+   */
+  end(): TrainerEvent[] {
+    if (this.ended) return [];
+    const out: TrainerEvent[] = [];
+    if (this.decoder) {
+      const rest = this.decoder.decode();
+      this.decoder = undefined;
+      if (rest) this.consume(rest, out);
+    }
+    this.ended = true;
+    if (this.discarding) {
+      // Already reported when it crossed the limit.
+      this.discarding = false;
+      this.lineNo++;
+      return out;
+    }
+    const line = this.partial;
+    this.partial = '';
+    if (line.length === 0) return out;
+    this.lineNo++;
+    const text = line.charCodeAt(line.length - 1) === 13 ? line.slice(0, -1) : line;
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      if (text.trim() !== '') {
+        this.error('truncated', this.lineNo, `line ${this.lineNo} is truncated (the stream ends in the middle of a record)`);
+      }
+      return out;
+    }
+    this.accept(value, out);
+    return out;
+  }
+
+  private consume(text: string, out: TrainerEvent[]): void {
+    let start = 0;
+    const n = text.length;
+    while (start < n) {
+      const nl = text.indexOf('\n', start);
+      if (nl === -1) {
+        this.keepPartial(text, start);
+        return;
+      }
+      if (this.discarding) {
+        this.discarding = false;
+        this.lineNo++;
+      } else if (this.partial.length + (nl - start) > this.maxLine) {
+        this.partial = '';
+        this.lineNo++;
+        this.overlong(this.lineNo);
+      } else {
+        let line = text.slice(start, nl);
+        if (this.partial.length !== 0) {
+          line = this.partial + line;
+          this.partial = '';
+        }
+        this.lineNo++;
+        this.handleLine(line, out);
+      }
+      start = nl + 1;
+    }
+  }
+
+  private keepPartial(text: string, start: number): void {
+    if (this.discarding) return;
+    if (this.partial.length + (text.length - start) > this.maxLine) {
+      // Report now rather than at the newline, which may never come; the
+      // rest of the line is dropped as it arrives.
+      this.partial = '';
+      this.discarding = true;
+      this.overlong(this.lineNo + 1);
+      return;
+    }
+    this.partial += text.slice(start);
+  }
+
+  private overlong(line: number): void {
+    this.error('overlong', line, `line ${line} is longer than ${this.maxLine} characters; skipped`);
+  }
+
+  private handleLine(line: string, out: TrainerEvent[]): void {
+    const len = line.length;
+    if (len === 0) return;
+    const text = line.charCodeAt(len - 1) === 13 ? line.slice(0, len - 1) : line;
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (e) {
+      // Whitespace-only lines are blank, not garbled; checked only here so
+      // the common path does not trim every line.
+      if (text.trim() === '') return;
+      this.error('json', this.lineNo, `line ${this.lineNo} is not valid JSON: ${(e as Error).message}`);
+      return;
+    }
+    this.accept(value, out);
+  }
+
+  private accept(value: unknown, out: TrainerEvent[]): void {
+    const r = validateEvent(value);
+    if (!r.ok) {
+      const type = isObj(value) ? value.type : undefined;
+      const kind: StreamErrorKind =
+        typeof type === 'string' && !Object.prototype.hasOwnProperty.call(validators, type) ? 'unknown-type' : 'schema';
+      this.error(kind, this.lineNo, `line ${this.lineNo}: ${r.error}`);
+      return;
+    }
+    const ev = r.event;
+    if (ev.type === 'run') {
+      this.schema = ev.schema;
+      if (ev.schema > SCHEMA_VERSION) {
+        // Still delivered: within the compatibility rules a newer stream
+        // mostly reads fine, and the caller decides how loudly to warn.
+        this.error(
+          'version',
+          this.lineNo,
+          `line ${this.lineNo}: the stream has schema ${ev.schema}, newer than this reader's ${SCHEMA_VERSION}; some fields may be misread`,
+        );
+      }
+    }
+    out.push(ev);
+  }
+
+  private error(kind: StreamErrorKind, line: number, message: string): void {
+    this.errorCount++;
+    if (this.errors.length < this.maxErrors) this.errors.push({ line, message, kind });
+  }
+}
+
+export interface ParsedEvents {
+  events: TrainerEvent[];
+  errors: StreamError[];
+}
+
+/** Parses a whole events.jsonl text at once. */
+export function parseEventsFile(text: string, options?: EventStreamParserOptions): ParsedEvents {
+  const parser = new EventStreamParser(options);
+  const events = parser.push(text);
+  for (const e of parser.end()) events.push(e);
+  return { events, errors: parser.errors };
+}

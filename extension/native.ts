@@ -1,0 +1,308 @@
+// Typed access to trainscope_addon.node: the trainer's own config parser and
+// memory model (native/addon/addon.cpp), so the editor reports exactly the
+// errors `trainscope-train --check` would. No `vscode` import: the tests load
+// it under plain Node.
+//
+// The addon gives 1-based line and BYTE columns (UTF-8, as the C++ counts);
+// utf16Range / byteColToUtf16 turn them into the 0-based UTF-16 positions an
+// editor uses, given the text that was parsed.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+
+export type Severity = 'error' | 'warning';
+
+export interface Diagnostic {
+  /** The file name given to parse, or "--set" for an override (line = its 1-based index). */
+  file: string;
+  /** 1-based line; 0 = not from a line. */
+  line: number;
+  /** 1-based byte column. */
+  col: number;
+  /** One past the last byte of the offending token (1-based). */
+  endCol: number;
+  severity: Severity;
+  message: string;
+  /** "section.key" the diagnostic is about, "" when none. */
+  key: string;
+}
+
+export interface SourceLoc {
+  /** The config file, or "--set" for an override. */
+  file: string;
+  line: number;
+  /** Byte column of the key. */
+  col: number;
+  /** Byte column of the value. */
+  valueCol: number;
+  /** One past the value. */
+  endCol: number;
+}
+
+/** The resolved config (config_to_json): every key, defaults included. */
+export interface ResolvedConfig {
+  model: { type: string; vocab: number; context: number; layers: number; width: number; heads: number };
+  data: { source: string; path: string; val_fraction: number; seed: number };
+  train: {
+    steps: number;
+    batch: number;
+    lr: number;
+    min_lr: number;
+    warmup: number;
+    schedule: string;
+    weight_decay: number;
+    beta1: number;
+    beta2: number;
+    eps: number;
+    grad_clip: number;
+    seed: number;
+    threads: number;
+    eval_every: number;
+    eval_batches: number;
+    profile_every: number;
+    precision: string;
+    checkpoint: string;
+    accumulate: number;
+    device: string;
+    save_every: number;
+  };
+  parallel: { ranks: number; bucket: number; backend: string };
+  [section: string]: Record<string, unknown>;
+}
+
+export interface ParseResult {
+  ok: boolean;
+  diagnostics: Diagnostic[];
+  /** null when the config has errors. */
+  config: ResolvedConfig | null;
+  /** "section.key" -> where it was set; keys absent took their default. */
+  where: Record<string, SourceLoc>;
+}
+
+export interface LayerPrediction {
+  /** "embed", "block.0", ..., "head" */
+  name: string;
+  /** Parameter elements. */
+  params: number;
+  bytes: { param: number; grad: number; optim: number; act: number; workspace: number };
+}
+
+/** memory_prediction_to_json: totals in bytes, per-layer breakdown. */
+export interface MemoryPrediction {
+  param: number;
+  grad: number;
+  optim: number;
+  peak_act_bytes: number;
+  peak_workspace_bytes: number;
+  peak_bytes: number;
+  /** Parameter elements. */
+  params: number;
+  layers: LayerPrediction[];
+}
+
+export interface KeyInfo {
+  section: string;
+  key: string;
+  /** "int" | "number" | "size" | "enum" | "path" | "flag" | "word" */
+  type: string;
+  /** Enum choices "a|b|c", "" otherwise. */
+  values: string;
+  default: string;
+  /** One sentence, for hovers. */
+  doc: string;
+}
+
+export interface TrainScopeNative {
+  /** The resolved path the addon was loaded from. */
+  readonly path: string;
+  parse(text: string, fileName: string, overrides?: readonly string[]): ParseResult;
+  /** Throws an Error with the first diagnostic ("file:line:col: error: msg") when the config has errors. */
+  predictMemory(text: string, fileName: string, overrides?: readonly string[]): MemoryPrediction;
+  keyTable(): KeyInfo[];
+  version(): string;
+}
+
+/** The diagnostics' file name for --set overrides. */
+export const OVERRIDE_FILE = '--set';
+
+/** Where the addon lives, relative to the extension (and repository) root. */
+export const ADDON_RELATIVE_PATH = path.join('native', 'build', 'trainscope_addon.node');
+
+export const NOT_BUILT_MESSAGE = "TrainScope's native addon is not built: run npm run build";
+
+export interface LoadOptions {
+  /** The .node file itself; wins over extensionRoot. */
+  addonPath?: string;
+  /** The extension root (context.extensionPath); the addon is <root>/native/build/trainscope_addon.node. */
+  extensionRoot?: string;
+}
+
+// The raw addon, as native/addon/addon.cpp exports it.
+interface RawAddon {
+  parse(text: string, fileName: string, overrides?: readonly string[]): Omit<ParseResult, 'config'> & { config: string | null };
+  predictMemory(text: string, fileName: string, overrides?: readonly string[]): string;
+  keyTable(): KeyInfo[];
+  version(): string;
+}
+
+const loaded = new Map<string, TrainScopeNative>();
+
+/** Folders the bundle may run from: out/ (extension.js) or out/test/ (tests). */
+function defaultRoot(): string {
+  const starts: string[] = [];
+  if (typeof __dirname === 'string') starts.push(__dirname);
+  starts.push(process.cwd());
+  for (const start of starts) {
+    let dir = path.resolve(start);
+    for (;;) {
+      if (existsSync(path.join(dir, ADDON_RELATIVE_PATH))) return dir;
+      if (existsSync(path.join(dir, 'package.json')) && existsSync(path.join(dir, 'native'))) return dir;
+      const up = path.dirname(dir);
+      if (up === dir) break;
+      dir = up;
+    }
+  }
+  return path.resolve(starts[0]);
+}
+
+export function resolveAddonPath(opts: LoadOptions = {}): string {
+  if (opts.addonPath) return path.resolve(opts.addonPath);
+  return path.join(path.resolve(opts.extensionRoot ?? defaultRoot()), ADDON_RELATIVE_PATH);
+}
+
+function parseJson<T>(json: string, what: string): T {
+  try {
+    return JSON.parse(json) as T;
+  } catch (err) {
+    throw new Error(`TrainScope's native addon returned invalid JSON for ${what}: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Loads the addon (once per path). Throws an Error saying how to build it
+ * when the file is missing, and the loader's reason when it does not load.
+ */
+export function loadNative(opts: LoadOptions = {}): TrainScopeNative {
+  const file = resolveAddonPath(opts);
+  const cached = loaded.get(file);
+  if (cached) return cached;
+  if (!existsSync(file)) {
+    throw new Error(`${NOT_BUILT_MESSAGE} (no ${file})`);
+  }
+  let raw: RawAddon;
+  try {
+    // A require made here at run time: esbuild leaves the .node file out of
+    // the bundle, and it works from the CJS extension and the ESM tests.
+    raw = createRequire(file)(file) as RawAddon;
+  } catch (err) {
+    throw new Error(`TrainScope's native addon failed to load from ${file}: ${(err as Error).message}`);
+  }
+  const api: TrainScopeNative = {
+    path: file,
+    parse(text, fileName, overrides) {
+      const r = raw.parse(text, fileName, overrides ? [...overrides] : undefined);
+      return {
+        ok: r.ok,
+        diagnostics: r.diagnostics,
+        config: r.config === null ? null : parseJson<ResolvedConfig>(r.config, 'the config'),
+        where: r.where,
+      };
+    },
+    predictMemory(text, fileName, overrides) {
+      return parseJson<MemoryPrediction>(
+        raw.predictMemory(text, fileName, overrides ? [...overrides] : undefined),
+        'the memory prediction',
+      );
+    },
+    keyTable: () => raw.keyTable(),
+    version: () => raw.version(),
+  };
+  loaded.set(file, api);
+  return api;
+}
+
+/** "file:line:col: severity: message", as the trainer prints it on stderr (Diagnostic::format). */
+export function formatDiagnostic(d: Diagnostic): string {
+  const at = d.line > 0 ? `:${d.line}:${d.col}` : '';
+  return `${d.file}${at}: ${d.severity}: ${d.message}`;
+}
+
+// ---------------------------------------------------------------------------
+// Byte columns -> UTF-16 positions
+
+/** The lines as the C++ parser splits them: on '\n', without a trailing '\r'. */
+export function splitLines(text: string): string[] {
+  return text.split('\n').map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
+}
+
+// UTF-8 length of the code point at s[i], and how many UTF-16 units it takes.
+// A lone surrogate is sent to the addon as U+FFFD (3 bytes).
+function unitAt(s: string, i: number): { bytes: number; units: number } {
+  const c = s.charCodeAt(i);
+  if (c < 0x80) return { bytes: 1, units: 1 };
+  if (c < 0x800) return { bytes: 2, units: 1 };
+  if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+    const d = s.charCodeAt(i + 1);
+    if (d >= 0xdc00 && d <= 0xdfff) return { bytes: 4, units: 2 };
+  }
+  return { bytes: 3, units: 1 };
+}
+
+/**
+ * 1-based byte column on `line` -> 0-based UTF-16 character offset. A column
+ * inside a multi-byte character maps to that character's start, or with
+ * `roundUp` to its end (for range ends); past the end maps to the line's end.
+ */
+export function byteColToUtf16(line: string, byteCol: number, roundUp = false): number {
+  const target = Math.max(0, byteCol - 1);
+  let bytes = 0;
+  let i = 0;
+  while (i < line.length && bytes < target) {
+    const u = unitAt(line, i);
+    if (bytes + u.bytes > target && !roundUp) break;
+    bytes += u.bytes;
+    i += u.units;
+  }
+  return i;
+}
+
+export interface Position {
+  /** 0-based. */
+  line: number;
+  /** 0-based UTF-16 offset. */
+  character: number;
+}
+
+export interface Range {
+  start: Position;
+  end: Position;
+}
+
+/**
+ * An editor range for a 1-based line and byte columns [col, endCol) of
+ * `text`, the text that was parsed (pass splitLines(text) when converting
+ * many). A UTF-8 byte-order mark starts line 1 and the C++ columns start
+ * after it.
+ */
+export function utf16Range(text: string | readonly string[], line: number, col: number, endCol: number): Range {
+  const lines = typeof text === 'string' ? splitLines(text) : text;
+  const l = Math.min(Math.max(0, line - 1), Math.max(0, lines.length - 1));
+  let s = lines[l] ?? '';
+  let bom = 0;
+  if (l === 0 && s.startsWith('\uFEFF')) {
+    bom = 1;
+    s = s.slice(1);
+  }
+  const start = byteColToUtf16(s, col) + bom;
+  const end = Math.max(start, byteColToUtf16(s, Math.max(col, endCol), true) + bom);
+  return { start: { line: l, character: start }, end: { line: l, character: end } };
+}
+
+/**
+ * The range of a diagnostic in the text that was parsed, or null when it is
+ * not about a line of that text (an override, a file that cannot be read).
+ */
+export function diagnosticRange(text: string | readonly string[], d: Diagnostic): Range | null {
+  if (d.line <= 0 || d.file === OVERRIDE_FILE) return null;
+  return utf16Range(text, d.line, d.col, d.endCol);
+}

@@ -1,0 +1,220 @@
+#include "planner.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "memory_model.h"
+
+namespace ts {
+
+double block_forward_flops(const Config& cfg) {
+  const double B = cfg.train.batch, T = cfg.model.context, C = cfg.model.width;
+  return 2.0 * B * T * 12 * C * C + 4.0 * B * T * T * C;
+}
+
+double step_flops(const Config& cfg) {
+  const double N = double(cfg.train.batch) * cfg.model.context;
+  return 3.0 * (block_forward_flops(cfg) * cfg.model.layers +
+                2.0 * N * cfg.model.width * cfg.model.vocab);
+}
+
+ChainCosts chain_costs(const Config& cfg, int eb) {
+  const MemoryPrediction none = predict_memory(cfg, Segments{}, eb);
+  ChainCosts c;
+  c.embed = none.layers.front().act_full;
+  c.head = none.layers.back().act_full;
+  c.boundary = uint64_t(cfg.train.batch) * cfg.model.context * cfg.model.width * eb;
+  for (int l = 0; l < cfg.model.layers; ++l) {
+    c.full.push_back(none.layers[size_t(l) + 1].act_full);
+    c.fwd_cost.push_back(block_forward_flops(cfg));
+  }
+  c.step_cost = step_flops(cfg);
+  return c;
+}
+
+namespace {
+
+// Peak of a segment [s, e] given the bytes stored before it (beyond the
+// embedding output): its blocks' forward one by one (holding the previous
+// block's output), then the recompute of all of them at once, less the last
+// output, which backward does not need.
+uint64_t segment_peak(const ChainCosts& c, uint64_t stored_before, int s, int e) {
+  uint64_t peak = 0, sum = 0;
+  for (int l = s; l <= e; ++l) {
+    const uint64_t fwd = c.embed + stored_before + (l > s ? c.boundary : 0) + c.full[l];
+    peak = std::max(peak, fwd);
+    sum += c.full[l];
+  }
+  return std::max(peak, c.embed + stored_before + sum - c.boundary);
+}
+
+double segment_cost(const ChainCosts& c, int s, int e) {
+  double t = 0;
+  for (int l = s; l <= e; ++l) t += c.fwd_cost[l];
+  return t;
+}
+
+}  // namespace
+
+uint64_t peak_activation(const ChainCosts& c, const Segments& segs) {
+  const int L = int(c.full.size());
+  uint64_t stored = 0, peak = 0;
+  size_t k = 0;
+  for (int l = 0; l < L;) {
+    if (k < segs.size() && segs[k].first == l) {
+      const int e = segs[k].second;
+      peak = std::max(peak, segment_peak(c, stored, l, e));
+      stored += c.boundary;
+      l = e + 1;
+      ++k;
+    } else {
+      stored += c.full[l];
+      ++l;
+    }
+  }
+  return std::max(peak, c.embed + stored + c.head);
+}
+
+double recompute_cost(const ChainCosts& c, const Segments& segs) {
+  double t = 0;
+  for (const auto& s : segs) t += segment_cost(c, s.first, s.second);
+  return t;
+}
+
+Segments segments_every(int layers, int k) {
+  Segments s;
+  for (int a = 0; a < layers; a += k) s.push_back({a, std::min(layers, a + k) - 1});
+  return s;
+}
+
+int sqrt_segment_size(int layers) { return int(std::ceil(std::sqrt(double(layers)))); }
+
+namespace {
+
+// One Pareto-optimal way to cover blocks [0, i): bytes stored so far, the
+// objective so far, and how to rebuild the plan.
+struct State {
+  uint64_t stored;
+  double cost;       // recompute FLOPs (plan_budget) or running peak (min_peak)
+  int prev_state;    // index into the previous position's list
+  int prev_pos;
+  int seg_first;     // -1 when the step to here kept a block
+};
+
+void pareto_insert(std::vector<State>& v, const State& s) {
+  for (const State& o : v)
+    if (o.stored <= s.stored && o.cost <= s.cost) return;  // dominated
+  v.erase(std::remove_if(v.begin(), v.end(),
+                         [&](const State& o) { return s.stored <= o.stored && s.cost <= o.cost; }),
+          v.end());
+  v.push_back(s);
+}
+
+// Shared chain DP. With budget > 0, minimises recompute under the budget;
+// with budget == 0, minimises the peak itself (cost = running peak).
+bool chain_dp(const ChainCosts& c, uint64_t budget, Segments& out, double& best_cost) {
+  const int L = int(c.full.size());
+  const bool min_peak = budget == 0;
+  std::vector<std::vector<State>> at(size_t(L) + 1);
+  at[0].push_back({0, 0.0, -1, -1, -1});
+  for (int i = 0; i < L; ++i) {
+    for (int si = 0; si < int(at[i].size()); ++si) {
+      const State cur = at[i][si];
+      // Keep block i.
+      pareto_insert(at[i + 1], {cur.stored + c.full[i], cur.cost, si, i, -1});
+      // A segment [i, e].
+      for (int e = i; e < L; ++e) {
+        const uint64_t pk = segment_peak(c, cur.stored, i, e);
+        if (!min_peak && pk > budget) break;  // longer segments only grow
+        const double cost = min_peak ? std::max(cur.cost, double(pk)) : cur.cost + segment_cost(c, i, e);
+        pareto_insert(at[e + 1], {cur.stored + c.boundary, cost, si, i, i});
+      }
+    }
+  }
+  int best = -1;
+  best_cost = INFINITY;
+  for (int si = 0; si < int(at[L].size()); ++si) {
+    const State& s = at[L][si];
+    const uint64_t end = c.embed + s.stored + c.head;
+    if (!min_peak && end > budget) continue;
+    const double cost = min_peak ? std::max(s.cost, double(end)) : s.cost;
+    if (cost < best_cost) {
+      best_cost = cost;
+      best = si;
+    }
+  }
+  if (best < 0) return false;
+  out.clear();
+  for (int pos = L, si = best; pos > 0;) {
+    const State& s = at[pos][si];
+    if (s.seg_first >= 0) out.push_back({s.seg_first, pos - 1});
+    si = s.prev_state;
+    pos = s.prev_pos;
+  }
+  std::reverse(out.begin(), out.end());
+  return true;
+}
+
+}  // namespace
+
+uint64_t min_peak_activation(const ChainCosts& c) {
+  Segments s;
+  double peak = 0;
+  chain_dp(c, 0, s, peak);
+  return uint64_t(peak);
+}
+
+BudgetPlan plan_budget(const ChainCosts& c, uint64_t budget) {
+  BudgetPlan p;
+  p.min_budget = min_peak_activation(c);
+  if (budget >= p.min_budget) {
+    double cost = 0;
+    p.fits = chain_dp(c, budget, p.segments, cost);
+  }
+  if (p.fits) {
+    p.peak_act = peak_activation(c, p.segments);
+    p.recompute = recompute_cost(c, p.segments);
+  }
+  return p;
+}
+
+std::string segments_text(const Segments& s) {
+  if (s.empty()) return "none";
+  std::string t = "layers ";
+  for (size_t i = 0; i < s.size(); ++i) {
+    t += (i ? "," : "") + std::to_string(s[i].first);
+    if (s[i].second != s[i].first) t += "-" + std::to_string(s[i].second);
+  }
+  return t;
+}
+
+namespace {
+std::string mb(uint64_t b) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1fMB", b / 1e6);
+  return buf;
+}
+}  // namespace
+
+bool resolve_checkpoint(const Config& cfg, int eb, Segments& out, std::string& err) {
+  const TrainConfig& t = cfg.train;
+  const int L = cfg.model.layers;
+  out.clear();
+  if (t.checkpoint == "sqrt") out = segments_every(L, sqrt_segment_size(L));
+  else if (t.checkpoint == "every") out = segments_every(L, t.checkpoint_every);
+  else if (t.checkpoint == "layers") out = t.checkpoint_segments;
+  else if (t.checkpoint == "budget") {
+    const BudgetPlan p = plan_budget(chain_costs(cfg, eb), t.checkpoint_budget);
+    if (!p.fits) {
+      err = "train.checkpoint budget " + mb(t.checkpoint_budget) +
+            " is too small: the smallest activation peak any checkpoint plan reaches is " +
+            mb(p.min_budget) + " (use budget " + mb(p.min_budget) +
+            " or more, or a smaller batch/context)";
+      return false;
+    }
+    out = p.segments;
+  }
+  return true;
+}
+
+}  // namespace ts

@@ -1,0 +1,76 @@
+// The activation-checkpoint planner: which blocks recompute their forward in
+// backward, what that costs and how much activation memory it saves. The
+// trainer runs the plan; the editor (through the addon) shows the same
+// numbers before anything runs.
+//
+// A plan is a list of segments of consecutive blocks. A segment keeps only
+// its input (the previous layer's output) and its last block's output; in
+// backward it recomputes its blocks' forward just before their backward.
+// Blocks outside every segment keep all their activations.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "config.h"
+#include "memory_model.h"
+
+namespace ts {
+
+// Segments ([first, last] blocks, ascending) is declared in memory_model.h.
+
+// What the planner needs per block: bytes of all its activations, bytes of
+// its output (a segment's stored boundary) and its forward cost; plus the
+// embedding and head activations, which are always kept.
+struct ChainCosts {
+  std::vector<uint64_t> full;     // per block: every activation its backward needs
+  std::vector<double> fwd_cost;   // per block: forward FLOPs (recompute cost)
+  uint64_t boundary = 0;          // one block output (B*T*C elements)
+  uint64_t embed = 0, head = 0;   // activation bytes of the embedding and head layers
+  double step_cost = 0;           // FLOPs of a whole training step without recompute
+};
+
+ChainCosts chain_costs(const Config& cfg, int elem_bytes);
+
+// Forward FLOPs of one block: its four matrix products (2*N*12C^2) and the
+// two attention products over the full T x T tile (4*B*T*T*C).
+double block_forward_flops(const Config& cfg);
+// A training step without recompute: forward + backward (twice the forward)
+// of every block and of the LM head.
+double step_flops(const Config& cfg);
+
+// Predicted peak of live activation bytes during a step under a plan:
+// the end of the forward pass, a segment's forward, or its recompute.
+uint64_t peak_activation(const ChainCosts& c, const Segments& s);
+// Recompute FLOPs of a plan.
+double recompute_cost(const ChainCosts& c, const Segments& s);
+
+// Segments of k blocks covering all L: "every k" ("sqrt" is k = ceil(sqrt(L))).
+Segments segments_every(int layers, int k);
+int sqrt_segment_size(int layers);
+
+struct BudgetPlan {
+  bool fits = false;
+  Segments segments;
+  uint64_t peak_act = 0;
+  double recompute = 0;
+  uint64_t min_budget = 0;  // the smallest activation budget any plan fits in
+};
+// The plan with the least recompute whose peak activation memory fits in
+// budget bytes: exact, by dynamic programming over the chain (Pareto sets of
+// stored bytes and cost per position). When none fits, fits = false and
+// min_budget says what would.
+BudgetPlan plan_budget(const ChainCosts& c, uint64_t budget);
+// The smallest peak activation memory any plan reaches.
+uint64_t min_peak_activation(const ChainCosts& c);
+
+// The segments a config asks for (none / sqrt / every K / layers ... /
+// budget SIZE). false + err (naming the budget that would fit) when a
+// budget cannot be met.
+bool resolve_checkpoint(const Config& cfg, int elem_bytes, Segments& out, std::string& err);
+
+// "layers 0-3,4-7" form of a plan, as the config language writes it.
+std::string segments_text(const Segments& s);
+
+}  // namespace ts

@@ -1,0 +1,195 @@
+// Activation checkpointing: every plan gives bitwise the losses and
+// gradients of keeping everything; the measured activation memory matches
+// the memory model under every plan; the budget planner is exact (equal to
+// brute force over every plan) and refuses budgets nothing fits.
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "alloc.h"
+#include "config.h"
+#include "memory_model.h"
+#include "model.h"
+#include "planner.h"
+#include "rng.h"
+#include "trainer.h"
+
+using namespace ts;
+
+static int failures = 0;
+static void expect(bool ok, const std::string& what) {
+  if (!ok || std::getenv("VERBOSE")) std::printf("%s %s\n", ok ? "ok  " : "FAIL", what.c_str());
+  if (!ok) ++failures;
+}
+
+struct StepResult {
+  double loss;
+  std::vector<std::vector<float>> grads;
+  uint64_t peak_act;
+  std::vector<uint64_t> act_end_of_forward;
+};
+
+static StepResult step(const Config& cfg, const Segments& segs) {
+  Allocator alloc(cfg.model.layers + 2);
+  GPT<float> model(cfg.model, cfg.train.batch, alloc, 11);
+  model.set_checkpoint(segs);
+  const size_t n = size_t(cfg.train.batch) * cfg.model.context;
+  std::vector<int32_t> in(n), tg(n);
+  Rng r(9);
+  for (auto& t : in) t = int32_t(r.below(cfg.model.vocab));
+  for (auto& t : tg) t = int32_t(r.below(cfg.model.vocab));
+  StepResult res;
+  model.zero_grad();
+  res.loss = model.forward(in.data(), tg.data());
+  for (int l = 0; l < model.num_layers(); ++l) res.act_end_of_forward.push_back(alloc.layer(l, Cat::act).live);
+  model.backward();
+  for (int l = 0; l < model.num_layers(); ++l)
+    res.grads.emplace_back(model.grads(l), model.grads(l) + model.layer_params(l));
+  res.peak_act = alloc.category(Cat::act).peak;
+  return res;
+}
+
+static void equivalence_and_memory() {
+  Config cfg;
+  cfg.model.vocab = 40;
+  cfg.model.context = 16;
+  cfg.model.layers = 6;
+  cfg.model.width = 32;
+  cfg.model.heads = 4;
+  cfg.train.batch = 3;
+  const StepResult base = step(cfg, {});
+  const std::vector<std::pair<std::string, Segments>> plans = {
+      {"sqrt", segments_every(6, sqrt_segment_size(6))},
+      {"every 1", segments_every(6, 1)},
+      {"every 4", segments_every(6, 4)},
+      {"every 6", segments_every(6, 6)},
+      {"layers 0-1,3", {{0, 1}, {3, 3}}},
+      {"layers 5", {{5, 5}}},
+      {"layers 2-4", {{2, 4}}},
+  };
+  for (const auto& [name, segs] : plans) {
+    const StepResult r = step(cfg, segs);
+    expect(r.loss == base.loss, name + ": loss bitwise equal to no checkpointing");
+    bool same = r.grads.size() == base.grads.size();
+    for (size_t l = 0; same && l < r.grads.size(); ++l)
+      same = std::memcmp(r.grads[l].data(), base.grads[l].data(), r.grads[l].size() * 4) == 0;
+    expect(same, name + ": every gradient bitwise equal to no checkpointing");
+    const MemoryPrediction p = predict_memory(cfg, segs);
+    const double rel = std::fabs(double(r.peak_act) - double(p.peak_act)) / double(p.peak_act);
+    char buf[200];
+    std::snprintf(buf, sizeof buf, "%s: peak activations measured %.3f MB, predicted %.3f MB (none: %.3f MB)",
+                  name.c_str(), r.peak_act / 1e6, p.peak_act / 1e6, base.peak_act / 1e6);
+    expect(rel <= 0.05, buf);
+    bool layers_ok = true;
+    for (size_t l = 0; l < p.layers.size(); ++l) layers_ok &= r.act_end_of_forward[l] == p.layers[l].act;
+    expect(layers_ok, name + ": per-layer activations held after forward match the model");
+    expect(r.peak_act < base.peak_act, name + ": uses less activation memory than none");
+    std::printf("ok   %-14s peak act %.3f MB (predicted %.3f, none %.3f), recompute %.0f%% of a step\n",
+                name.c_str(), r.peak_act / 1e6, p.peak_act / 1e6, base.peak_act / 1e6,
+                100 * p.recompute_flops / p.step_flops);
+  }
+}
+
+// Every plan of L blocks: each block kept, or starting a segment, or
+// continuing the segment of the block before it.
+static void all_plans(int L, const std::function<void(const Segments&)>& f) {
+  std::vector<int> state(L, 0);  // 0 kept, 1 starts, 2 continues
+  while (true) {
+    bool valid = true;
+    for (int l = 0; l < L; ++l)
+      if (state[l] == 2 && (l == 0 || state[l - 1] == 0)) valid = false;
+    if (valid) {
+      Segments s;
+      for (int l = 0; l < L; ++l) {
+        if (state[l] == 1) s.push_back({l, l});
+        else if (state[l] == 2) s.back().second = l;
+      }
+      f(s);
+    }
+    int i = 0;
+    while (i < L && state[i] == 2) state[i++] = 0;
+    if (i == L) return;
+    ++state[i];
+  }
+}
+
+static void planner_vs_brute_force() {
+  Rng r(77);
+  int cases = 0;
+  for (int L = 1; L <= 12; ++L) {
+    for (int variant = 0; variant < (L <= 8 ? 3 : 1); ++variant) {
+      ChainCosts c;
+      c.boundary = 100;
+      c.embed = 100;
+      c.head = 300 + r.below(500);
+      for (int l = 0; l < L; ++l) {
+        // Variant 0: identical blocks (a GPT); others: uneven chains.
+        c.full.push_back(variant == 0 ? 1000 : 200 + r.below(2000));
+        c.fwd_cost.push_back(variant == 0 ? 10.0 : 1.0 + double(r.below(50)));
+      }
+      uint64_t brute_min = UINT64_MAX, brute_max = 0;
+      all_plans(L, [&](const Segments& s) {
+        const uint64_t pk = peak_activation(c, s);
+        brute_min = std::min(brute_min, pk);
+        brute_max = std::max(brute_max, pk);
+      });
+      expect(min_peak_activation(c) == brute_min,
+             "L=" + std::to_string(L) + ": smallest peak equals brute force");
+      for (int b = 0; b < 6; ++b) {
+        const uint64_t budget = brute_min + (brute_max - brute_min) * b / 5;
+        double best = INFINITY;
+        all_plans(L, [&](const Segments& s) {
+          if (peak_activation(c, s) <= budget) best = std::min(best, recompute_cost(c, s));
+        });
+        const BudgetPlan p = plan_budget(c, budget);
+        expect(p.fits && p.recompute == best && p.peak_act <= budget,
+               "L=" + std::to_string(L) + " budget " + std::to_string(budget) +
+                   ": planner recompute " + std::to_string(p.recompute) + " = brute force " +
+                   std::to_string(best));
+        ++cases;
+      }
+      const BudgetPlan no = plan_budget(c, brute_min - 1);
+      expect(!no.fits && no.min_budget == brute_min,
+             "L=" + std::to_string(L) + ": an impossible budget is refused with the minimum that fits");
+    }
+  }
+  std::printf("ok   budget planner equals brute force on %d (chain, budget) cases, L = 1..12\n", cases);
+}
+
+static void trainer_runs_plans() {
+  for (const char* plan : {"sqrt", "every 2", "layers 1-2", "budget 30MB"}) {
+    std::vector<double> base, ck;
+    for (int i = 0; i < 2; ++i) {
+      ParseResult pr = load_config("examples/tiny-gpt.train",
+                                   {"train.steps=4", "train.warmup=1", "train.threads=2",
+                                    std::string("train.checkpoint=") + (i ? plan : "none")});
+      if (!pr.ok()) {
+        for (auto& d : pr.diagnostics) std::printf("%s\n", d.format().c_str());
+        ++failures;
+        return;
+      }
+      RunOptions opt;
+      opt.log_steps = false;
+      opt.step_losses = i ? &ck : &base;
+      std::FILE* keep = stdout;
+      stdout = std::fopen("/dev/null", "w");
+      const int rc = run_training(pr.config, opt);
+      std::fclose(stdout);
+      stdout = keep;
+      expect(rc == 0, std::string("trainer runs checkpoint ") + (i ? plan : "none"));
+    }
+    expect(base.size() == 4 && base == ck,
+           std::string("trainer with checkpoint ") + plan + ": the same losses as none, bit for bit");
+  }
+}
+
+int main() {
+  equivalence_and_memory();
+  planner_vs_brute_force();
+  trainer_runs_plans();
+  std::printf(failures ? "%d checks failed\n" : "all checkpoint checks passed\n", failures);
+  return failures ? 1 : 0;
+}

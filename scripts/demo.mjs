@@ -1,0 +1,28 @@
+// npm run demo: build what is missing, train the bundled example on the CPU,
+// print the trainer's summary and where the run folder is.
+// Extra arguments go to the trainer: npm run demo -- --set train.steps=50
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { buildNative, ensureNodeModules, ensureSystemPackages, root, run, trainerPath } from './lib.mjs';
+
+const config = 'examples/tiny-gpt.train';
+
+ensureSystemPackages(['core']);
+ensureNodeModules();
+buildNative({ target: 'trainscope-train' });
+
+const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+const runDir = path.join(root, '.trainscope', 'runs', `${stamp}-${path.basename(config, '.train')}`);
+mkdirSync(runDir, { recursive: true });
+try {
+  run(trainerPath, [config, '--out', runDir, ...process.argv.slice(2)]);
+} catch (err) {
+  console.error(`trainscope: ${err.message}`);
+  process.exit(err.exitCode ?? 1);
+}
+const rel = path.relative(process.cwd(), runDir) || '.';
+console.log(`
+Run folder: ${rel}/
+  events.jsonl   every record of the run (schema: docs/events.md)
+  trace.json     Chrome trace: open it in https://ui.perfetto.dev
+  summary.json   the final summary record`);

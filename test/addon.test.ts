@@ -1,0 +1,425 @@
+// The Node addon (native/addon/addon.cpp) through its typed wrapper
+// (extension/native.ts): it must report exactly what the trainer's CLI
+// reports, since both run the same parser and memory model. Needs
+// `npm run build` (the addon and native/build/trainscope-train). Run from the
+// repository root: node --test out/test/addon.test.mjs
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import {
+  ADDON_RELATIVE_PATH,
+  NOT_BUILT_MESSAGE,
+  OVERRIDE_FILE,
+  byteColToUtf16,
+  diagnosticRange,
+  formatDiagnostic,
+  loadNative,
+  splitLines,
+  utf16Range,
+  type Diagnostic,
+  type ParseResult,
+  type TrainScopeNative,
+} from '../extension/native';
+
+// out/test/addon.test.mjs -> the repository root.
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const trainer = path.join(root, 'native', 'build', 'trainscope-train');
+const fixturesDir = path.join(root, 'test', 'fixtures', 'bad-configs');
+
+function addon(): TrainScopeNative {
+  return loadNative({ extensionRoot: root });
+}
+
+// The CLI on a config file, from the repository root (paths as given).
+function cli(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  assert.ok(existsSync(trainer), `${trainer} is missing: run npm run build`);
+  const r = spawnSync(trainer, args, { cwd: root, encoding: 'utf8' });
+  assert.equal(r.error, undefined);
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function lines(s: string): string[] {
+  return s.split('\n').filter((l) => l.length > 0);
+}
+
+function firstError(r: ParseResult): Diagnostic | undefined {
+  return r.diagnostics.find((d) => d.severity === 'error');
+}
+
+// ---------------------------------------------------------------------------
+// Loading
+
+test('the addon loads, with the core version', () => {
+  const a = addon();
+  assert.equal(a.path, path.join(root, ADDON_RELATIVE_PATH));
+  assert.match(a.version(), /^\d+\.\d+\.\d+/);
+  const cliVersion = cli(['--version']).stdout.trim();
+  assert.equal(cliVersion, `trainscope-train ${a.version()}`);
+  // Loaded once per path.
+  assert.equal(loadNative({ addonPath: a.path }), a);
+  // From the working directory (the ESM bundle has no __dirname).
+  assert.equal(loadNative().path, a.path);
+});
+
+test('a missing addon is a clear error', () => {
+  assert.throws(() => loadNative({ extensionRoot: path.join(root, 'no-such-folder') }), (err: Error) =>
+    err.message.startsWith(NOT_BUILT_MESSAGE),
+  );
+});
+
+test('the CJS bundle of extension/native.ts loads the addon (esbuild, *.node external)', async () => {
+  const esbuild = await import('esbuild');
+  const dir = path.join(root, 'out', 'test', 'native-cjs');
+  mkdirSync(dir, { recursive: true });
+  const outfile = path.join(dir, 'native.cjs');
+  try {
+    await esbuild.build({
+      entryPoints: [path.join(root, 'extension', 'native.ts')],
+      outfile,
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      target: 'node20',
+      external: ['vscode', '*.node'],
+      logLevel: 'silent',
+    });
+    const mod = createRequire(outfile)(outfile) as typeof import('../extension/native');
+    // No root given: found from the bundle's folder (out/test/native-cjs).
+    const a = mod.loadNative();
+    assert.equal(a.path, path.join(root, ADDON_RELATIVE_PATH));
+    assert.equal(a.parse('[train]\nsteps 5\n', 'x.train').config?.train.steps, 5);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('bad arguments throw JS errors', () => {
+  const a = addon();
+  const raw = createRequire(a.path)(a.path) as Record<string, (...args: unknown[]) => unknown>;
+  assert.throws(() => raw.parse(), TypeError);
+  assert.throws(() => raw.parse(1, 'a.train'), TypeError);
+  assert.throws(() => raw.parse('', 2), TypeError);
+  assert.throws(() => raw.parse('', 'a.train', 'train.steps=1'), TypeError);
+  assert.throws(() => raw.parse('', 'a.train', [1]), TypeError);
+  assert.throws(() => raw.predictMemory(null, 'a.train'), TypeError);
+  // null / undefined overrides are "none".
+  assert.equal((raw.parse('', 'a.train', null) as { ok: boolean }).ok, true);
+  assert.equal((raw.parse('', 'a.train', undefined) as { ok: boolean }).ok, true);
+});
+
+// ---------------------------------------------------------------------------
+// (1) The same errors as the CLI
+
+test('every bad-config fixture: the addon reports what trainscope-train --check prints', () => {
+  const a = addon();
+  const fixtures = readdirSync(fixturesDir).filter((f) => f.endsWith('.train')).sort();
+  assert.ok(fixtures.length >= 10, `found ${fixtures.length} fixtures`);
+  for (const f of fixtures) {
+    const rel = path.posix.join('test', 'fixtures', 'bad-configs', f);
+    const text = readFileSync(path.join(root, rel), 'utf8');
+    const expect = /^# expect: (\d+):(\d+): error: (.*)$/m.exec(splitLines(text)[0]);
+    assert.ok(expect, `${f}: first line is '# expect: LINE:COL: error: MESSAGE'`);
+
+    const c = cli([rel, '--check']);
+    assert.equal(c.status, 2, `${f}: trainscope-train --check exits 2\n${c.stderr}`);
+    const r = a.parse(text, rel);
+    assert.equal(r.ok, false, `${f}: the addon says ok`);
+    assert.equal(r.config, null, `${f}: no config when there are errors`);
+
+    // The first error, field by field, is the CLI's first stderr line.
+    const err = firstError(r);
+    assert.ok(err, `${f}: the addon reports no error`);
+    const cliFirst = lines(c.stderr).find((l) => /: error: /.test(l));
+    assert.equal(formatDiagnostic(err), cliFirst, `${f}: first error`);
+    assert.equal(err.file, rel);
+    assert.equal(err.line, Number(expect[1]), `${f}: line`);
+    assert.equal(err.col, Number(expect[2]), `${f}: col`);
+    assert.ok(err.message.includes(expect[3]), `${f}: '${err.message}' contains '${expect[3]}'`);
+    assert.ok(err.endCol > err.col, `${f}: endCol after col`);
+    // And every diagnostic, in order.
+    assert.deepEqual(r.diagnostics.map(formatDiagnostic), lines(c.stderr), `${f}: all diagnostics`);
+  }
+});
+
+test('override errors match the CLI too', () => {
+  const a = addon();
+  const rel = 'examples/tiny-gpt.train';
+  const text = readFileSync(path.join(root, rel), 'utf8');
+  const overrides = ['train.steps=abc', 'model.nope=3', 'train.lr=0.01'];
+  const c = cli([rel, '--check', ...overrides.flatMap((o) => ['--set', o])]);
+  assert.equal(c.status, 2);
+  const r = a.parse(text, rel, overrides);
+  assert.deepEqual(r.diagnostics.map(formatDiagnostic), lines(c.stderr));
+  assert.equal(r.diagnostics[0].file, OVERRIDE_FILE);
+  assert.equal(r.diagnostics[0].line, 1);
+  assert.equal(diagnosticRange(text, r.diagnostics[0]), null);
+});
+
+// ---------------------------------------------------------------------------
+// (2) A good config
+
+test('a good config parses: values, overrides, locations', () => {
+  const a = addon();
+  const rel = 'examples/tiny-gpt.train';
+  const text = readFileSync(path.join(root, rel), 'utf8');
+  assert.equal(cli([rel, '--check']).status, 0);
+  const r = a.parse(text, rel);
+  assert.equal(r.ok, true, r.diagnostics.map(formatDiagnostic).join('\n'));
+  assert.ok(r.config);
+
+  // Every `key value` line of the file is in the echo, and `where` points at it.
+  const textLines = splitLines(text);
+  let section = '';
+  let checked = 0;
+  textLines.forEach((line, i) => {
+    const header = /^\[(\w+)\]/.exec(line);
+    if (header) {
+      section = header[1];
+      return;
+    }
+    const kv = /^(\w+)(?:[ \t]+([^#\s]+))?/.exec(line);
+    if (!kv || !section) return;
+    const [, key, value] = kv;
+    const name = `${section}.${key}`;
+    const loc = r.where[name];
+    assert.ok(loc, `where has ${name}`);
+    assert.equal(loc.file, rel);
+    assert.equal(loc.line, i + 1, `${name} line`);
+    assert.equal(loc.col, 1, `${name} col`);
+    if (value !== undefined) {
+      // The location's value columns cover the value as written (ASCII here).
+      assert.equal(line.slice(loc.valueCol - 1, loc.endCol - 1), value, `${name} value span`);
+      const echoed = (r.config as Record<string, Record<string, unknown>>)[section][key];
+      if (typeof echoed === 'number') assert.equal(echoed, Number(value), `${name} = ${value}`);
+      else assert.equal(echoed, value, `${name} = ${value}`);
+    }
+    checked++;
+  });
+  assert.ok(checked >= 10, `checked ${checked} keys`);
+  assert.equal(r.config.data.source, 'synthetic');
+  // Keys not in the file keep their defaults, and have no location.
+  assert.equal(r.config.parallel.ranks, 1);
+  assert.equal(r.config.parallel.bucket, 4 * 1024 * 1024);
+  assert.equal(r.where['parallel.ranks'], undefined);
+
+  // Overrides apply after the file and are located as --set N.
+  const o = a.parse(text, rel, ['train.steps=50', 'model.layers=2']);
+  assert.equal(o.ok, true, o.diagnostics.map(formatDiagnostic).join('\n'));
+  assert.equal(o.config?.train.steps, 50);
+  assert.equal(o.config?.model.layers, 2);
+  assert.equal(o.config?.model.width, r.config.model.width);
+  assert.equal(o.where['train.steps'].file, OVERRIDE_FILE);
+  assert.equal(o.where['train.steps'].line, 1);
+  assert.equal(o.where['model.layers'].line, 2);
+  assert.equal(o.where['model.width'].file, rel);
+
+  // An empty config is all defaults.
+  const empty = a.parse('', 'empty.train');
+  assert.equal(empty.ok, true);
+  assert.deepEqual(empty.diagnostics, []);
+  assert.deepEqual(empty.where, {});
+  assert.equal(empty.config?.train.steps, 200);
+});
+
+// ---------------------------------------------------------------------------
+// (3) The memory model
+
+test('predictMemory equals trainscope-train --predict', () => {
+  const a = addon();
+  const rel = existsSync(path.join(root, 'examples', 'bench-gpt.train')) ? 'examples/bench-gpt.train' : 'examples/tiny-gpt.train';
+  const text = readFileSync(path.join(root, rel), 'utf8');
+  const c = cli([rel, '--predict']);
+  assert.equal(c.status, 0, c.stderr);
+  const p = a.predictMemory(text, rel);
+  assert.deepEqual(p, JSON.parse(c.stdout));
+  assert.ok(p.peak_bytes > 0 && p.layers.length > 2);
+  assert.equal(p.layers[0].name, 'embed');
+
+  // With overrides, too.
+  const overrides = ['train.batch=3', 'model.layers=2'];
+  const co = cli([rel, '--predict', ...overrides.flatMap((o) => ['--set', o])]);
+  assert.equal(co.status, 0, co.stderr);
+  assert.deepEqual(a.predictMemory(text, rel, overrides), JSON.parse(co.stdout));
+
+  // A config with errors: a JS Error with the CLI's first error line.
+  const bad = 'test/fixtures/bad-configs/bad-int.train';
+  const cb = cli([bad, '--predict']);
+  assert.equal(cb.status, 2);
+  assert.throws(
+    () => a.predictMemory(readFileSync(path.join(root, bad), 'utf8'), bad),
+    (err: Error) => err instanceof Error && err.message === lines(cb.stderr)[0],
+  );
+});
+
+// ---------------------------------------------------------------------------
+// (4) The key table
+
+test('keyTable has every key, with its docs', () => {
+  const a = addon();
+  const table = a.keyTable();
+  const byName = new Map(table.map((k) => [`${k.section}.${k.key}`, k]));
+  assert.equal(byName.size, table.length, 'no duplicate keys');
+  for (const k of table) {
+    const name = `${k.section}.${k.key}`;
+    assert.ok(['int', 'number', 'size', 'enum', 'path', 'flag', 'word'].includes(k.type), `${name}: type ${k.type}`);
+    assert.ok(k.doc.length > 10, `${name}: doc`);
+    assert.equal(k.values !== '', k.type === 'enum' || k.type === 'word', `${name}: values`);
+    if (k.type === 'enum') assert.ok(k.values.split('|').includes(k.default), `${name}: default is a choice`);
+  }
+
+  // Every key of the resolved config has an entry (data.source and data.path
+  // are set by the synthetic / text / tokens keys).
+  const defaults = a.parse('', 'empty.train').config as Record<string, Record<string, unknown>>;
+  for (const [section, keys] of Object.entries(defaults)) {
+    for (const key of Object.keys(keys)) {
+      if (section === 'data' && (key === 'source' || key === 'path')) continue;
+      assert.ok(byName.has(`${section}.${key}`), `keyTable has ${section}.${key}`);
+    }
+  }
+  for (const k of ['data.synthetic', 'data.text', 'data.tokens']) assert.ok(byName.has(k), k);
+
+  // Each default, set explicitly, gives the default config.
+  for (const k of table) {
+    if (!k.default) continue;
+    const r = a.parse('', 'a.train', [`${k.section}.${k.key}=${k.default}`]);
+    assert.equal(r.ok, true, `${k.section}.${k.key}=${k.default}: ${r.diagnostics.map(formatDiagnostic).join('; ')}`);
+    assert.deepEqual(r.config, defaults, `${k.section}.${k.key}: default ${k.default}`);
+  }
+
+  // docs/config.md has a row for every key of every section, with its doc,
+  // and no key the table lacks.
+  const docs = readFileSync(path.join(root, 'docs', 'config.md'), 'utf8');
+  const documented = new Set<string>();
+  let section = '';
+  for (const line of splitLines(docs)) {
+    const h = /^#{2,4} `\[(\w+)\]`/.exec(line);
+    if (h) section = h[1];
+    else if (/^#{1,3} /.test(line)) section = '';
+    const row = /^\| `(\w+)` \| (\w+) \|/.exec(line);
+    if (row && section) {
+      const name = `${section}.${row[1]}`;
+      documented.add(name);
+      const k = byName.get(name);
+      assert.ok(k, `docs/config.md documents ${name}, which keyTable lacks`);
+      assert.equal(row[2], k.type, `${name}: documented type`);
+      assert.ok(line.includes(k.doc), `docs/config.md row of ${name} has its doc: ${k.doc}`);
+    }
+  }
+  for (const name of byName.keys()) assert.ok(documented.has(name), `docs/config.md documents ${name}`);
+});
+
+// ---------------------------------------------------------------------------
+// (5) Byte columns -> UTF-16 positions
+
+test('byte columns convert to UTF-16 positions', () => {
+  // "é" is 2 bytes / 1 unit, "→" 3 bytes / 1 unit, "😀" 4 bytes / 2 units.
+  const line = 'aé→😀b';
+  assert.equal(byteColToUtf16(line, 1), 0); // a
+  assert.equal(byteColToUtf16(line, 2), 1); // é
+  assert.equal(byteColToUtf16(line, 4), 2); // →
+  assert.equal(byteColToUtf16(line, 7), 3); // 😀
+  assert.equal(byteColToUtf16(line, 11), 5); // b
+  assert.equal(byteColToUtf16(line, 12), 6); // end of line
+  assert.equal(byteColToUtf16(line, 99), 6); // past it: clamped
+  assert.equal(byteColToUtf16(line, 0), 0);
+  // Inside a character: its start, or (range ends) its end.
+  assert.equal(byteColToUtf16(line, 3), 1);
+  assert.equal(byteColToUtf16(line, 3, true), 2);
+  assert.equal(byteColToUtf16(line, 9), 3);
+  assert.equal(byteColToUtf16(line, 9, true), 5);
+  // A lone surrogate reaches the addon as U+FFFD: 3 bytes.
+  assert.equal(byteColToUtf16('\uD800x', 4), 1);
+
+  // CRLF lines and a byte-order mark (the C++ counts columns after it).
+  const text = '\uFEFF[train]\r\nsteps é x\r\n';
+  assert.deepEqual(utf16Range(text, 1, 1, 8), { start: { line: 0, character: 1 }, end: { line: 0, character: 8 } });
+  assert.deepEqual(utf16Range(text, 2, 7, 9), { start: { line: 1, character: 6 }, end: { line: 1, character: 7 } });
+  // An end column past the line (a missing ']') stops at the line's end.
+  assert.deepEqual(utf16Range('[mödel', 1, 1, 9), { start: { line: 0, character: 0 }, end: { line: 0, character: 6 } });
+});
+
+test('an error after non-ASCII characters: the addon columns and their UTF-16 range', () => {
+  const a = addon();
+  // The quoted path holds 2-, 3- and 4-byte characters; the junk after it is
+  // the error, so its byte column is past them.
+  const text = '[data]\ntext "données/é→😀.txt" junk # commentaire é\n';
+  const file = 'unicode.train';
+  const r = a.parse(text, file);
+  const err = firstError(r);
+  assert.ok(err, 'an error');
+  assert.equal(err.line, 2);
+  const line = splitLines(text)[1];
+  const junk = line.indexOf('junk');
+  assert.equal(err.col, Buffer.byteLength(line.slice(0, junk)) + 1, 'byte column');
+  assert.equal(err.col, 31);
+  assert.ok(err.message.includes("'junk'"), err.message);
+  const range = diagnosticRange(text, err);
+  assert.ok(range);
+  assert.deepEqual(range.start, { line: 1, character: junk });
+  assert.deepEqual(range.end, { line: 1, character: junk + 'junk'.length });
+  assert.equal(line.slice(range.start.character, range.end.character), 'junk');
+
+  // The same through a UTF-8 BOM and CRLF.
+  const bomText = '\uFEFF' + text.replace(/\n/g, '\r\n');
+  const b = firstError(a.parse(bomText, file));
+  assert.ok(b);
+  assert.deepEqual([b.line, b.col, b.endCol], [err.line, err.col, err.endCol]);
+  assert.deepEqual(diagnosticRange(bomText, b), range);
+
+  // A non-ASCII value: the value's span in `where` converts to it.
+  const ok = a.parse('[data]\ntext "é→😀.txt"   # x\n', file);
+  assert.equal(ok.ok, true, ok.diagnostics.map(formatDiagnostic).join('\n'));
+  assert.equal(ok.config?.data.source, 'text');
+  assert.ok(ok.config?.data.path.endsWith('é→😀.txt'), ok.config?.data.path);
+  const loc = ok.where['data.text'];
+  const span = utf16Range('[data]\ntext "é→😀.txt"   # x\n', loc.line, loc.valueCol, loc.endCol);
+  assert.equal('text "é→😀.txt"   # x'.slice(span.start.character, span.end.character), '"é→😀.txt"');
+});
+
+// ---------------------------------------------------------------------------
+// (6) Garbage never crashes
+
+test('garbage input returns diagnostics, never crashes', () => {
+  const a = addon();
+  const inputs: [string, string][] = [
+    ['random bytes as latin1', randomBytes(1 << 20).toString('latin1')],
+    ['random bytes as UTF-8', randomBytes(1 << 20).toString('utf8')],
+    ['random UTF-16 code units', String.fromCharCode(...Array.from(randomBytes(1 << 16), (b, i) => (b << 8) | (i & 0xff)))],
+    ['1 MB of one line', '[train]\n' + 'steps'.padEnd(1 << 20, 'x')],
+    ['1 MB number', '[train]\nsteps ' + '9'.repeat(1 << 20)],
+    ['1 MB of lines', ('[train]\nsteps 10 x\nlr é\n[nope]\n\0\0\0 "\n').repeat(1 << 15)],
+    ['1 MB layer list', '[model]\nlayers 4\n[train]\ncheckpoint layers ' + '1,'.repeat(1 << 19)],
+    ['unterminated header', '['.repeat(1 << 20)],
+    ['NUL bytes', '\0'.repeat(1000) + '\n[train]\0\nsteps\0 1'],
+  ];
+  for (const [what, text] of inputs) {
+    const started = Date.now();
+    const r = a.parse(text, 'garbage.train', ['\0', 'x'.repeat(1 << 16), 'train.steps=' + '\uD800']);
+    assert.equal(typeof r.ok, 'boolean', what);
+    assert.ok(Array.isArray(r.diagnostics), what);
+    assert.ok(r.diagnostics.length > 0, `${what}: diagnostics`);
+    assert.equal(r.ok, false, what);
+    const textLines = splitLines(text);
+    for (const d of r.diagnostics) {
+      assert.ok(d.severity === 'error' || d.severity === 'warning', what);
+      assert.ok(d.message.length > 0 && d.message.length < 1000, `${what}: message length ${d.message.length}`);
+      const range = diagnosticRange(textLines, d);
+      if (range) assert.ok(range.end.character >= range.start.character, what);
+    }
+    assert.throws(() => a.predictMemory(text, 'garbage.train', ['\0']), Error, what);
+    assert.ok(Date.now() - started < 20000, `${what}: took ${Date.now() - started} ms`);
+  }
+  // Garbage without overrides, line by line: the parser still answers.
+  for (let i = 0; i < 200; i++) {
+    const text = randomBytes(1 + (i * 37) % 400).toString('latin1');
+    const r = a.parse(text, 'g.train');
+    assert.ok(Array.isArray(r.diagnostics));
+    if (r.ok) assert.ok(r.config);
+  }
+});
