@@ -61,9 +61,9 @@ int main(int argc, char** argv) {
   bool check_only = false, predict = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    auto next = [&](const char* what) -> const char* {
-      if (i + 1 >= argc) return nullptr;
-      (void)what;
+    // An option's value; a following option ("--quiet") is not one.
+    auto next = [&]() -> const char* {
+      if (i + 1 >= argc || std::strncmp(argv[i + 1], "--", 2) == 0) return nullptr;
       return argv[++i];
     };
     if (a == "--help" || a == "-h") {
@@ -73,8 +73,8 @@ int main(int argc, char** argv) {
       std::printf("trainscope-train %s\n", TRAINSCOPE_VERSION);
       return 0;
     } else if (a == "--events" || a == "--trace" || a == "--out" || a == "--set") {
-      const char* v = next(a.c_str());
-      if (!v) return usage_error(a + " needs a value");
+      const char* v = next();
+      if (!v || !*v) return usage_error(a + " needs a value");
       if (a == "--events") opt.events_path = v;
       else if (a == "--trace") opt.trace_path = v;
       else if (a == "--out") out_dir = v;

@@ -246,8 +246,6 @@ struct NotBuilt {
 const NotBuilt kNotBuilt[] = {
     {"train.precision", [](const Config& c) { return c.train.precision != "fp32"; },
      "this trainer supports fp32 so far"},
-    {"train.accumulate", [](const Config& c) { return c.train.accumulate > 1; },
-     "this trainer supports accumulate 1 so far"},
     {"train.device", [](const Config& c) { return c.train.device == "cuda"; },
      "this trainer runs on the cpu so far (auto picks cpu)"},
     {"train.save_every", [](const Config& c) { return c.train.save_every > 0; },

@@ -21,11 +21,12 @@ bool read_file(const std::string& path, std::vector<unsigned char>& out, std::st
   out.clear();
   unsigned char buf[1 << 16];
   size_t n;
+  errno = 0;
   while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.insert(out.end(), buf, buf + n);
   const bool bad = std::ferror(f);
   std::fclose(f);
   if (bad) {
-    err = "cannot read '" + path + "'";
+    err = "cannot read '" + path + "': " + std::strerror(errno ? errno : EIO);
     return false;
   }
   return true;

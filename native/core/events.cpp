@@ -65,6 +65,7 @@ bool TraceBuilder::write(const std::string& path, const std::vector<std::string>
   j.begin_object();
   j.key("displayTimeUnit").value("ms");
   j.key("metadata").raw(metadata_json);
+  if (truncated_) j.field("trace_truncated_after_events", uint64_t(kMaxEvents));
   j.key("traceEvents").begin_array();
   std::set<int> ranks;
   for (const auto& sp : spans_) ranks.insert(sp.rank);

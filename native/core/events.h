@@ -55,8 +55,23 @@ struct TraceCounter {
 // chrome://tracing open.
 class TraceBuilder {
  public:
-  void span(TraceSpan s) { spans_.push_back(std::move(s)); }
-  void counter(TraceCounter c) { counters_.push_back(std::move(c)); }
+  // Past kMaxEvents the trace keeps what it has (the run's start) and notes
+  // the truncation: a trace is for looking at, and Perfetto slows to a crawl
+  // long before that many events anyway.
+  static constexpr size_t kMaxEvents = 500000;
+  void span(TraceSpan s) {
+    if (full()) return;
+    spans_.push_back(std::move(s));
+  }
+  void counter(TraceCounter c) {
+    if (full()) return;
+    counters_.push_back(std::move(c));
+  }
+  bool full() const {
+    if (spans_.size() + counters_.size() < kMaxEvents) return false;
+    truncated_ = true;
+    return true;
+  }
   // Writes atomically (temp file, then rename). false + err on failure.
   bool write(const std::string& path, const std::vector<std::string>& lane_names,
              const std::string& metadata_json, std::string& err) const;
@@ -65,6 +80,7 @@ class TraceBuilder {
  private:
   std::vector<TraceSpan> spans_;
   std::vector<TraceCounter> counters_;
+  mutable bool truncated_ = false;
 };
 
 // Writes text to path through a temp file and rename, so readers never see

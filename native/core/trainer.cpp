@@ -6,8 +6,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cerrno>
 #include <cmath>
 #include <csignal>
+#include <cstring>
 #include <cstdio>
 #include <ctime>
 #include <memory>
@@ -133,13 +135,55 @@ double median(std::vector<double> v) {
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-// Where a data error points: the data key's value in the config.
-std::string data_error_location(const Config& cfg) {
-  auto it = cfg.where.find("data." + cfg.data.source);
-  if (it == cfg.where.end() || it->second.line == 0) return cfg.file + ":1:1";
-  return it->second.file + ":" + std::to_string(it->second.line) + ":" +
-         std::to_string(it->second.value_col ? it->second.value_col : it->second.col);
+// Where an error points: a config key's value (file, line, column), or
+// nowhere in particular (line 0) for failures that no key explains.
+struct Where {
+  std::string file;
+  int line = 0, col = 0;
+  std::string key;
+};
+
+Where where_of(const Config& cfg, const std::string& key) {
+  Where w{cfg.file, 0, 0, key};
+  auto it = cfg.where.find(key);
+  if (it != cfg.where.end() && it->second.line > 0) {
+    w.file = it->second.file;
+    w.line = it->second.line;
+    w.col = it->second.value_col ? it->second.value_col : it->second.col;
+  }
+  return w;
 }
+
+// The gradient noise scale of McCandlish et al. (2018), B_simple =
+// tr(Sigma) / |G|^2, from the squared norms of a small-batch gradient (one
+// micro-batch, B_s sequences) and a big-batch one (the accumulated step,
+// B_b): |G|^2 ~ (B_b|G_b|^2 - B_s|G_s|^2) / (B_b - B_s) and tr(Sigma) ~
+// (|G_s|^2 - |G_b|^2) / (1/B_s - 1/B_b). Each estimate is averaged over
+// steps (bias-corrected EMA, beta 0.99) before the ratio: the per-step
+// estimates are far too noisy on their own.
+class NoiseScale {
+ public:
+  void add(double g_small_sq, double g_big_sq, double b_small, double b_big) {
+    const double g2 = (b_big * g_big_sq - b_small * g_small_sq) / (b_big - b_small);
+    const double tr = (g_small_sq - g_big_sq) / (1.0 / b_small - 1.0 / b_big);
+    g2_ = kBeta * g2_ + (1 - kBeta) * g2;
+    tr_ = kBeta * tr_ + (1 - kBeta) * tr;
+    ++n_;
+  }
+  // After a few steps, and only while the averaged |G|^2 is positive.
+  bool ready() const { return n_ >= 10 && g2_ > 0 && tr_ > 0; }
+  double b_simple() const { return tr_ / g2_; }  // the bias corrections cancel in the ratio
+  // K ~ B_simple / (ranks * micro-batch), never below the current K.
+  int suggested_accumulate(int ranks, int micro_batch, int current) const {
+    const double k = std::round(b_simple() / (double(ranks) * micro_batch));
+    return std::max(current, int(std::min(k, 65536.0)));
+  }
+
+ private:
+  static constexpr double kBeta = 0.99;
+  double g2_ = 0, tr_ = 0;
+  int64_t n_ = 0;
+};
 
 class Run {
  public:
@@ -147,7 +191,8 @@ class Run {
   int go();
 
  private:
-  int fail(const std::string& located_message);
+  void fail(const Where& w, const std::string& message);
+  int fail_before_start(const Where& w, const std::string& message, int exit_code);
   void write_run_record(const MemoryPrediction& pred, const Dataset& data, int threads);
   void write_layer_records(const MemoryPrediction& pred);
   void snapshot_end_of_forward();
@@ -163,21 +208,48 @@ class Run {
   std::unique_ptr<GPT<float>> model_;
   std::unique_ptr<Dataset> data_;
   Buffer<int32_t> inputs_, targets_;
+  static constexpr size_t kStepWindow = 1000;
   std::vector<double> step_ms_;
+  double first_step_ms_ = 0;
   std::vector<uint64_t> act_end_of_forward_;  // per layer, measured on step 1
+  NoiseScale noise_;
   double first_loss_ = NAN, last_loss_ = NAN, last_val_ = NAN;
   int64_t steps_done_ = 0;
   uint64_t tokens_done_ = 0;
 };
 
-int Run::fail(const std::string& located_message) {
-  std::fprintf(stderr, "%s\n", located_message.c_str());
+// Reports an error on stderr ("file:line:col: error: ..." when a config key
+// explains it) and as an error record, which says where in its own fields so
+// the editor needs no parsing to place a diagnostic.
+void Run::fail(const Where& w, const std::string& message) {
+  const std::string line =
+      w.line > 0 ? w.file + ":" + std::to_string(w.line) + ":" + std::to_string(w.col) + ": error: " + message
+                 : "trainscope-train: error: " + message;
+  std::fprintf(stderr, "%s\n", line.c_str());
   std::string s;
   Json j(s);
-  j.begin_object().field("type", "error").field("message", located_message).end_object();
+  j.begin_object().field("type", "error").field("message", message);
+  if (w.line > 0) j.field("file", w.file).field("line", w.line).field("col", w.col);
+  if (!w.key.empty()) j.field("key", w.key);
+  if (steps_done_ > 0) j.field("step", steps_done_ + 1);
+  j.end_object();
   ev_.record(s);
   ev_.flush();
-  return kExitRuntime;
+}
+
+// A run that fails before its first step still ends its stream with a
+// summary, so readers always find one.
+int Run::fail_before_start(const Where& w, const std::string& message, int exit_code) {
+  fail(w, message);
+  std::string s;
+  Json j(s);
+  j.begin_object().field("type", "summary").field("status", "failed").field("steps", 0);
+  j.field("tokens", 0).field("wall_s", clk_.us() / 1e6).end_object();
+  ev_.record(s);
+  ev_.flush();
+  std::string err;
+  if (!opt_.summary_path.empty()) write_file_atomic(opt_.summary_path, s + "\n", err);
+  return exit_code;
 }
 
 void Run::write_run_record(const MemoryPrediction& pred, const Dataset& data, int threads) {
@@ -193,7 +265,9 @@ void Run::write_run_record(const MemoryPrediction& pred, const Dataset& data, in
   j.field("model", cfg_.model.type).field("params", uint64_t(model_->num_params()));
   j.field("ranks", 1).field("device", "cpu").field("threads", threads).field("blas", blas_name());
   j.field("precision", cfg_.train.precision).field("checkpoint", pred.checkpoint);
-  j.field("tokens_per_step", uint64_t(cfg_.train.batch) * cfg_.model.context);
+  j.field("tokens_per_step",
+          uint64_t(cfg_.train.batch) * cfg_.model.context * cfg_.train.accumulate);
+  j.field("accumulate", cfg_.train.accumulate);
   j.key("data").begin_object();
   j.field("source", data.source()).field("description", data.describe());
   j.field("train_tokens", data.train_tokens()).field("val_tokens", data.val_tokens());
@@ -263,10 +337,10 @@ double Run::evaluate(int64_t step) {
 
 void Run::finish(const char* status, const MemoryPrediction& pred) {
   const Allocator& a = *alloc_;
-  std::vector<double> timed(step_ms_.size() > 1 ? step_ms_.begin() + 1 : step_ms_.begin(),
-                            step_ms_.end());
-  const double ms = median(timed);
-  const double tps = ms > 0 ? cfg_.train.batch * double(cfg_.model.context) / (ms / 1e3) : 0;
+  // Step 1 (first touches of every buffer) counts only when it is all there is.
+  const double ms = step_ms_.empty() ? first_step_ms_ : median(step_ms_);
+  const double tps =
+      ms > 0 ? cfg_.train.batch * double(cfg_.model.context) * cfg_.train.accumulate / (ms / 1e3) : 0;
   struct rusage ru {};
   getrusage(RUSAGE_SELF, &ru);
   std::string s;
@@ -339,9 +413,28 @@ void Run::finish(const char* status, const MemoryPrediction& pred) {
   std::fflush(stdout);
 }
 
+// Output files are created up front: a path that cannot be written fails the
+// run before any training, not after it.
+bool can_create(const std::string& path, std::string& err) {
+  if (path.empty()) return true;
+  const std::string probe = path + ".tmp";
+  FILE* f = std::fopen(probe.c_str(), "wb");
+  if (!f) {
+    err = "cannot create '" + path + "': " + std::strerror(errno);
+    return false;
+  }
+  std::fclose(f);
+  std::remove(probe.c_str());
+  return true;
+}
+
 int Run::go() {
+  // Installed first: a Ctrl-C at any point ends the run with its records.
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
   std::string err;
-  if (!ev_.open(opt_.events_path, err)) {
+  if (!ev_.open(opt_.events_path, err) || !can_create(opt_.trace_path, err) ||
+      !can_create(opt_.summary_path, err)) {
     std::fprintf(stderr, "trainscope-train: error: %s\n", err.c_str());
     return kExitRuntime;
   }
@@ -352,29 +445,19 @@ int Run::go() {
   data_.reset(new Dataset);
   DataError derr;
   if (!data_->open(cfg_, derr))
-    return fail(data_error_location(cfg_) + ": error: data." + cfg_.data.source + ": " +
-                derr.message);
+    return fail_before_start(where_of(cfg_, "data." + cfg_.data.source),
+                             "data." + cfg_.data.source + ": " + derr.message, kExitRuntime);
   if (tc.eval_every > 0 && data_->source() != "synthetic" && data_->val_tokens() == 0) {
-    auto it = cfg_.where.find("train.eval_every");
-    const std::string at = it != cfg_.where.end()
-                               ? it->second.file + ":" + std::to_string(it->second.line) + ":" +
-                                     std::to_string(it->second.value_col)
-                               : cfg_.file + ":1:1";
-    return fail(at + ": error: train.eval_every needs a held-out split, but data.val_fraction is 0");
+    return fail_before_start(where_of(cfg_, "train.eval_every"),
+                             "train.eval_every needs a held-out split, but data.val_fraction is 0",
+                             kExitRuntime);
   }
 
   const int B = tc.batch, T = cfg_.model.context;
   const MemoryPrediction pred = predict_memory(cfg_);
-  if (!pred.error.empty()) {
-    // A budget no plan fits: a config error, reported at the key.
-    auto it = cfg_.where.find("train.checkpoint");
-    const std::string at = it != cfg_.where.end()
-                               ? it->second.file + ":" + std::to_string(it->second.line) + ":" +
-                                     std::to_string(it->second.value_col)
-                               : cfg_.file + ":1:1";
-    fail(at + ": error: " + pred.error);
-    return kExitUsage;
-  }
+  // A checkpoint budget no plan fits is a config error, reported at the key.
+  if (!pred.error.empty())
+    return fail_before_start(where_of(cfg_, "train.checkpoint"), pred.error, kExitUsage);
   try {
     alloc_.reset(new Allocator(cfg_.model.layers + 2));
     model_.reset(new GPT<float>(cfg_.model, B, *alloc_, tc.seed));
@@ -382,16 +465,15 @@ int Run::go() {
     inputs_ = Buffer<int32_t>(*alloc_, size_t(B) * T, 0, Cat::workspace);
     targets_ = Buffer<int32_t>(*alloc_, size_t(B) * T, 0, Cat::workspace);
   } catch (const std::bad_alloc&) {
-    return fail("trainscope-train: error: out of memory allocating the model (predicted peak " +
-                human_bytes(pred.peak) + ")");
+    return fail_before_start(Where{}, "out of memory allocating the model (predicted peak " +
+                                          human_bytes(pred.peak) + ")",
+                             kExitRuntime);
   }
   write_run_record(pred, *data_, threads);
   if (opt_.log_steps)
     std::fprintf(stderr, "trainscope: %s | %.2fM params | %s | %d threads\n", cfg_.file.c_str(),
                  model_->num_params() / 1e6, data_->describe().c_str(), threads);
 
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
   Profiler prof(clk_, model_->layers(), ev_, trace_, *alloc_);
   const int log_every = std::max(1, tc.steps / 20);
   const char* status = "completed";
@@ -403,42 +485,63 @@ int Run::go() {
     const bool sampled = step == 1 || (tc.profile_every > 0 && step % tc.profile_every == 0);
     prof.set_step(step, sampled);
     const double t_start = clk_.us();
+    double ph[4] = {0, 0, 0, 0};  // data, fwd, bwd, optim (ms), summed over micro-batches
     double t0 = t_start;
-    double ph[kNumPhases + 1];  // data, fwd, bwd, optim (ms)
     auto lap = [&](int i) {
       const double t = clk_.us();
-      ph[i] = (t - t0) / 1e3;
+      ph[i] += (t - t0) / 1e3;
       t0 = t;
     };
-    data_->batch(false, uint64_t(step - 1), B, T, inputs_.data(), targets_.data());
-    lap(0);
-    double loss;
-    try {
-      loss = model_->forward(inputs_.data(), targets_.data(), &prof);
-      lap(1);
-      if (step == 1) snapshot_end_of_forward();
-      model_->zero_grad();
-      model_->backward(&prof);
-    } catch (const std::bad_alloc&) {
-      fail("trainscope-train: error: out of memory at step " + std::to_string(step) +
-           " (predicted peak " + human_bytes(pred.peak) + ")");
-      finish("failed", pred);
-      return kExitRuntime;
+    // K micro-batches of `batch` sequences per optimizer step: micro-batch m
+    // of step s reads the rows batch K*batch would have read at step s, and
+    // each backward is scaled by 1/K, so the summed gradient is the mean over
+    // all K*batch sequences.
+    const int K = tc.accumulate;
+    double loss = 0;
+    double g_small_sq = 0;  // |gradient of one micro-batch|^2, for the noise scale
+    model_->zero_grad();
+    for (int m = 0; m < K; ++m) {
+      data_->batch(false, uint64_t(step - 1) * K + m, B, T, inputs_.data(), targets_.data());
+      lap(0);
+      double micro_loss;
+      try {
+        micro_loss = model_->forward(inputs_.data(), targets_.data(), &prof);
+        lap(1);
+        if (step == 1 && m == 0) snapshot_end_of_forward();
+        model_->backward(&prof, 1.0f / float(K));
+      } catch (const std::bad_alloc&) {
+        fail(Where{}, "out of memory at step " + std::to_string(step) + " (predicted peak " +
+                          human_bytes(pred.peak) + ")");
+        finish("failed", pred);
+        return kExitRuntime;
+      }
+      lap(2);
+      loss += micro_loss / K;
+      if (K > 1 && m == 0) g_small_sq = model_->grad_norm_sq() * double(K) * double(K);
     }
-    lap(2);
     if (!std::isfinite(loss)) {
-      fail("trainscope-train: error: the loss is " + std::string(std::isnan(loss) ? "NaN" : "infinite") +
-                  " at step " + std::to_string(step) + " (try a lower train.lr or train.grad_clip)");
+      fail(where_of(cfg_, "train.lr"),
+           "the loss is " + std::string(std::isnan(loss) ? "NaN" : "infinite") + " at step " +
+               std::to_string(step) + " (try a lower train.lr or train.grad_clip)");
       finish("failed", pred);
       return kExitRuntime;
     }
-    const double gnorm = std::sqrt(model_->grad_norm_sq());
+    const double g_big_sq = model_->grad_norm_sq();
+    const double gnorm = std::sqrt(g_big_sq);
+    if (K > 1) noise_.add(g_small_sq, g_big_sq, B, double(B) * K);
     if (tc.grad_clip > 0 && gnorm > tc.grad_clip) model_->scale_grads(float(tc.grad_clip / gnorm));
     const double lr = lr_at(tc, step);
     model_->adamw_step(lr, tc.beta1, tc.beta2, tc.eps, tc.weight_decay, step, &prof);
     lap(3);
     const double ms = (clk_.us() - t_start) / 1e3;
-    step_ms_.push_back(ms);
+    // The median covers the last kStepWindow steps: bounded memory on runs
+    // of millions of steps, and what a reader wants (the current speed).
+    if (step > 1) {
+      if (step_ms_.size() == kStepWindow) step_ms_.erase(step_ms_.begin());
+      step_ms_.push_back(ms);
+    } else {
+      first_step_ms_ = ms;
+    }
     if (step == 1) {
       first_loss_ = loss;
       write_layer_records(pred);
@@ -446,14 +549,20 @@ int Run::go() {
     last_loss_ = loss;
     if (opt_.step_losses) opt_.step_losses->push_back(loss);
     steps_done_ = step;
-    tokens_done_ += uint64_t(B) * T;
+    tokens_done_ += uint64_t(B) * T * K;
     if (sampled) trace_.span({0, 0, "step " + std::to_string(step), "step", t_start, clk_.us(), step, -1});
 
     std::string s;
     Json j(s);
     j.begin_object().field("type", "step").field("step", step).field("loss", loss);
+    j.field("t0", t_start).field("t1", t_start + ms * 1e3);
     j.field("lr", lr).field("grad_norm", gnorm).field("ms", ms);
-    j.field("tokens_per_s", B * double(T) / (ms / 1e3));
+    j.field("tokens_per_s", B * double(T) * K / (ms / 1e3));
+    if (K > 1) j.field("accumulate", K);
+    if (noise_.ready()) {
+      j.field("noise_scale", noise_.b_simple());
+      j.field("suggested_accumulate", noise_.suggested_accumulate(1, B, K));
+    }
     j.key("phases").begin_object();
     // Backward's wall time includes the recompute; the two are reported apart.
     j.field("data", ph[0]).field("fwd", ph[1]).field("bwd", ph[2] - prof.recompute_ms());
@@ -470,8 +579,12 @@ int Run::go() {
     ev_.flush();
     if (opt_.log_steps && (step % log_every == 0 || step == 1 || step == tc.steps))
       std::fprintf(stderr, "step %5lld/%d | loss %.4f | lr %.2e | %.1f ms | %.0f tok/s\n",
-                   (long long)step, tc.steps, loss, lr, ms, B * double(T) / (ms / 1e3));
+                   (long long)step, tc.steps, loss, lr, ms, B * double(T) * K / (ms / 1e3));
   }
+  if (opt_.final_params)
+    for (int l = 0; l < model_->num_layers(); ++l)
+      opt_.final_params->insert(opt_.final_params->end(), model_->params(l),
+                                model_->params(l) + model_->layer_params(l));
   finish(status, pred);
   if (std::string(status) == "interrupted") return 128 + int(g_signal);
   return kExitOk;

@@ -18,6 +18,8 @@ struct RunOptions {
   // When set, receives every step's loss at full precision (the event stream
   // rounds to 9 digits): for callers that compare runs bit for bit.
   std::vector<double>* step_losses = nullptr;
+  // When set, receives every parameter (layer by layer) after the last step.
+  std::vector<float>* final_params = nullptr;
 };
 
 // Exit codes of the trainer CLI.
