@@ -8,10 +8,11 @@
 // its per-round medians.
 //
 // FLOPs: one count, used for both implementations (flopsPerStep below).
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 
 export const id = 'cpu';
 export const title = 'CPU training, one thread: trainscope vs PyTorch';
@@ -70,19 +71,58 @@ const median = (xs) => {
   return n === 0 ? NaN : n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 };
 
-function exec(cmd, args, { env = {}, cwd } = {}) {
-  const r = spawnSync(cmd, args, {
-    cwd,
-    env: { ...process.env, ...env },
-    encoding: 'utf8',
-    maxBuffer: 64 << 20,
-  });
-  if (r.error) throw new Error(`${cmd}: ${r.error.message}`);
-  if (r.status !== 0) {
-    const tail = (r.stderr || r.stdout || '').trim().split('\n').slice(-8).join('\n');
-    throw new Error(`${path.basename(cmd)} exited with ${r.status ?? r.signal}\n${tail}`);
+// Clock ticks per second of /proc/<pid>/stat's CPU times.
+let clkTck = 0;
+function ticksPerSecond() {
+  if (!clkTck) {
+    const r = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
+    clkTck = Number(r.stdout) > 0 ? Number(r.stdout) : 100;
   }
-  return r.stdout;
+  return clkTck;
+}
+
+// User + system CPU seconds of a live process, or null (not Linux, gone).
+function processCpuSeconds(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / ticksPerSecond();
+  } catch {
+    return null;
+  }
+}
+
+// Runs a command to completion; resolves to its stdout. Also measures the
+// share of a core the process got over its life (CPU time / wall time, from
+// polling /proc): a single-threaded run that gets less than all of a core
+// was competing with other processes.
+function exec(cmd, args, { env = {}, cwd } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '', stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d) => { stdout += d; });
+    child.stderr.setEncoding('utf8').on('data', (d) => { stderr += d; });
+    const t0 = performance.now();
+    let share = null;
+    const poll = setInterval(() => {
+      const cpu = processCpuSeconds(child.pid);
+      const wall = (performance.now() - t0) / 1e3;
+      if (cpu !== null && wall > 1) share = cpu / wall;
+    }, 100);
+    child.on('error', (e) => {
+      clearInterval(poll);
+      reject(new Error(`${cmd}: ${e.message}`));
+    });
+    child.on('close', (code, signal) => {
+      clearInterval(poll);
+      if (code !== 0) {
+        const tail = (stderr || stdout).trim().split('\n').slice(-8).join('\n');
+        reject(new Error(`${path.basename(cmd)} exited with ${code ?? signal}\n${tail}`));
+      } else {
+        resolve({ stdout, cpuShare: share });
+      }
+    });
+  });
 }
 
 function lastJsonLine(text) {
@@ -91,18 +131,18 @@ function lastJsonLine(text) {
   return JSON.parse(line);
 }
 
-function runSgemmPeak(ctx, m, batch) {
+async function runSgemmPeak(ctx, m, batch) {
   const bin = path.join(ctx.buildDir, 'sgemm_peak');
   const args = ['--threads', '1', '--batch', batch, '--context', m.context, '--width', m.width,
     '--vocab', m.vocab, '--heads', m.heads, '--layers', m.layers].map(String);
-  return lastJsonLine(exec(bin, args, { env: ONE_THREAD, cwd: ctx.root }));
+  return lastJsonLine((await exec(bin, args, { env: ONE_THREAD, cwd: ctx.root })).stdout);
 }
 
-function runTrainscope(ctx) {
+async function runTrainscope(ctx) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'trainscope-bench-'));
   try {
-    exec(ctx.trainerPath, [CONFIG, '--out', dir, '--quiet', '--set', 'train.threads=1'],
-      { env: ONE_THREAD, cwd: ctx.root });
+    const { cpuShare } = await exec(ctx.trainerPath,
+      [CONFIG, '--out', dir, '--quiet', '--set', 'train.threads=1'], { env: ONE_THREAD, cwd: ctx.root });
     const summary = JSON.parse(readFileSync(path.join(dir, 'summary.json'), 'utf8'));
     const records = readFileSync(path.join(dir, 'events.jsonl'), 'utf8')
       .split('\n').filter(Boolean).map((l) => JSON.parse(l));
@@ -122,6 +162,7 @@ function runTrainscope(ctx) {
       phases_median_ms: phases,
       first_loss: summary.first_loss,
       final_loss: summary.final_loss,
+      cpu_share: cpuShare,
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -148,17 +189,15 @@ function pythonEnv() {
   return env;
 }
 
-function runTorch(ctx, m, batch, steps) {
+async function runTorch(ctx, m, batch, steps) {
   const args = [path.join(ctx.root, 'bench', 'torch_gpt.py'),
     '--layers', m.layers, '--width', m.width, '--heads', m.heads, '--context', m.context,
     '--vocab', m.vocab, '--batch', batch, '--threads', 1,
     '--warmup', 2, '--steps', Math.max(5, steps - 2)].map(String);
-  const r = spawnSync(PYTHON, args, { env: pythonEnv(), cwd: ctx.root, encoding: 'utf8', maxBuffer: 64 << 20 });
-  if (r.error || r.status !== 0) {
-    const tail = (r.stderr || r.error?.message || '').trim().split('\n').slice(-8).join('\n');
-    throw new Error(`torch_gpt.py exited with ${r.status ?? r.signal}\n${tail}`);
-  }
-  return lastJsonLine(r.stdout);
+  const { stdout } = await exec(PYTHON, args, { env: pythonEnv(), cwd: ctx.root });
+  // The script measures its own share of a core over the timed steps only
+  // (Python's import reads from disk, which is not competition).
+  return lastJsonLine(stdout);
 }
 
 const best = (runs) => runs.reduce((a, b) => (b.ms_per_step < a.ms_per_step ? b : a));
@@ -174,7 +213,7 @@ export async function run(ctx) {
   const load0 = os.loadavg()[0];
 
   ctx.log('cpu: single-thread sgemm peak');
-  const sgemm = runSgemmPeak(ctx, m, batch);
+  const sgemm = await runSgemmPeak(ctx, m, batch);
 
   const torchMissing = torchUnavailable();
   if (torchMissing) ctx.log(`cpu: PyTorch not run: ${torchMissing}`);
@@ -182,11 +221,11 @@ export async function run(ctx) {
   let torchError = null;
   for (let r = 1; r <= rounds; ++r) {
     ctx.log(`cpu: round ${r}/${rounds}: trainscope`);
-    ours.push(runTrainscope(ctx));
+    ours.push(await runTrainscope(ctx));
     if (torchMissing || torchError) continue;
     ctx.log(`cpu: round ${r}/${rounds}: pytorch`);
     try {
-      theirs.push(runTorch(ctx, m, batch, cfg.train.steps));
+      theirs.push(await runTorch(ctx, m, batch, cfg.train.steps));
     } catch (e) {
       torchError = e.message;
       ctx.log(`cpu: PyTorch run failed: ${e.message}`);
@@ -205,9 +244,13 @@ export async function run(ctx) {
     pct_of_sgemm_peak: (100 * rate(x.ms_per_step)) / peak,
     phases_median_ms: x.phases_median_ms,
   });
-  const oursRow = { ...row(o), rounds_ms_per_step: ours.map((x) => x.ms_per_step), params: o.params, blas: o.blas };
+  const roundInfo = (runs) => ({
+    rounds_ms_per_step: runs.map((x) => x.ms_per_step),
+    rounds_cpu_share: runs.map((x) => x.cpu_share ?? null),
+  });
+  const oursRow = { ...row(o), ...roundInfo(ours), params: o.params, blas: o.blas };
   const torchRow = t
-    ? { ...row(t), rounds_ms_per_step: theirs.map((x) => x.ms_per_step), params: t.params,
+    ? { ...row(t), ...roundInfo(theirs), params: t.params,
         version: t.torch, attention: t.attention, optimizer: t.optimizer, blas: t.blas }
     : null;
   const ratio = t ? t.ms_per_step / o.ms_per_step : null;
@@ -219,11 +262,15 @@ export async function run(ctx) {
     warnings.push(`the trainer resolved a different model than ${CONFIG} reads as: ${JSON.stringify(rc)}`);
   }
   if (t && o.params !== t.params) warnings.push(`parameter counts differ: trainscope ${o.params}, pytorch ${t.params}`);
-  if (Math.max(load0, load1) > 1.5) {
-    warnings.push(`load average ${fmt(load0, 2)} -> ${fmt(load1, 2)} on ${os.cpus().length} cores: ` +
-      'other processes shared the CPU, so these numbers are noisy');
+  // A one-thread run that got less than ~all of a core shared it with other work.
+  const starved = [['trainscope', o], ['pytorch', t]]
+    .filter(([, x]) => x && Number.isFinite(x.cpu_share) && x.cpu_share < 0.9);
+  if (starved.length) {
+    warnings.push(`${starved.map(([n, x]) => `${n} got ${fmt(100 * x.cpu_share, 0)}%`).join(', ')} of a core: ` +
+      'other processes competed for the CPU, so these numbers are noisy (rerun on a quiet machine)');
+  } else if (![o, t].some((x) => x && Number.isFinite(x.cpu_share)) && Math.max(load0, load1) > os.cpus().length - 0.5) {
+    warnings.push(`load average ${fmt(load0, 2)} -> ${fmt(load1, 2)} on ${os.cpus().length} cores: the numbers may be noisy`);
   }
-
   const blasShort = (sgemm.blas.match(/^OpenBLAS [\d.]+/) || [sgemm.blas])[0];
   const lines = [];
   lines.push(`CPU training, ${CONFIG} (${m.layers} layers, width ${m.width}, ctx ${m.context}, batch ${batch}), 1 thread`);

@@ -189,11 +189,15 @@ def main():
         for _ in range(warmup):
             step(model, params, opt)
         ms, phases, losses = [], [], []
+        cpu0, wall0 = time.process_time(), time.perf_counter()
         for _ in range(steps):
             m, loss = step(model, params, opt, phases)
             ms.append(m)
             losses.append(loss)
-        return model, ms, phases, losses
+        # Share of a core this process got over the timed steps: under 1 means
+        # other processes competed for the CPU.
+        share = (time.process_time() - cpu0) / (time.perf_counter() - wall0)
+        return model, ms, phases, losses, share
 
     opt = None
     tried = {}
@@ -202,7 +206,7 @@ def main():
         if has_sdpa:
             # A short trial of each; the faster one runs the timed steps.
             for a in ("matmul", "sdpa"):
-                _, ms, _, _ = bench(a, 1, 3)
+                _, ms, _, _, _ = bench(a, 1, 3)
                 tried[a] = statistics.median(ms)
             attention = min(tried, key=tried.get)
         else:
@@ -210,7 +214,7 @@ def main():
     elif attention == "sdpa" and not has_sdpa:
         sys.exit(f"torch {torch.__version__} has no F.scaled_dot_product_attention")
 
-    model, ms, phases, losses = bench(attention, args.warmup, args.steps)
+    model, ms, phases, losses, cpu_share = bench(attention, args.warmup, args.steps)
     med = statistics.median(ms)
     n_params = sum(p.numel() for p in model.parameters())
     blas = blas_in_use(torch)
@@ -237,6 +241,7 @@ def main():
         "phases_median_ms": {k: statistics.median(p[k] for p in phases) for k in phases[0]},
         "first_loss": losses[0],
         "final_loss": losses[-1],
+        "cpu_share": cpu_share,
         "env": {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")},
     }
     print(json.dumps(out))
