@@ -244,8 +244,6 @@ struct NotBuilt {
   const char* so_far;
 };
 const NotBuilt kNotBuilt[] = {
-    {"train.precision", [](const Config& c) { return c.train.precision != "fp32"; },
-     "this trainer supports fp32 so far"},
     {"train.device", [](const Config& c) { return c.train.device == "cuda"; },
      "this trainer runs on the cpu so far (auto picks cpu)"},
     {"train.save_every", [](const Config& c) { return c.train.save_every > 0; },

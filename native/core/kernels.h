@@ -189,12 +189,20 @@ void gelu_backward(F* d, const F* inp, const F* dout, size_t n) {
   for (size_t i = 0; i < n; ++i) d[i] = dout[i] * gelu_grad(inp[i]);
 }
 
+// Rounds a tile to the storage precision between the two products of an
+// attention head (mixed precision); the default keeps full precision.
+struct NoRound {
+  template <typename F>
+  void operator()(F*, size_t) const {}
+};
+
 // Causal self-attention. qkv is [B,T,3C] (q, k, v side by side, head h at
 // columns h*hs), att is [B,NH,T,T] (softmax probabilities, zero above the
 // diagonal; kept for backward), out is [B,T,C]. Each (b, h) is two small
 // matrix products around a row softmax.
-template <typename F>
-void attention_forward(F* out, F* att, const F* qkv, int B, int T, int C, int NH) {
+template <typename F, typename Round = NoRound>
+void attention_forward(F* out, F* att, const F* qkv, int B, int T, int C, int NH,
+                       const Round& round = Round()) {
   const int hs = C / NH;
   const F scale = F(1) / std::sqrt(F(hs));
   const int C3 = 3 * C;
@@ -220,15 +228,16 @@ void attention_forward(F* out, F* att, const F* qkv, int B, int T, int C, int NH
         for (int j = 0; j <= t; ++j) row[j] *= inv;
         for (int j = t + 1; j < T; ++j) row[j] = F(0);
       }
+      round(a, size_t(T) * T);
       gemm<F>(false, false, T, hs, T, F(1), a, T, v, C3, F(0), out + size_t(b) * T * C + h * hs,
               C);
     }
 }
 
 // dqkv (overwritten) from dout [B,T,C]; scratch holds T*T elements.
-template <typename F>
+template <typename F, typename Round = NoRound>
 void attention_backward(F* dqkv, F* scratch, const F* dout, const F* qkv, const F* att, int B,
-                        int T, int C, int NH) {
+                        int T, int C, int NH, const Round& round = Round()) {
   const int hs = C / NH;
   const F scale = F(1) / std::sqrt(F(hs));
   const int C3 = 3 * C;
@@ -257,6 +266,7 @@ void attention_backward(F* dqkv, F* scratch, const F* dout, const F* qkv, const 
         for (int j = 0; j <= t; ++j) row[j] = p[j] * (row[j] - dot) * scale;
         for (int j = t + 1; j < T; ++j) row[j] = F(0);
       }
+      round(ds, size_t(T) * T);
       // dq = ds @ k; dk = ds^T @ q
       gemm<F>(false, false, T, hs, T, F(1), ds, T, kk, C3, F(0), dq, C3);
       gemm<F>(true, false, T, hs, T, F(1), ds, T, q, C3, F(0), dk, C3);

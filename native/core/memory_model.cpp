@@ -29,10 +29,15 @@ MemoryPrediction predict_memory(const Config& cfg, const Segments& segs, int eb)
     lb.optim = 2 * lb.params * eb;  // AdamW m and v
   };
 
+  // Under mixed precision (float models) activations are stored in 16 bits;
+  // LayerNorm statistics and per-token losses stay in the model's type.
+  const bool lowp = eb == 4 && cfg.train.precision != "fp32";
+  const uint64_t ab = lowp ? 2 : eb;
+
   LayerBytes embed{"embed"};
   embed.params = V * C + T * C;
   states(embed);
-  embed.act = embed.act_full = N * C * eb;  // the embedding output, block 0's input
+  embed.act = embed.act_full = N * C * ab;  // the embedding output, block 0's input
   // Token ids and targets (int32) live for the whole step.
   embed.workspace = 2 * N * 4;
   p.layers.push_back(embed);
@@ -41,12 +46,18 @@ MemoryPrediction predict_memory(const Config& cfg, const Segments& segs, int eb)
   // attention probabilities (B*NH*T*T), attention output (NC), residual after
   // attention (NC), ln2 (NC + 2N), MLP pre- and post-GELU (4NC each) and the
   // block output (NC).
-  const uint64_t block_act = (16 * N * C + 4 * N + B * NH * T * T) * eb;
-  const uint64_t out_bytes = N * C * eb;  // a block's output
+  const uint64_t block_act = (16 * N * C + B * NH * T * T) * ab + 4 * N * eb;
+  const uint64_t out_bytes = N * C * ab;  // a block's output
   // Backward scratch for one block, at its largest: the MLP's 4NC gradient
   // and an NC gradient, or later the 3NC qkv gradient, an NC gradient and one
-  // T x T attention tile.
-  const uint64_t block_ws = std::max(5 * N * C, 4 * N * C + T * T) * eb;
+  // T x T attention tile. Mixed precision adds, at each product, fp32 copies
+  // of the stored input and of the rounded weight and incoming gradient
+  // (model.cpp's backward_block, phase by phase).
+  const uint64_t block_ws =
+      lowp ? std::max({10 * N * C + 4 * C * C, 9 * N * C, 6 * N * C + 4 * C * C,
+                       6 * N * C + T * T + C * C, 7 * N * C + T * T + B * NH * T * T,
+                       5 * N * C + T * T + 3 * C * C}) * eb
+           : std::max(5 * N * C, 4 * N * C + T * T) * eb;
   std::vector<int> seg_of(L, -1);
   for (size_t k = 0; k < segs.size(); ++k)
     for (int l = segs[k].first; l <= segs[k].second && l < int(L); ++l) seg_of[l] = int(k);
@@ -68,7 +79,7 @@ MemoryPrediction predict_memory(const Config& cfg, const Segments& segs, int eb)
   LayerBytes head{"head"};
   head.params = 2 * C;  // final LayerNorm; the LM head is tied to wte
   states(head);
-  head.act = head.act_full = (N * C + 2 * N + N * V + N) * eb;  // lnf + stats, logits/probs, losses
+  head.act = head.act_full = (N * C + N * V) * ab + 3 * N * eb;  // lnf, probs; lnf stats, losses
   head.workspace = 2 * N * C * eb;  // residual gradient + d(lnf)
   p.layers.push_back(head);
 

@@ -2,11 +2,16 @@
 
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 
 #include "kernels.h"
 #include "rng.h"
 
 namespace ts {
+
+Precision precision_from_name(const std::string& name) {
+  return name == "bf16" ? Precision::bf16 : name == "fp16" ? Precision::fp16 : Precision::fp32;
+}
 
 const char* phase_name(Phase p) {
   static const char* names[] = {"fwd", "bwd", "optim", "recompute", "comm"};
@@ -33,16 +38,126 @@ struct BlockLayout {
 
 }  // namespace
 
+// An activation kept for backward: fp32, or 16-bit under mixed precision.
+template <typename F>
+struct GPT<F>::Act {
+  Buffer<F> full;
+  Buffer<uint16_t> half;
+  size_t n = 0;
+  explicit operator bool() const { return n != 0; }
+  void reset() {
+    full.reset();
+    half.reset();
+    n = 0;
+  }
+};
+
+// A read-only fp32 view: the tensor itself, or an unpacked/rounded copy in
+// workspace that lives as long as the view.
+template <typename F>
+struct GPT<F>::View {
+  const F* p = nullptr;
+  Buffer<F> scratch;
+};
+
+// Where a kernel writes an activation: the fp32 tensor itself, or an fp32
+// scratch that commit() rounds in place and packs into the 16-bit tensor, so
+// later products in the same pass read exactly the stored values.
+template <typename F>
+struct GPT<F>::Out {
+  F* p = nullptr;
+  Buffer<F> scratch;
+  Act* act = nullptr;
+  Precision prec = Precision::fp32;
+  void commit() {
+    if (!scratch) return;
+    if constexpr (std::is_same<F, float>::value) {
+      pack16(act->half.data(), p, act->n, prec);
+      round_to(p, p, act->n, prec);
+    }
+  }
+};
+
 template <typename F>
 struct GPT<F>::Acts {
   struct Block {
-    Buffer<F> ln1, ln1_mean, ln1_rstd, qkv, att, atty, res2, ln2, ln2_mean, ln2_rstd, fch,
-        fch_gelu, res3;
+    Act ln1, qkv, att, atty, res2, ln2, fch, fch_gelu, res3;
+    Buffer<F> ln1_mean, ln1_rstd, ln2_mean, ln2_rstd;  // LayerNorm statistics stay fp32
   };
-  Buffer<F> embed_out;
+  Act embed_out;
   std::vector<Block> blocks;
-  Buffer<F> lnf, lnf_mean, lnf_rstd, probs, losses;
+  Act lnf, probs;
+  Buffer<F> lnf_mean, lnf_rstd, losses;
 };
+
+template <typename F>
+void GPT<F>::set_precision(Precision p) {
+  prec_ = std::is_same<F, float>::value ? p : Precision::fp32;
+}
+
+template <typename F>
+void GPT<F>::make(Act& a, size_t n, int layer) {
+  a.reset();
+  a.n = n;
+  if (prec_ == Precision::fp32) a.full = Buffer<F>(alloc_, n, layer, Cat::act);
+  else a.half = Buffer<uint16_t>(alloc_, n, layer, Cat::act);
+}
+
+template <typename F>
+typename GPT<F>::View GPT<F>::read(const Act& a, int layer) {
+  View v;
+  if (a.full) {
+    v.p = a.full.data();
+  } else {
+    v.scratch = Buffer<F>(alloc_, a.n, layer, Cat::workspace);
+    if constexpr (std::is_same<F, float>::value) unpack16(v.scratch.data(), a.half.data(), a.n, prec_);
+    v.p = v.scratch.data();
+  }
+  return v;
+}
+
+template <typename F>
+typename GPT<F>::View GPT<F>::rounded(const F* x, size_t n, int layer) {
+  View v;
+  if (prec_ == Precision::fp32) {
+    v.p = x;
+  } else {
+    v.scratch = Buffer<F>(alloc_, n, layer, Cat::workspace);
+    if constexpr (std::is_same<F, float>::value) round_to(v.scratch.data(), x, n, prec_);
+    v.p = v.scratch.data();
+  }
+  return v;
+}
+
+template <typename F>
+typename GPT<F>::View GPT<F>::weight(const F* w, size_t n, int layer) {
+  return rounded(w, n, layer);
+}
+
+template <typename F>
+typename GPT<F>::Out GPT<F>::write(Act& a, size_t n, int layer) {
+  make(a, n, layer);
+  Out o;
+  o.act = &a;
+  o.prec = prec_;
+  if (a.full) {
+    o.p = a.full.data();
+  } else {
+    o.scratch = Buffer<F>(alloc_, n, layer, Cat::workspace);
+    o.p = o.scratch.data();
+  }
+  return o;
+}
+
+template <typename F>
+void GPT<F>::round_inplace(F* x, size_t n) const {
+  if constexpr (std::is_same<F, float>::value) round_to(x, x, n, prec_);
+}
+
+template <typename F>
+const typename GPT<F>::Act& GPT<F>::block_input(int l) const {
+  return l > 0 ? acts_->blocks[l - 1].res3 : acts_->embed_out;
+}
 
 template <typename F>
 GPT<F>::GPT(const ModelConfig& mc, int batch, Allocator& alloc, uint64_t seed)
@@ -144,37 +259,63 @@ void GPT<F>::set_checkpoint(const Segments& segments) {
 // keep_output = false skips the output projection of the MLP: a recomputed
 // segment's last block needs its internals for backward, not its output.
 template <typename F>
-void GPT<F>::forward_block(int l, const F* x, bool keep_output) {
+void GPT<F>::forward_block(int l, const Act& x_act, bool keep_output) {
   const int N = B_ * T_, C = C_;
   const int li = l + 1;
   const BlockLayout bl(C);
   const F* p = params_[li].data();
   auto& a = acts_->blocks[l];
-  a.ln1 = Buffer<F>(alloc_, size_t(N) * C, li, Cat::act);
+  const View x = read(x_act, li);
+  auto rnd = [this](F* t, size_t n) { round_inplace(t, n); };
   a.ln1_mean = Buffer<F>(alloc_, N, li, Cat::act);
   a.ln1_rstd = Buffer<F>(alloc_, N, li, Cat::act);
-  k::layernorm_forward(a.ln1.data(), a.ln1_mean.data(), a.ln1_rstd.data(), x, p + bl.ln1w,
-                       p + bl.ln1b, N, C);
-  a.qkv = Buffer<F>(alloc_, size_t(N) * 3 * C, li, Cat::act);
-  k::matmul_forward(a.qkv.data(), a.ln1.data(), p + bl.qkvw, p + bl.qkvb, N, C, 3 * C);
-  a.att = Buffer<F>(alloc_, size_t(B_) * NH_ * T_ * T_, li, Cat::act);
-  a.atty = Buffer<F>(alloc_, size_t(N) * C, li, Cat::act);
-  k::attention_forward(a.atty.data(), a.att.data(), a.qkv.data(), B_, T_, C, NH_);
-  a.res2 = Buffer<F>(alloc_, size_t(N) * C, li, Cat::act);
-  k::matmul_forward(a.res2.data(), a.atty.data(), p + bl.projw, p + bl.projb, N, C, C, x);
-  a.ln2 = Buffer<F>(alloc_, size_t(N) * C, li, Cat::act);
+  Out ln1 = write(a.ln1, size_t(N) * C, li);
+  k::layernorm_forward(ln1.p, a.ln1_mean.data(), a.ln1_rstd.data(), x.p, p + bl.ln1w, p + bl.ln1b,
+                       N, C);
+  ln1.commit();
+  Out qkv = write(a.qkv, size_t(N) * 3 * C, li);
+  {
+    const View w = weight(p + bl.qkvw, size_t(3) * C * C, li);
+    k::matmul_forward(qkv.p, ln1.p, w.p, p + bl.qkvb, N, C, 3 * C);
+  }
+  qkv.commit();
+  ln1 = Out();
+  Out att = write(a.att, size_t(B_) * NH_ * T_ * T_, li);
+  Out atty = write(a.atty, size_t(N) * C, li);
+  k::attention_forward(atty.p, att.p, qkv.p, B_, T_, C, NH_, rnd);
+  att.commit();
+  atty.commit();
+  att = Out();
+  qkv = Out();
+  Out res2 = write(a.res2, size_t(N) * C, li);
+  {
+    const View w = weight(p + bl.projw, size_t(C) * C, li);
+    k::matmul_forward(res2.p, atty.p, w.p, p + bl.projb, N, C, C, x.p);
+  }
+  res2.commit();
+  atty = Out();
   a.ln2_mean = Buffer<F>(alloc_, N, li, Cat::act);
   a.ln2_rstd = Buffer<F>(alloc_, N, li, Cat::act);
-  k::layernorm_forward(a.ln2.data(), a.ln2_mean.data(), a.ln2_rstd.data(), a.res2.data(),
-                       p + bl.ln2w, p + bl.ln2b, N, C);
-  a.fch = Buffer<F>(alloc_, size_t(N) * 4 * C, li, Cat::act);
-  k::matmul_forward(a.fch.data(), a.ln2.data(), p + bl.fcw, p + bl.fcb, N, C, 4 * C);
-  a.fch_gelu = Buffer<F>(alloc_, size_t(N) * 4 * C, li, Cat::act);
-  k::gelu_forward(a.fch_gelu.data(), a.fch.data(), size_t(N) * 4 * C);
+  Out ln2 = write(a.ln2, size_t(N) * C, li);
+  k::layernorm_forward(ln2.p, a.ln2_mean.data(), a.ln2_rstd.data(), res2.p, p + bl.ln2w,
+                       p + bl.ln2b, N, C);
+  ln2.commit();
+  Out fch = write(a.fch, size_t(N) * 4 * C, li);
+  {
+    const View w = weight(p + bl.fcw, size_t(4) * C * C, li);
+    k::matmul_forward(fch.p, ln2.p, w.p, p + bl.fcb, N, C, 4 * C);
+  }
+  fch.commit();
+  ln2 = Out();
+  Out gel = write(a.fch_gelu, size_t(N) * 4 * C, li);
+  k::gelu_forward(gel.p, fch.p, size_t(N) * 4 * C);
+  gel.commit();
+  fch = Out();
   if (!keep_output) return;
-  a.res3 = Buffer<F>(alloc_, size_t(N) * C, li, Cat::act);
-  k::matmul_forward(a.res3.data(), a.fch_gelu.data(), p + bl.fcprojw, p + bl.fcprojb, N, 4 * C,
-                    C, a.res2.data());
+  Out res3 = write(a.res3, size_t(N) * C, li);
+  const View w = weight(p + bl.fcprojw, size_t(4) * C * C, li);
+  k::matmul_forward(res3.p, gel.p, w.p, p + bl.fcprojb, N, 4 * C, C, res2.p);
+  res3.commit();
 }
 
 template <typename F>
@@ -186,20 +327,19 @@ double GPT<F>::forward(const int32_t* inputs, const int32_t* targets, LayerObser
   Acts& A = *acts_;
   {
     Scope s(obs, 0, Phase::fwd);
-    A.embed_out = Buffer<F>(alloc_, size_t(N) * C, 0, Cat::act);
+    Out out = write(A.embed_out, size_t(N) * C, 0);
     const F* wte = params_[0].data();
-    k::encoder_forward(A.embed_out.data(), inputs, wte, wte + size_t(V_) * C, B_, T_, C);
+    k::encoder_forward(out.p, inputs, wte, wte + size_t(V_) * C, B_, T_, C);
+    out.commit();
   }
   A.blocks.resize(L_);
-  const F* x = A.embed_out.data();
   for (int l = 0; l < L_; ++l) {
     Scope s(obs, l + 1, Phase::fwd);
-    forward_block(l, x);
-    x = A.blocks[l].res3.data();
+    forward_block(l, block_input(l));
     const int seg = segment_of(l);
     if (seg < 0) continue;
     // Checkpointed: keep only the output (the next block's input) ...
-    Buffer<F> out = std::move(A.blocks[l].res3);
+    Act out = std::move(A.blocks[l].res3);
     A.blocks[l] = typename Acts::Block();
     A.blocks[l].res3 = std::move(out);
     // ... and inside a segment, drop the previous block's output once this
@@ -209,46 +349,86 @@ double GPT<F>::forward(const int32_t* inputs, const int32_t* targets, LayerObser
   Scope s(obs, L_ + 1, Phase::fwd);
   const int hl = L_ + 1;
   const F* p = params_[hl].data();
-  A.lnf = Buffer<F>(alloc_, size_t(N) * C, hl, Cat::act);
+  const View x = read(block_input(L_), hl);
   A.lnf_mean = Buffer<F>(alloc_, N, hl, Cat::act);
   A.lnf_rstd = Buffer<F>(alloc_, N, hl, Cat::act);
-  k::layernorm_forward(A.lnf.data(), A.lnf_mean.data(), A.lnf_rstd.data(), x, p, p + C, N, C);
-  A.probs = Buffer<F>(alloc_, size_t(N) * V_, hl, Cat::act);
-  k::matmul_forward<F>(A.probs.data(), A.lnf.data(), params_[0].data(), nullptr, N, C, V_);
+  Out lnf = write(A.lnf, size_t(N) * C, hl);
+  k::layernorm_forward(lnf.p, A.lnf_mean.data(), A.lnf_rstd.data(), x.p, p, p + C, N, C);
+  lnf.commit();
+  // The loss comes from the fp32 logits; the probabilities backward needs
+  // are what is stored (in 16 bits under mixed precision).
+  Out probs = write(A.probs, size_t(N) * V_, hl);
+  {
+    const View wte = weight(params_[0].data(), size_t(V_) * C, hl);
+    k::matmul_forward<F>(probs.p, lnf.p, wte.p, nullptr, N, C, V_);
+  }
   A.losses = Buffer<F>(alloc_, N, hl, Cat::act);
-  return k::crossentropy_forward(A.probs.data(), A.losses.data(), A.probs.data(), targets, N,
-                                 V_);
+  const double loss =
+      k::crossentropy_forward(probs.p, A.losses.data(), probs.p, targets, N, V_);
+  probs.commit();
+  return loss;
 }
 
+// Under mixed precision every product's inputs are rounded: stored
+// activations are already, weights and incoming gradients are rounded into
+// workspace copies. LayerNorm, GELU and softmax backward run in fp32.
 template <typename F>
-void GPT<F>::backward_block(int l, const F* x, F* dres) {
+void GPT<F>::backward_block(int l, const Act& x_act, F* dres) {
   const int N = B_ * T_, C = C_;
   const int li = l + 1;
   const BlockLayout bl(C);
   const F* p = params_[li].data();
   F* g = grads_[li].data();
   auto& a = acts_->blocks[l];
+  auto rnd = [this](F* t, size_t n) { round_inplace(t, n); };
   Buffer<F> d4(alloc_, size_t(N) * 4 * C, li, Cat::workspace);
   Buffer<F> dC(alloc_, size_t(N) * C, li, Cat::workspace);
   // MLP: res3 = res2 + proj(gelu(fc(ln2(res2))))
-  k::matmul_backward(d4.data(), g + bl.fcprojw, g + bl.fcprojb, dres, a.fch_gelu.data(),
-                     p + bl.fcprojw, N, 4 * C, C);
-  k::gelu_backward(d4.data(), a.fch.data(), d4.data(), size_t(N) * 4 * C);
-  k::matmul_backward(dC.data(), g + bl.fcw, g + bl.fcb, d4.data(), a.ln2.data(), p + bl.fcw, N,
-                     C, 4 * C);
-  k::layernorm_backward(dres, g + bl.ln2w, g + bl.ln2b, dC.data(), a.res2.data(), p + bl.ln2w,
-                        a.ln2_mean.data(), a.ln2_rstd.data(), N, C);
+  {
+    const View d = rounded(dres, size_t(N) * C, li);
+    const View in = read(a.fch_gelu, li);
+    const View w = weight(p + bl.fcprojw, size_t(4) * C * C, li);
+    k::matmul_backward(d4.data(), g + bl.fcprojw, g + bl.fcprojb, d.p, in.p, w.p, N, 4 * C, C);
+  }
+  {
+    const View pre = read(a.fch, li);
+    k::gelu_backward(d4.data(), pre.p, d4.data(), size_t(N) * 4 * C);
+  }
+  round_inplace(d4.data(), size_t(N) * 4 * C);
+  {
+    const View in = read(a.ln2, li);
+    const View w = weight(p + bl.fcw, size_t(4) * C * C, li);
+    k::matmul_backward(dC.data(), g + bl.fcw, g + bl.fcb, d4.data(), in.p, w.p, N, C, 4 * C);
+  }
+  {
+    const View in = read(a.res2, li);
+    k::layernorm_backward(dres, g + bl.ln2w, g + bl.ln2b, dC.data(), in.p, p + bl.ln2w,
+                          a.ln2_mean.data(), a.ln2_rstd.data(), N, C);
+  }
   d4.reset();
   // Attention: res2 = x + proj(attn(qkv(ln1(x))))
   Buffer<F> d3(alloc_, size_t(N) * 3 * C, li, Cat::workspace);
   Buffer<F> datt(alloc_, size_t(T_) * T_, li, Cat::workspace);
-  k::matmul_backward(dC.data(), g + bl.projw, g + bl.projb, dres, a.atty.data(), p + bl.projw,
-                     N, C, C);
-  k::attention_backward(d3.data(), datt.data(), dC.data(), a.qkv.data(), a.att.data(), B_, T_,
-                        C, NH_);
-  k::matmul_backward(dC.data(), g + bl.qkvw, g + bl.qkvb, d3.data(), a.ln1.data(), p + bl.qkvw,
-                     N, C, 3 * C);
-  k::layernorm_backward(dres, g + bl.ln1w, g + bl.ln1b, dC.data(), x, p + bl.ln1w,
+  {
+    const View d = rounded(dres, size_t(N) * C, li);
+    const View in = read(a.atty, li);
+    const View w = weight(p + bl.projw, size_t(C) * C, li);
+    k::matmul_backward(dC.data(), g + bl.projw, g + bl.projb, d.p, in.p, w.p, N, C, C);
+  }
+  round_inplace(dC.data(), size_t(N) * C);
+  {
+    const View qkv = read(a.qkv, li);
+    const View att = read(a.att, li);
+    k::attention_backward(d3.data(), datt.data(), dC.data(), qkv.p, att.p, B_, T_, C, NH_, rnd);
+  }
+  round_inplace(d3.data(), size_t(N) * 3 * C);
+  {
+    const View in = read(a.ln1, li);
+    const View w = weight(p + bl.qkvw, size_t(3) * C * C, li);
+    k::matmul_backward(dC.data(), g + bl.qkvw, g + bl.qkvb, d3.data(), in.p, w.p, N, C, 3 * C);
+  }
+  const View x = read(x_act, li);
+  k::layernorm_backward(dres, g + bl.ln1w, g + bl.ln1b, dC.data(), x.p, p + bl.ln1w,
                         a.ln1_mean.data(), a.ln1_rstd.data(), N, C);
 }
 
@@ -257,19 +437,28 @@ void GPT<F>::backward(LayerObserver* obs, F loss_scale) {
   const int N = B_ * T_, C = C_;
   Acts& A = *acts_;
   const int hl = L_ + 1;
-  // The residual stream's gradient, carried from the head down to the embedding.
+  // The residual stream's gradient (fp32), carried from the head down to the embedding.
   Buffer<F> dres(alloc_, size_t(N) * C, hl, Cat::workspace, true);
   {
     Scope s(obs, hl, Phase::bwd);
     const F* p = params_[hl].data();
     F* g = grads_[hl].data();
-    k::crossentropy_backward(A.probs.data(), targets_, loss_scale / F(N), N, V_);
+    View probs = read(A.probs, hl);
+    // The gradient of the logits, in place over the (fp32 view of the) probabilities.
+    F* dlogits = probs.scratch ? probs.scratch.data() : A.probs.full.data();
+    k::crossentropy_backward(dlogits, targets_, loss_scale / F(N), N, V_);
+    round_inplace(dlogits, size_t(N) * V_);
     Buffer<F> dlnf(alloc_, size_t(N) * C, hl, Cat::workspace);
-    // Tied LM head: logits = lnf @ wte^T, so wte's gradient gets this term too.
-    k::matmul_backward<F>(dlnf.data(), grads_[0].data(), nullptr, A.probs.data(), A.lnf.data(),
-                          params_[0].data(), N, C, V_);
-    const F* x = L_ > 0 ? A.blocks[L_ - 1].res3.data() : A.embed_out.data();
-    k::layernorm_backward(dres.data(), g, g + C, dlnf.data(), x, p, A.lnf_mean.data(),
+    {
+      const View lnf = read(A.lnf, hl);
+      const View wte = weight(params_[0].data(), size_t(V_) * C, hl);
+      // Tied LM head: logits = lnf @ wte^T, so wte's gradient gets this term too.
+      k::matmul_backward<F>(dlnf.data(), grads_[0].data(), nullptr, dlogits, lnf.p, wte.p, N, C,
+                            V_);
+    }
+    probs = View();
+    const View x = read(block_input(L_), hl);
+    k::layernorm_backward(dres.data(), g, g + C, dlnf.data(), x.p, p, A.lnf_mean.data(),
                           A.lnf_rstd.data(), N, C);
     A.lnf.reset(); A.lnf_mean.reset(); A.lnf_rstd.reset(); A.probs.reset(); A.losses.reset();
   }
@@ -282,12 +471,11 @@ void GPT<F>::backward(LayerObserver* obs, F loss_scale) {
       const int first = segments_[seg].first;
       for (int m = first; m <= l; ++m) {
         Scope s(obs, m + 1, Phase::recompute);
-        forward_block(m, m > 0 ? A.blocks[m - 1].res3.data() : A.embed_out.data(), m < l);
+        forward_block(m, block_input(m), m < l);
       }
     }
     Scope s(obs, l + 1, Phase::bwd);
-    const F* x = l > 0 ? A.blocks[l - 1].res3.data() : A.embed_out.data();
-    backward_block(l, x, dres.data());
+    backward_block(l, block_input(l), dres.data());
     A.blocks[l] = typename Acts::Block();
   }
   {

@@ -19,6 +19,7 @@
 
 #include "alloc.h"
 #include "config.h"
+#include "lowp.h"
 #include "memory_model.h"
 
 namespace ts {
@@ -79,6 +80,13 @@ class GPT {
   // same either way (the recompute runs the very same kernels).
   void set_checkpoint(const Segments& segments);
 
+  // Mixed precision (float models only): activations stored in bf16/fp16,
+  // matrix-product inputs (activations, weights, gradients) rounded to it
+  // with fp32 accumulation; parameters, optimizer state and parameter
+  // gradients stay fp32.
+  void set_precision(Precision p);
+  Precision precision() const { return prec_; }
+
   void zero_grad();
   double grad_norm_sq() const;
   void scale_grads(F s);
@@ -88,15 +96,28 @@ class GPT {
 
   F* params(int layer) { return params_[layer].data(); }
   F* grads(int layer) { return grads_[layer].data(); }
+  // AdamW's first and second moments (saved and restored by checkpoints).
+  F* adam_m(int layer) { return m_[layer].data(); }
+  F* adam_v(int layer) { return v_[layer].data(); }
   size_t layer_params(int layer) const { return layers_[layer].params; }
   // Per-token losses of the last forward (batch x context).
   const F* losses() const;
 
  private:
   struct Acts;
-  void forward_block(int l, const F* x, bool keep_output = true);
+  struct Act;
+  struct View;
+  struct Out;
+  void make(Act& a, size_t n, int layer);
+  View read(const Act& a, int layer);
+  View weight(const F* w, size_t n, int layer);
+  View rounded(const F* g, size_t n, int layer);
+  Out write(Act& a, size_t n, int layer);
+  void round_inplace(F* x, size_t n) const;
+  void forward_block(int l, const Act& x, bool keep_output = true);
+  const Act& block_input(int l) const;
   int segment_of(int block) const { return seg_of_.empty() ? -1 : seg_of_[block]; }
-  void backward_block(int l, const F* x, F* dres);
+  void backward_block(int l, const Act& x, F* dres);
 
   Allocator& alloc_;
   int B_, T_, C_, NH_, V_, L_;
@@ -104,6 +125,7 @@ class GPT {
   std::vector<TensorInfo> tensors_;
   std::vector<Buffer<F>> params_, grads_, m_, v_;
   std::unique_ptr<Acts> acts_;
+  Precision prec_ = Precision::fp32;
   Segments segments_;
   std::vector<int> seg_of_;  // per block: index into segments_, -1 = kept
   const int32_t* inputs_ = nullptr;

@@ -23,7 +23,7 @@ ChainCosts chain_costs(const Config& cfg, int eb) {
   ChainCosts c;
   c.embed = none.layers.front().act_full;
   c.head = none.layers.back().act_full;
-  c.boundary = uint64_t(cfg.train.batch) * cfg.model.context * cfg.model.width * eb;
+  c.boundary = none.layers.front().act_full;  // a block's output is the size of the embedding's
   for (int l = 0; l < cfg.model.layers; ++l) {
     c.full.push_back(none.layers[size_t(l) + 1].act_full);
     c.fwd_cost.push_back(block_forward_flops(cfg));

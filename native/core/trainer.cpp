@@ -185,6 +185,37 @@ class NoiseScale {
   int64_t n_ = 0;
 };
 
+// Dynamic loss scaling for fp16, as PyTorch's GradScaler does by default:
+// start at 2^16, double after 2000 consecutive clean steps, halve (and skip
+// the step) on an inf/NaN gradient. Off (scale 1) for fp32 and bf16, whose
+// exponent range is fp32's.
+class LossScaler {
+ public:
+  explicit LossScaler(bool enabled) : enabled_(enabled), scale_(enabled ? 65536.0 : 1.0) {}
+  bool enabled() const { return enabled_; }
+  double scale() const { return scale_; }
+  // Whether the step's update is applied.
+  bool update(bool finite) {
+    if (!enabled_) return finite;
+    if (!finite) {
+      scale_ *= 0.5;
+      clean_ = 0;
+      return false;
+    }
+    if (++clean_ == kGrowthInterval) {
+      scale_ *= 2.0;
+      clean_ = 0;
+    }
+    return true;
+  }
+
+ private:
+  static constexpr int kGrowthInterval = 2000;
+  bool enabled_;
+  double scale_;
+  int clean_ = 0;
+};
+
 class Run {
  public:
   Run(const Config& cfg, const RunOptions& opt) : cfg_(cfg), opt_(opt) {}
@@ -213,6 +244,8 @@ class Run {
   double first_step_ms_ = 0;
   std::vector<uint64_t> act_end_of_forward_;  // per layer, measured on step 1
   NoiseScale noise_;
+  LossScaler scaler_{cfg_.train.precision == "fp16"};
+  int64_t optimizer_steps_ = 0, skipped_steps_ = 0;
   double first_loss_ = NAN, last_loss_ = NAN, last_val_ = NAN;
   int64_t steps_done_ = 0;
   uint64_t tokens_done_ = 0;
@@ -347,6 +380,7 @@ void Run::finish(const char* status, const MemoryPrediction& pred) {
   Json j(s);
   j.begin_object().field("type", "summary").field("status", status);
   j.field("steps", steps_done_).field("tokens", tokens_done_);
+  if (scaler_.enabled()) j.field("skipped_steps", skipped_steps_).field("loss_scale", scaler_.scale());
   if (steps_done_ > 0) j.field("first_loss", first_loss_).field("final_loss", last_loss_);
   if (!std::isnan(last_val_)) j.field("final_val_loss", last_val_);
   j.field("ms_per_step", ms).field("tokens_per_s", tps);
@@ -462,6 +496,7 @@ int Run::go() {
     alloc_.reset(new Allocator(cfg_.model.layers + 2));
     model_.reset(new GPT<float>(cfg_.model, B, *alloc_, tc.seed));
     model_->set_checkpoint(pred.segments);
+    model_->set_precision(precision_from_name(tc.precision));
     inputs_ = Buffer<int32_t>(*alloc_, size_t(B) * T, 0, Cat::workspace);
     targets_ = Buffer<int32_t>(*alloc_, size_t(B) * T, 0, Cat::workspace);
   } catch (const std::bad_alloc&) {
@@ -508,7 +543,7 @@ int Run::go() {
         micro_loss = model_->forward(inputs_.data(), targets_.data(), &prof);
         lap(1);
         if (step == 1 && m == 0) snapshot_end_of_forward();
-        model_->backward(&prof, 1.0f / float(K));
+        model_->backward(&prof, float(scaler_.scale() / K));
       } catch (const std::bad_alloc&) {
         fail(Where{}, "out of memory at step " + std::to_string(step) + " (predicted peak " +
                           human_bytes(pred.peak) + ")");
@@ -517,7 +552,8 @@ int Run::go() {
       }
       lap(2);
       loss += micro_loss / K;
-      if (K > 1 && m == 0) g_small_sq = model_->grad_norm_sq() * double(K) * double(K);
+      if (K > 1 && m == 0)
+        g_small_sq = model_->grad_norm_sq() * double(K) * double(K) / (scaler_.scale() * scaler_.scale());
     }
     if (!std::isfinite(loss)) {
       fail(where_of(cfg_, "train.lr"),
@@ -526,12 +562,33 @@ int Run::go() {
       finish("failed", pred);
       return kExitRuntime;
     }
-    const double g_big_sq = model_->grad_norm_sq();
+    if (step == opt_.inject_overflow_at) model_->grads(0)[0] = INFINITY;
+    const double used_scale = scaler_.scale();
+    const double g_raw_sq = model_->grad_norm_sq();
+    // fp16: an overflow anywhere skips the step on every rank alike (the
+    // decision is taken on the final gradients) and halves the scale.
+    const bool finite = std::isfinite(g_raw_sq);
+    const bool apply = scaler_.update(finite);
+    if (!finite && !scaler_.enabled()) {
+      fail(where_of(cfg_, "train.lr"),
+           "the gradients are not finite at step " + std::to_string(step) +
+               " (try a lower train.lr or train.grad_clip)");
+      finish("failed", pred);
+      return kExitRuntime;
+    }
+    const double g_big_sq = g_raw_sq / (used_scale * used_scale);
     const double gnorm = std::sqrt(g_big_sq);
-    if (K > 1) noise_.add(g_small_sq, g_big_sq, B, double(B) * K);
-    if (tc.grad_clip > 0 && gnorm > tc.grad_clip) model_->scale_grads(float(tc.grad_clip / gnorm));
     const double lr = lr_at(tc, step);
-    model_->adamw_step(lr, tc.beta1, tc.beta2, tc.eps, tc.weight_decay, step, &prof);
+    if (apply) {
+      if (K > 1) noise_.add(g_small_sq, g_big_sq, B, double(B) * K);
+      // Unscaling and clipping in one pass over the gradients.
+      const double clip = tc.grad_clip > 0 && gnorm > tc.grad_clip ? tc.grad_clip / gnorm : 1.0;
+      if (clip != 1.0 || used_scale != 1.0) model_->scale_grads(float(clip / used_scale));
+      ++optimizer_steps_;
+      model_->adamw_step(lr, tc.beta1, tc.beta2, tc.eps, tc.weight_decay, optimizer_steps_, &prof);
+    } else {
+      ++skipped_steps_;
+    }
     lap(3);
     const double ms = (clk_.us() - t_start) / 1e3;
     // The median covers the last kStepWindow steps: bounded memory on runs
@@ -559,6 +616,7 @@ int Run::go() {
     j.field("lr", lr).field("grad_norm", gnorm).field("ms", ms);
     j.field("tokens_per_s", B * double(T) * K / (ms / 1e3));
     if (K > 1) j.field("accumulate", K);
+    if (scaler_.enabled()) j.field("loss_scale", used_scale).field("skipped", !apply);
     if (noise_.ready()) {
       j.field("noise_scale", noise_.b_simple());
       j.field("suggested_accumulate", noise_.suggested_accumulate(1, B, K));

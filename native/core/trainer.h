@@ -20,6 +20,8 @@ struct RunOptions {
   std::vector<double>* step_losses = nullptr;
   // When set, receives every parameter (layer by layer) after the last step.
   std::vector<float>* final_params = nullptr;
+  // Fault injection for tests: step N's gradients are made non-finite.
+  int64_t inject_overflow_at = 0;
 };
 
 // Exit codes of the trainer CLI.

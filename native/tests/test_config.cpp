@@ -322,7 +322,7 @@ void test_overrides() {
 
 void test_errors_keep_going() {
   ParseResult r = parse_config(
-      "[model]\nlayers x\nwidth 130\nheads 4\n[train]\nsteps 1.5\nprecision bf16\nlr 2\n",
+      "[model]\nlayers x\nwidth 130\nheads 4\n[train]\nsteps 1.5\ndevice cuda\nlr 2\n",
       "a.train");
   // Per-line errors on lines 2 and 6 plus the not-built one on line 7; the
   // width/heads rule is skipped because values are partly defaults.
