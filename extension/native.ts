@@ -84,7 +84,12 @@ export interface LayerPrediction {
   name: string;
   /** Parameter elements. */
   params: number;
-  bytes: { param: number; grad: number; optim: number; act: number; workspace: number };
+  /** Recomputes its forward in backward (a checkpoint segment's block). */
+  checkpointed: boolean;
+  /** First block of a checkpoint segment. */
+  segment_start: boolean;
+  /** act: held when the forward pass ends; act_peak: largest live (forward or recompute). */
+  bytes: { param: number; grad: number; optim: number; act: number; act_peak: number; workspace: number };
 }
 
 /** memory_prediction_to_json: totals in bytes, per-layer breakdown. */
@@ -95,8 +100,16 @@ export interface MemoryPrediction {
   peak_act_bytes: number;
   peak_workspace_bytes: number;
   peak_bytes: number;
+  /** Activations live when the forward pass ends. */
+  act_end_of_forward: number;
   /** Parameter elements. */
   params: number;
+  /** The checkpoint plan assumed, in config-language form. */
+  checkpoint: string;
+  recompute_flops: number;
+  step_flops: number;
+  /** Why the config's checkpoint budget could not be planned (the prediction then assumes none). */
+  error?: string;
   layers: LayerPrediction[];
 }
 
@@ -118,8 +131,40 @@ export interface TrainScopeNative {
   parse(text: string, fileName: string, overrides?: readonly string[]): ParseResult;
   /** Throws an Error with the first diagnostic ("file:line:col: error: msg") when the config has errors. */
   predictMemory(text: string, fileName: string, overrides?: readonly string[]): MemoryPrediction;
+  /**
+   * Every checkpoint schedule, precision and accumulation with its predicted
+   * memory and recompute (the trainer's own planner). budgetBytes: plan for
+   * this activation budget (0: the config's own `checkpoint budget`, if any).
+   * Throws like predictMemory on a config with errors.
+   */
+  plan(text: string, fileName: string, overrides?: readonly string[], budgetBytes?: number): PlanReport;
   keyTable(): KeyInfo[];
   version(): string;
+}
+
+export interface PlannedSchedule {
+  /** "none", "sqrt", "every K" or "budget". */
+  name: string;
+  /** The plan in config-language form ("none", "layers 0-2,3-5"). */
+  checkpoint: string;
+  /** [first, last] blocks of each recomputed segment. */
+  segments: [number, number][];
+  peak_act_bytes: number;
+  peak_bytes: number;
+  recompute_flops: number;
+  /** Recompute as a fraction of a step's FLOPs (about the extra step time). */
+  recompute_fraction: number;
+}
+
+export interface PlanReport {
+  prediction: MemoryPrediction;
+  schedules: PlannedSchedule[];
+  /** The smallest peak activation memory any checkpoint plan reaches. */
+  min_peak_act_bytes: number;
+  budget?: { bytes: number; fits: boolean; min_budget: number; plan?: PlannedSchedule };
+  precisions: { precision: 'fp32' | 'bf16' | 'fp16'; peak_act_bytes: number; peak_bytes: number }[];
+  /** Same global batch as K micro-batches of batch/K. */
+  accumulate: { accumulate: number; batch: number; peak_act_bytes: number; peak_bytes: number }[];
 }
 
 /** The diagnostics' file name for --set overrides. */
@@ -141,6 +186,7 @@ export interface LoadOptions {
 interface RawAddon {
   parse(text: string, fileName: string, overrides?: readonly string[]): Omit<ParseResult, 'config'> & { config: string | null };
   predictMemory(text: string, fileName: string, overrides?: readonly string[]): string;
+  plan(text: string, fileName: string, overrides?: readonly string[], budgetBytes?: number): string;
   keyTable(): KeyInfo[];
   version(): string;
 }
@@ -212,6 +258,12 @@ export function loadNative(opts: LoadOptions = {}): TrainScopeNative {
       return parseJson<MemoryPrediction>(
         raw.predictMemory(text, fileName, overrides ? [...overrides] : undefined),
         'the memory prediction',
+      );
+    },
+    plan(text, fileName, overrides, budgetBytes) {
+      return parseJson<PlanReport>(
+        raw.plan(text, fileName, overrides ? [...overrides] : undefined, budgetBytes),
+        'the plan',
       );
     },
     keyTable: () => raw.keyTable(),

@@ -24,6 +24,7 @@
 
 #include "config.h"
 #include "memory_model.h"
+#include "planner.h"
 
 namespace {
 
@@ -73,6 +74,15 @@ ts::ParseResult parse_args(const Napi::CallbackInfo& info) {
   return ts::parse_config(text, file, overrides);
 }
 
+// For calls that need a valid config: its first error becomes a JS Error
+// with the trainer's "file:line:col: error: msg" text.
+ts::Config valid_config(const Napi::CallbackInfo& info) {
+  ts::ParseResult r = parse_args(info);
+  for (const ts::Diagnostic& d : r.diagnostics)
+    if (d.severity == "error") throw Napi::Error::New(info.Env(), d.format());
+  return std::move(r.config);
+}
+
 Napi::Object diagnostic_object(Napi::Env env, const ts::Diagnostic& d) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("file", d.file);
@@ -114,12 +124,23 @@ Napi::Value Parse(const Napi::CallbackInfo& info) {
 
 Napi::Value PredictMemory(const Napi::CallbackInfo& info) {
   return guarded(info, "predictMemory", [&](Napi::Env env) -> Napi::Value {
-    const ts::ParseResult r = parse_args(info);
-    if (!r.ok()) {
-      for (const ts::Diagnostic& d : r.diagnostics)
-        if (d.severity == "error") throw Napi::Error::New(env, d.format());
+    return Napi::String::New(env, ts::memory_prediction_to_json(ts::predict_memory(valid_config(info))));
+  });
+}
+
+// plan(text, fileName, overrides?, budgetBytes?) -> JSON string of
+// ts::plan_report_json: every checkpoint schedule, precision and
+// accumulation with its predicted memory and recompute.
+Napi::Value Plan(const Napi::CallbackInfo& info) {
+  return guarded(info, "plan", [&](Napi::Env env) -> Napi::Value {
+    const ts::Config cfg = valid_config(info);
+    uint64_t budget = 0;
+    if (info.Length() > 3 && info[3].IsNumber()) {
+      const double b = info[3].As<Napi::Number>().DoubleValue();
+      if (!(b >= 0) || b > 9007199254740992.0) throw Napi::RangeError::New(env, "plan: the budget must be a byte count");
+      budget = uint64_t(b);
     }
-    return Napi::String::New(env, ts::memory_prediction_to_json(ts::predict_memory(r.config)));
+    return Napi::String::New(env, ts::plan_report_json(cfg, budget));
   });
 }
 
@@ -150,6 +171,7 @@ Napi::Value Version(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("parse", Napi::Function::New(env, Parse, "parse"));
   exports.Set("predictMemory", Napi::Function::New(env, PredictMemory, "predictMemory"));
+  exports.Set("plan", Napi::Function::New(env, Plan, "plan"));
   exports.Set("keyTable", Napi::Function::New(env, KeyTable, "keyTable"));
   exports.Set("version", Napi::Function::New(env, Version, "version"));
   return exports;

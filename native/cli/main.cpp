@@ -13,6 +13,7 @@
 #include "config.h"
 #include "json.h"
 #include "memory_model.h"
+#include "planner.h"
 #include "trainer.h"
 
 namespace {
@@ -29,6 +30,8 @@ const char* kUsage =
     "  --set KEY=VALUE      override a config key, e.g. --set train.steps=20 (repeatable)\n"
     "  --check              only check the config; print its errors\n"
     "  --predict            print the memory model's prediction (JSON) and exit\n"
+    "  --plan               print every checkpoint schedule, precision and accumulation\n"
+    "                       with its predicted memory and recompute (JSON) and exit\n"
     "  --quiet              no progress lines on stderr\n"
     "  --version, --help\n";
 
@@ -58,7 +61,7 @@ int main(int argc, char** argv) {
   std::string config_path, out_dir;
   std::vector<std::string> overrides;
   ts::RunOptions opt;
-  bool check_only = false, predict = false;
+  bool check_only = false, predict = false, plan = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     // An option's value; a following option ("--quiet") is not one.
@@ -85,6 +88,8 @@ int main(int argc, char** argv) {
       check_only = true;
     } else if (a == "--predict") {
       predict = true;
+    } else if (a == "--plan") {
+      plan = true;
     } else if (a == "--quiet") {
       opt.log_steps = false;
     } else if (!a.empty() && a[0] == '-') {
@@ -101,6 +106,10 @@ int main(int argc, char** argv) {
   for (const auto& d : pr.diagnostics) std::fprintf(stderr, "%s\n", d.format().c_str());
   if (!pr.ok()) return ts::kExitUsage;
   if (check_only) return 0;
+  if (plan) {
+    std::printf("%s\n", ts::plan_report_json(pr.config, 0).c_str());
+    return 0;
+  }
   if (predict) {
     std::printf("%s\n", ts::memory_prediction_to_json(ts::predict_memory(pr.config)).c_str());
     return 0;

@@ -395,6 +395,101 @@ double parse_double(const std::string& s, double fallback) {
   return end && *end == 0 ? v : fallback;
 }
 
+bool save_training_checkpoint(const std::string& path, const Config& cfg, GPT<float>& model,
+                              int64_t step, const std::map<std::string, std::string>& state,
+                              std::string& err) {
+  const std::string identity = checkpoint_identity(cfg);
+  const std::string soft = checkpoint_soft_identity(cfg);
+  const std::string config = config_to_json(cfg);
+  const std::string st = kv_encode(state);
+  std::vector<uint64_t> sizes;
+  for (int l = 0; l < model.num_layers(); ++l) sizes.push_back(model.layer_params(l));
+  std::vector<SaveSection> sec;
+  sec.push_back({"identity", {{identity.data(), identity.size()}}});
+  sec.push_back({"soft_identity", {{soft.data(), soft.size()}}});
+  sec.push_back({"config", {{config.data(), config.size()}}});
+  sec.push_back({"state", {{st.data(), st.size()}}});
+  sec.push_back({"layers", {{sizes.data(), sizes.size() * sizeof(uint64_t)}}});
+  SaveSection p{"params", {}}, m{"adam_m", {}}, v{"adam_v", {}};
+  for (int l = 0; l < model.num_layers(); ++l) {
+    const uint64_t bytes = uint64_t(model.layer_params(l)) * sizeof(float);
+    p.parts.push_back({model.params(l), bytes});
+    m.parts.push_back({model.adam_m(l), bytes});
+    v.parts.push_back({model.adam_v(l), bytes});
+  }
+  sec.push_back(std::move(p));
+  sec.push_back(std::move(m));
+  sec.push_back(std::move(v));
+  return write_checkpoint(path, fnv1a64(identity.data(), identity.size()), step,
+                          uint32_t(cfg.parallel.ranks), sec, err);
+}
+
+bool load_training_checkpoint(const std::string& path, const Config& cfg, GPT<float>& model,
+                              int64_t& step, std::map<std::string, std::string>& state,
+                              std::vector<std::string>& warnings, std::string& err) {
+  CheckpointReader r;
+  if (!r.open(path, err)) return false;
+  const std::string identity = checkpoint_identity(cfg);
+  std::string saved;
+  if (!r.read_string("identity", saved, err)) return false;
+  if (r.config_hash() != fnv1a64(identity.data(), identity.size()) || saved != identity) {
+    const std::string diff = identity_differences(saved, identity);
+    err = "'" + path + "' was written by another setup and cannot be resumed with this config: " +
+          (diff.empty() ? std::string("its config hash differs") : diff);
+    return false;
+  }
+  std::string soft;
+  if (r.find("soft_identity") && r.read_string("soft_identity", soft, err)) {
+    const std::string diff = identity_differences(soft, checkpoint_soft_identity(cfg));
+    if (!diff.empty())
+      warnings.push_back("resuming with changed settings (" + diff +
+                         "): the losses will differ from an uninterrupted run");
+  }
+  std::string st;
+  if (!r.read_string("state", st, err)) return false;
+  std::vector<uint64_t> sizes(size_t(model.num_layers()));
+  if (!r.read("layers", sizes.data(), sizes.size() * sizeof(uint64_t), err)) return false;
+  for (int l = 0; l < model.num_layers(); ++l)
+    if (sizes[size_t(l)] != model.layer_params(l)) {
+      err = "'" + path + "' holds " + std::to_string(sizes[size_t(l)]) + " parameters for layer " +
+            std::to_string(l) + " where this model has " + std::to_string(model.layer_params(l));
+      return false;
+    }
+  std::vector<std::pair<void*, uint64_t>> p, m, v;
+  for (int l = 0; l < model.num_layers(); ++l) {
+    const uint64_t bytes = uint64_t(model.layer_params(l)) * sizeof(float);
+    p.push_back({model.params(l), bytes});
+    m.push_back({model.adam_m(l), bytes});
+    v.push_back({model.adam_v(l), bytes});
+  }
+  if (!r.read_parts("params", p, err) || !r.read_parts("adam_m", m, err) ||
+      !r.read_parts("adam_v", v, err))
+    return false;
+  step = r.step();
+  state = kv_decode(st);
+  return true;
+}
+
+bool broadcast_training_state(const World& w, GPT<float>& model, int64_t& step,
+                              std::map<std::string, std::string>& state, std::string& err) {
+  if (w.size < 2) return true;
+  std::string st = w.rank == 0 ? kv_encode(state) : std::string();
+  uint64_t head[2] = {uint64_t(step), st.size()};
+  if (!world_broadcast(w, head, sizeof head, err)) return false;
+  step = int64_t(head[0]);
+  st.resize(size_t(head[1]));
+  if (!st.empty() && !world_broadcast(w, &st[0], st.size(), err)) return false;
+  state = kv_decode(st);
+  for (int l = 0; l < model.num_layers(); ++l) {
+    const size_t bytes = model.layer_params(l) * sizeof(float);
+    if (!world_broadcast(w, model.params(l), bytes, err) ||
+        !world_broadcast(w, model.adam_m(l), bytes, err) ||
+        !world_broadcast(w, model.adam_v(l), bytes, err))
+      return false;
+  }
+  return true;
+}
+
 std::string checkpoint_file_for(const std::string& run) {
   struct stat st {};
   if (stat(run.c_str(), &st) == 0 && S_ISREG(st.st_mode)) return run;

@@ -28,7 +28,9 @@
 #include <utility>
 #include <vector>
 
+#include "comm.h"
 #include "config.h"
+#include "model.h"
 
 namespace ts {
 
@@ -97,6 +99,23 @@ std::string kv_encode(const std::map<std::string, std::string>& kv);
 std::map<std::string, std::string> kv_decode(const std::string& text);
 std::string hex_double(double v);
 double parse_double(const std::string& s, double fallback);
+
+// A whole training checkpoint: identity, config, trainer state (`state`:
+// key/value lines the trainer owns), per-layer sizes, parameters and AdamW
+// moments of `model`, as of `step` finished steps.
+bool save_training_checkpoint(const std::string& path, const Config& cfg, GPT<float>& model,
+                              int64_t step, const std::map<std::string, std::string>& state,
+                              std::string& err);
+// Reads one back into `model` (built from the same config), after checking
+// the identity (a mismatch is an error naming every differing key) and
+// noting in `warnings` the optimizer settings that changed (they change
+// the losses).
+bool load_training_checkpoint(const std::string& path, const Config& cfg, GPT<float>& model,
+                              int64_t& step, std::map<std::string, std::string>& state,
+                              std::vector<std::string>& warnings, std::string& err);
+// Sends what rank 0 loaded (parameters, moments, step, state) to every rank.
+bool broadcast_training_state(const World& w, GPT<float>& model, int64_t& step,
+                              std::map<std::string, std::string>& state, std::string& err);
 
 // Where --resume RUN reads: RUN/checkpoint.bin, or RUN itself when it is a file.
 std::string checkpoint_file_for(const std::string& run);

@@ -252,6 +252,7 @@ double watchdog_timeout_s();
 class TraceSink {
  public:
   TraceSink(TraceBuilder& trace, int rank) : trace_(trace), rank_(rank) {}
+  int rank() const { return rank_; }
   void span(TraceSpan s);
   void counter(TraceCounter c);
   // Collective: every rank calls it; rank 0 adds the others' events.

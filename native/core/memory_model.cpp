@@ -149,7 +149,7 @@ std::string memory_prediction_to_json(const MemoryPrediction& p) {
     j.field("checkpointed", l.checkpointed).field("segment_start", l.segment_start);
     j.key("bytes").begin_object();
     j.field("param", l.param).field("grad", l.grad).field("optim", l.optim).field("act", l.act);
-    j.field("act_full", l.act_full).field("workspace", l.workspace);
+    j.field("act_peak", l.act_full).field("workspace", l.workspace);
     j.end_object();
     j.end_object();
   }

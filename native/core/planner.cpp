@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "json.h"
 #include "memory_model.h"
 
 namespace ts {
@@ -215,6 +216,84 @@ bool resolve_checkpoint(const Config& cfg, int eb, Segments& out, std::string& e
     out = p.segments;
   }
   return true;
+}
+
+}  // namespace ts
+
+namespace ts {
+
+namespace {
+
+void schedule_json(Json& j, const Config& cfg, const std::string& name, const Segments& segs) {
+  const MemoryPrediction p = predict_memory(cfg, segs);
+  j.begin_object();
+  j.field("name", name).field("checkpoint", segments_text(segs));
+  j.key("segments").begin_array();
+  for (const auto& s : segs) j.begin_array().value(s.first).value(s.second).end_array();
+  j.end_array();
+  j.field("peak_act_bytes", p.peak_act).field("peak_bytes", p.peak);
+  j.field("recompute_flops", p.recompute_flops);
+  j.field("recompute_fraction", p.step_flops > 0 ? p.recompute_flops / p.step_flops : 0.0);
+  j.end_object();
+}
+
+}  // namespace
+
+std::string plan_report_json(const Config& cfg, uint64_t budget) {
+  const int eb = 4;
+  const int L = cfg.model.layers;
+  std::string s;
+  Json j(s);
+  j.begin_object();
+  const MemoryPrediction own = predict_memory(cfg, eb);
+  j.key("prediction").raw(memory_prediction_to_json(own));
+
+  j.key("schedules").begin_array();
+  schedule_json(j, cfg, "none", {});
+  const int k = sqrt_segment_size(L);
+  schedule_json(j, cfg, "sqrt", segments_every(L, k));
+  for (int e = 1; e <= L; ++e) schedule_json(j, cfg, "every " + std::to_string(e), segments_every(L, e));
+  j.end_array();
+
+  const ChainCosts costs = chain_costs(cfg, eb);
+  j.field("min_peak_act_bytes", min_peak_activation(costs));
+  if (budget == 0 && cfg.train.checkpoint == "budget") budget = cfg.train.checkpoint_budget;
+  if (budget > 0) {
+    const BudgetPlan bp = plan_budget(costs, budget);
+    j.key("budget").begin_object();
+    j.field("bytes", budget).field("fits", bp.fits).field("min_budget", bp.min_budget);
+    if (bp.fits) {
+      j.key("plan");
+      schedule_json(j, cfg, "budget", bp.segments);
+    }
+    j.end_object();
+  }
+
+  // Precision and accumulation, each under the config's own checkpoint plan
+  // held fixed (a budget is not re-planned), so the numbers are their effect.
+  j.key("precisions").begin_array();
+  for (const char* prec : {"fp32", "bf16", "fp16"}) {
+    Config c = cfg;
+    c.train.precision = prec;
+    const MemoryPrediction p = predict_memory(c, own.segments, eb);
+    j.begin_object().field("precision", prec).field("peak_act_bytes", p.peak_act);
+    j.field("peak_bytes", p.peak).end_object();
+  }
+  j.end_array();
+  j.key("accumulate").begin_array();
+  const int global = cfg.train.batch * cfg.train.accumulate;
+  for (int K = 1; K <= global; K *= 2) {
+    if (global % K) continue;
+    Config c = cfg;
+    c.train.batch = global / K;
+    c.train.accumulate = K;
+    const MemoryPrediction p = predict_memory(c, own.segments, eb);
+    j.begin_object().field("accumulate", K).field("batch", c.train.batch);
+    j.field("peak_act_bytes", p.peak_act).field("peak_bytes", p.peak).end_object();
+  }
+  j.end_array();
+  j.end_object();
+  return s;
 }
 
 }  // namespace ts

@@ -74,3 +74,15 @@ bool resolve_checkpoint(const Config& cfg, int elem_bytes, Segments& out, std::s
 std::string segments_text(const Segments& s);
 
 }  // namespace ts
+
+namespace ts {
+
+// Everything the editor offers about a config, from the same models the
+// trainer runs: the prediction under the config's own settings; every
+// checkpoint schedule (none, sqrt, each every K, the budget plan) with its
+// peak activation memory and recompute; each precision; and accumulating K
+// micro-batches of batch/K (same global batch). budget = 0: the config's own
+// checkpoint budget if it has one, else no budget plan. JSON.
+std::string plan_report_json(const Config& cfg, uint64_t budget);
+
+}  // namespace ts
