@@ -3,19 +3,22 @@
 // Extra arguments go to the trainer: npm run demo -- --set train.steps=50
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { buildNative, ensureNodeModules, ensureSystemPackages, root, run, trainerPath } from './lib.mjs';
+import { buildNative, buildTypeScript, ensureNodeModules, ensureSystemPackages, root, run, trainerPath } from './lib.mjs';
 
 const config = 'examples/tiny-gpt.train';
 
 ensureSystemPackages(['core']);
 ensureNodeModules();
 buildNative({ target: 'trainscope-train' });
+await buildTypeScript();
 
 const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
 const runDir = path.join(root, '.trainscope', 'runs', `${stamp}-${path.basename(config, '.train')}`);
 mkdirSync(runDir, { recursive: true });
 try {
   run(trainerPath, [config, '--out', runDir, ...process.argv.slice(2)]);
+  // The panel the extension shows, as a page any browser opens offline.
+  run(process.execPath, [path.join(root, 'out', 'report.js'), runDir], { stdio: ['ignore', 'ignore', 'inherit'] });
 } catch (err) {
   console.error(`trainscope: ${err.message}`);
   process.exit(err.exitCode ?? 1);
@@ -25,4 +28,5 @@ console.log(`
 Run folder: ${rel}/
   events.jsonl   every record of the run (schema: docs/events.md)
   trace.json     Chrome trace: open it in https://ui.perfetto.dev
-  summary.json   the final summary record`);
+  summary.json   the final summary record
+  report.html    the TrainScope panel for this run: open it in any browser (no network needed)`);

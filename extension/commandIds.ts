@@ -1,0 +1,18 @@
+// Command ids and titles, in one table the manifest must match
+// (test/manifest.test.ts checks package.json against it). No `vscode` import.
+
+export const COMMANDS = {
+  profile: { id: 'trainscope.profile', title: 'Profile Run' },
+  stop: { id: 'trainscope.stop', title: 'Stop Run' },
+  showProfile: { id: 'trainscope.showProfile', title: 'Show Profile' },
+  compareRuns: { id: 'trainscope.compareRuns', title: 'Compare Runs' },
+  exportTrace: { id: 'trainscope.exportTrace', title: 'Export Chrome Trace' },
+  openRunFolder: { id: 'trainscope.openRunFolder', title: 'Open Run Folder' },
+} as const;
+
+export type CommandName = keyof typeof COMMANDS;
+
+export const COMMAND_CATEGORY = 'TrainScope';
+
+/** Settings whose values name programs to run: never taken from a workspace. */
+export const EXECUTABLE_SETTINGS = ['trainerPath', 'mpirunPath'] as const;

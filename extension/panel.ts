@@ -1,0 +1,254 @@
+// The profile panel: hosts the webview bundle (out/webview.js), feeds it a
+// run (a live one as throttled deltas, a saved one whole) and answers what
+// it asks for. One panel, reused: showing another run replaces the content.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import * as vscode from 'vscode';
+import { type HostMessage, isWebviewMessage, type ViewSettings, type WebviewMessage } from '../webview/protocol';
+import { COMMANDS } from './commandIds';
+import { configKeyForLayer, lineForLayer } from './configText';
+import type { Ctx } from './ctx';
+import { makeNonce, renderPage } from './html';
+import type { DeltaCursor, RunModel } from './runModel';
+import type { LiveRun } from './runManager';
+
+const PANEL_TYPE = 'trainscope.profile';
+const FLUSH_MS = 250;
+
+/** What the panel shows: a live run (grows), or saved runs (fixed). */
+export type PanelSource =
+  | { kind: 'live'; run: LiveRun }
+  | { kind: 'saved'; model: RunModel; dir: string; configUri: vscode.Uri | undefined; compare: RunModel[] };
+
+export function sourceDir(s: PanelSource): string {
+  return s.kind === 'live' ? s.run.dir : s.dir;
+}
+
+export class PanelManager implements vscode.Disposable {
+  private panel: ProfilePanel | undefined;
+
+  constructor(private readonly ctx: Ctx) {
+    ctx.own(
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('trainscope.memoryBudget')) this.panel?.postSettings();
+      }),
+    );
+  }
+
+  /** The run folder the panel shows, if any (for commands run from its buttons). */
+  get currentDir(): string | undefined {
+    return this.panel ? sourceDir(this.panel.source) : undefined;
+  }
+
+  showLive(run: LiveRun): void {
+    this.show({ kind: 'live', run }, run.configUri);
+  }
+
+  show(source: PanelSource, beside?: vscode.Uri): void {
+    if (this.panel) {
+      this.panel.setSource(source);
+      this.panel.reveal();
+      return;
+    }
+    const webviewJs = path.join(this.ctx.extensionPath, 'out', 'webview.js');
+    if (!existsSync(webviewJs)) {
+      // Not thrown: a live run must go on even when its view cannot open.
+      this.ctx.showError(new Error(`the profile view is not built (no ${webviewJs}): run npm run build`));
+      return;
+    }
+    const p = new ProfilePanel(this.ctx, source, beside);
+    p.onDidDispose(() => {
+      if (this.panel === p) this.panel = undefined;
+    });
+    this.panel = p;
+  }
+
+  dispose(): void {
+    this.panel?.dispose();
+    this.panel = undefined;
+  }
+}
+
+class ProfilePanel implements vscode.Disposable {
+  private readonly panel: vscode.WebviewPanel;
+  private readonly disposables: vscode.Disposable[] = [];
+  // Per-source: the live subscription and delta cursor.
+  private sourceDisposables: vscode.Disposable[] = [];
+  private cursor: DeltaCursor | undefined;
+  private flushTimer: ReturnType<typeof setTimeout> | undefined;
+  private ready = false;
+  private readonly disposed = new vscode.EventEmitter<void>();
+  readonly onDidDispose = this.disposed.event;
+
+  constructor(
+    private readonly ctx: Ctx,
+    public source: PanelSource,
+    beside: vscode.Uri | undefined,
+  ) {
+    const outDir = vscode.Uri.joinPath(ctx.extension.extensionUri, 'out');
+    this.panel = vscode.window.createWebviewPanel(
+      PANEL_TYPE,
+      this.title(),
+      { viewColumn: beside ? vscode.ViewColumn.Beside : vscode.ViewColumn.Active, preserveFocus: true },
+      {
+        enableScripts: true,
+        // Only the bundle may be loaded; nothing from the workspace.
+        localResourceRoots: [outDir, vscode.Uri.joinPath(ctx.extension.extensionUri, 'media')],
+      },
+    );
+    this.disposables.push(
+      this.panel.onDidDispose(() => this.dispose()),
+      this.panel.webview.onDidReceiveMessage((m: unknown) => this.receive(m)),
+    );
+    this.load();
+    this.watchSource();
+  }
+
+  reveal(): void {
+    this.panel.reveal(undefined, true);
+  }
+
+  setSource(source: PanelSource): void {
+    this.source = source;
+    this.panel.title = this.title();
+    this.watchSource();
+    if (this.ready) this.postInit();
+  }
+
+  postSettings(): void {
+    this.post({ type: 'settings', settings: this.viewSettings() });
+  }
+
+  dispose(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    for (const d of this.sourceDisposables.splice(0)) d.dispose();
+    for (const d of this.disposables.splice(0)) d.dispose();
+    this.panel.dispose();
+    this.disposed.fire();
+    this.disposed.dispose();
+  }
+
+  private title(): string {
+    const id = this.source.kind === 'live' ? this.source.run.id : this.source.model.id;
+    return `TrainScope: ${id}`;
+  }
+
+  // A fresh page (and nonce) each load; the page asks for data with 'ready'.
+  private load(): void {
+    const webview = this.panel.webview;
+    const script = webview.asWebviewUri(vscode.Uri.joinPath(this.ctx.extension.extensionUri, 'out', 'webview.js'));
+    this.ready = false;
+    webview.html = renderPage({ title: this.title(), nonce: makeNonce(), cspSource: webview.cspSource, script: { uri: script.toString() } });
+  }
+
+  private watchSource(): void {
+    for (const d of this.sourceDisposables.splice(0)) d.dispose();
+    this.cursor = undefined;
+    const s = this.source;
+    if (s.kind === 'live') this.sourceDisposables.push(s.run.onDidChange(() => this.scheduleFlush()));
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushTimer || !this.ready) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      this.flush();
+    }, FLUSH_MS);
+  }
+
+  private flush(): void {
+    const s = this.source;
+    // A hidden webview is torn down and reloads when shown (it then asks
+    // for everything with 'ready'), so there is no one to send deltas to.
+    if (s.kind !== 'live' || !this.cursor || !this.panel.visible) return;
+    const delta = s.run.builder.delta(this.cursor);
+    if (delta) this.post({ type: 'delta', delta });
+  }
+
+  private viewSettings(): ViewSettings {
+    const scope = this.source.kind === 'live' ? this.source.run.configUri : this.source.configUri;
+    return { budgetBytes: this.ctx.settings(scope).memoryBudgetBytes };
+  }
+
+  private postInit(): void {
+    const s = this.source;
+    if (s.kind === 'live') {
+      this.cursor = s.run.builder.cursor();
+      this.post({ type: 'init', model: s.run.builder.model, compare: [], settings: this.viewSettings() });
+    } else {
+      this.post({ type: 'init', model: s.model, compare: s.compare, settings: this.viewSettings() });
+    }
+  }
+
+  private post(m: HostMessage): void {
+    this.panel.webview.postMessage(m).then(
+      (ok) => {
+        if (!ok) this.ctx.log.debug('profile view did not take a message (hidden or reloading)');
+      },
+      (err: unknown) => this.ctx.log.warn(`profile view: ${String(err)}`),
+    );
+  }
+
+  private receive(raw: unknown): void {
+    if (!isWebviewMessage(raw)) {
+      this.ctx.log.warn(`profile view sent a malformed message: ${JSON.stringify(raw)?.slice(0, 200)}`);
+      return;
+    }
+    void this.handle(raw).catch((err: unknown) => this.ctx.showError(err));
+  }
+
+  private async handle(m: WebviewMessage): Promise<void> {
+    switch (m.type) {
+      case 'ready':
+      case 'resync':
+        this.ready = true;
+        this.postInit();
+        return;
+      case 'revealLayer':
+        await this.revealLayer(m.name);
+        return;
+      case 'action': {
+        const dir = sourceDir(this.source);
+        if (m.action === 'stop') {
+          if (this.source.kind === 'live' && this.ctx.runs.current === this.source.run) this.ctx.runs.stop();
+        } else if (m.action === 'exportTrace') {
+          await vscode.commands.executeCommand(COMMANDS.exportTrace.id, dir);
+        } else {
+          await vscode.commands.executeCommand(COMMANDS.openRunFolder.id, dir);
+        }
+        return;
+      }
+    }
+  }
+
+  private configUri(): vscode.Uri | undefined {
+    return this.source.kind === 'live' ? this.source.run.configUri : this.source.configUri;
+  }
+
+  /** Opens the config beside the panel at the line that shapes the layer. */
+  private async revealLayer(name: string): Promise<void> {
+    const uri = this.configUri();
+    if (!uri) {
+      void vscode.window.showInformationMessage(`TrainScope: the config of this run is not in the workspace.`);
+      return;
+    }
+    const doc = await vscode.workspace.openTextDocument(uri);
+    const text = doc.getText();
+    let line: number | undefined;
+    const native = this.ctx.nativeApi();
+    const { section, key } = configKeyForLayer(name);
+    if (native && key) {
+      // The parser knows where each key was set, even with odd spacing.
+      const loc = native.parse(text, uri.fsPath).where[`${section}.${key}`];
+      if (loc && loc.file !== '--set' && loc.line > 0) line = loc.line - 1;
+    }
+    line ??= lineForLayer(text, name);
+    const visible = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === uri.toString());
+    const range = doc.lineAt(Math.min(line, doc.lineCount - 1)).range;
+    await vscode.window.showTextDocument(doc, {
+      viewColumn: visible?.viewColumn ?? vscode.ViewColumn.One,
+      selection: range,
+      preserveFocus: false,
+    });
+  }
+}

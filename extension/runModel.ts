@@ -1,0 +1,459 @@
+// The compact, serialisable model of one run that the host builds from the
+// event stream and the webview draws: steps and evals as columns of numbers
+// (a run of 10^5+ steps must not become 10^5 objects), per-layer records,
+// aggregated layer timings and a bounded sample of spans. Live runs grow it
+// incrementally and ship only what changed (`RunDelta`).
+//
+// No `vscode` and no Node import: the webview bundle and the report use the
+// types and `applyDelta`; the host and the tests use the builder.
+import type { LayerRecord, RunRecord, SpanRecord, StepRecord, SummaryRecord, TrainerEvent } from './events';
+
+/** `live` while the trainer runs; `incomplete`: it ended without a summary (killed). */
+export type RunStatus = 'live' | 'completed' | 'interrupted' | 'failed' | 'incomplete';
+
+export const RUN_STATUSES: readonly RunStatus[] = ['live', 'completed', 'interrupted', 'failed', 'incomplete'];
+
+/** Step phases in display order; phases a later trainer adds come after these, as first seen. */
+export const KNOWN_STEP_PHASES = ['data', 'fwd', 'bwd', 'optim', 'recompute', 'comm'] as const;
+
+export interface StepColumns {
+  step: number[];
+  /** null where the stream has null (a non-finite loss). */
+  loss: (number | null)[];
+  lr: number[];
+  gradNorm: (number | null)[];
+  ms: number[];
+  tokensPerS: number[];
+  liveBytes: number[];
+  peakBytes: number[];
+  /** Names of the `phaseMs` columns. */
+  phaseNames: string[];
+  /** phaseMs[p][row]: milliseconds of phase phaseNames[p] in that step (0 when the step lacks it). */
+  phaseMs: number[][];
+}
+
+export interface EvalColumns {
+  step: number[];
+  valLoss: (number | null)[];
+}
+
+/** Mean per-layer time of each span phase over every sampled step. */
+export interface LayerTime {
+  phases: string[];
+  /** meanMs[p][layer]; 0 where a layer never ran that phase. */
+  meanMs: number[][];
+  /** Sampled steps seen (all of them, not only those kept in `spans`). */
+  sampledSteps: number;
+}
+
+/** The spans of one sampled step, as columns. */
+export interface SpanSample {
+  step: number;
+  layer: number[];
+  /** Index into `SpanSamples.phases`. */
+  phase: number[];
+  /** µs since the run started. */
+  t0: number[];
+  t1: number[];
+}
+
+export interface SpanSamples {
+  phases: string[];
+  /** An evenly thinned subset of the sampled steps (the first always kept). */
+  samples: SpanSample[];
+}
+
+export interface StreamProblems {
+  /** All problems the parser met (bad lines, unknown types). */
+  count: number;
+  /** The first few messages. */
+  messages: string[];
+}
+
+export interface RunModel {
+  /** The run folder's name. */
+  id: string;
+  status: RunStatus;
+  run: RunRecord | null;
+  /** By index. */
+  layers: LayerRecord[];
+  steps: StepColumns;
+  evals: EvalColumns;
+  layerTime: LayerTime;
+  spans: SpanSamples;
+  summary: SummaryRecord | null;
+  /** Messages of the stream's error records. */
+  errors: string[];
+  streamProblems: StreamProblems;
+}
+
+/** What changed since a cursor; spans are not shipped live (only in full models). */
+export interface RunDelta {
+  id: string;
+  status: RunStatus;
+  run?: RunRecord;
+  layers?: LayerRecord[];
+  /** Rows from index `from` on; `columns.phaseNames` lists every phase known so far. */
+  steps?: { from: number; columns: StepColumns };
+  evals?: { from: number; columns: EvalColumns };
+  layerTime?: LayerTime;
+  summary?: SummaryRecord;
+  errors?: string[];
+  streamProblems?: StreamProblems;
+}
+
+/** Where a consumer of deltas stands. Opaque to callers. */
+export interface DeltaCursor {
+  steps: number;
+  evals: number;
+  layersVersion: number;
+  layerTimeVersion: number;
+  runSent: boolean;
+  summarySent: boolean;
+  errors: number;
+  streamProblems: number;
+  status: RunStatus | undefined;
+}
+
+export function emptyStepColumns(): StepColumns {
+  return { step: [], loss: [], lr: [], gradNorm: [], ms: [], tokensPerS: [], liveBytes: [], peakBytes: [], phaseNames: [], phaseMs: [] };
+}
+
+export function emptyModel(id: string, status: RunStatus = 'incomplete'): RunModel {
+  return {
+    id,
+    status,
+    run: null,
+    layers: [],
+    steps: emptyStepColumns(),
+    evals: { step: [], valLoss: [] },
+    layerTime: { phases: [], meanMs: [], sampledSteps: 0 },
+    spans: { phases: [], samples: [] },
+    summary: null,
+    errors: [],
+    streamProblems: { count: 0, messages: [] },
+  };
+}
+
+const DEFAULT_MAX_SPAN_SAMPLES = 64;
+const MAX_PROBLEM_MESSAGES = 20;
+
+// Ordered insertion of a phase name: known phases keep their canonical order
+// so columns line up across runs; unknown ones go last.
+function phaseIndex(names: string[], name: string): number {
+  const i = names.indexOf(name);
+  if (i !== -1) return i;
+  names.push(name);
+  return names.length - 1;
+}
+
+export interface BuilderOptions {
+  /** The trainer is still running: status is `live` until a summary arrives or finish(). */
+  live?: boolean;
+  /** Sampled steps whose spans are kept; older ones are thinned evenly. */
+  maxSpanSamples?: number;
+}
+
+/** Folds trainer events into a RunModel, and hands out deltas for live views. */
+export class RunModelBuilder {
+  readonly model: RunModel;
+  private live: boolean;
+  private readonly maxSpanSamples: number;
+  private layersVersion = 0;
+  private layerTimeVersion = 0;
+  // Per (phase, layer) sums for LayerTime, in ms.
+  private timeSum: number[][] = [];
+  private timeCount: number[][] = [];
+  private lastSpanStep = -1;
+  private spanStride = 1;
+  private spanStepsSeen = 0;
+  private currentSample: SpanSample | undefined;
+
+  constructor(id: string, options: BuilderOptions = {}) {
+    this.live = options.live ?? false;
+    this.maxSpanSamples = Math.max(2, options.maxSpanSamples ?? DEFAULT_MAX_SPAN_SAMPLES);
+    this.model = emptyModel(id, this.live ? 'live' : 'incomplete');
+  }
+
+  add(events: readonly TrainerEvent[]): void {
+    const m = this.model;
+    for (const ev of events) {
+      switch (ev.type) {
+        case 'run':
+          m.run = ev;
+          break;
+        case 'layer':
+          this.addLayer(ev);
+          break;
+        case 'step':
+          this.addStep(ev);
+          break;
+        case 'eval':
+          m.evals.step.push(ev.step);
+          m.evals.valLoss.push(ev.val_loss);
+          break;
+        case 'span':
+          this.addSpan(ev);
+          break;
+        case 'summary':
+          m.summary = ev;
+          break;
+        case 'error':
+          m.errors.push(ev.message);
+          break;
+      }
+    }
+    this.updateStatus();
+  }
+
+  /** Records the parser's problems (call with its errorCount and errors). */
+  setStreamProblems(count: number, messages: readonly string[]): void {
+    const p = this.model.streamProblems;
+    if (count === p.count) return;
+    p.count = count;
+    p.messages = messages.slice(0, MAX_PROBLEM_MESSAGES);
+  }
+
+  /** The trainer has exited: a run without a summary is now `incomplete`. */
+  finish(): void {
+    this.live = false;
+    this.updateStatus();
+  }
+
+  /** A cursor at the current state: what a consumer that just got `model` has. */
+  cursor(): DeltaCursor {
+    const m = this.model;
+    return {
+      steps: m.steps.step.length,
+      evals: m.evals.step.length,
+      layersVersion: this.layersVersion,
+      layerTimeVersion: this.layerTimeVersion,
+      runSent: m.run !== null,
+      summarySent: m.summary !== null,
+      errors: m.errors.length,
+      streamProblems: m.streamProblems.count,
+      status: m.status,
+    };
+  }
+
+  /** What changed since `c` (undefined when nothing did); advances `c`. */
+  delta(c: DeltaCursor): RunDelta | undefined {
+    const m = this.model;
+    const d: RunDelta = { id: m.id, status: m.status };
+    let changed = c.status !== m.status;
+    if (!c.runSent && m.run) {
+      d.run = m.run;
+      changed = true;
+    }
+    if (c.layersVersion !== this.layersVersion) {
+      d.layers = m.layers;
+      changed = true;
+    }
+    const n = m.steps.step.length;
+    if (c.steps < n) {
+      d.steps = { from: c.steps, columns: sliceSteps(m.steps, c.steps) };
+      changed = true;
+    }
+    if (c.evals < m.evals.step.length) {
+      d.evals = {
+        from: c.evals,
+        columns: { step: m.evals.step.slice(c.evals), valLoss: m.evals.valLoss.slice(c.evals) },
+      };
+      changed = true;
+    }
+    if (c.layerTimeVersion !== this.layerTimeVersion) {
+      d.layerTime = m.layerTime;
+      changed = true;
+    }
+    if (!c.summarySent && m.summary) {
+      d.summary = m.summary;
+      changed = true;
+    }
+    if (c.errors !== m.errors.length) {
+      d.errors = m.errors;
+      changed = true;
+    }
+    if (c.streamProblems !== m.streamProblems.count) {
+      d.streamProblems = m.streamProblems;
+      changed = true;
+    }
+    if (!changed) return undefined;
+    Object.assign(c, this.cursor());
+    return d;
+  }
+
+  private updateStatus(): void {
+    const m = this.model;
+    if (m.summary) m.status = m.summary.status;
+    else if (this.live) m.status = 'live';
+    else m.status = m.errors.length ? 'failed' : 'incomplete';
+  }
+
+  private addLayer(ev: LayerRecord): void {
+    const layers = this.model.layers;
+    // Records come in index order; a repeated index replaces (a later trainer
+    // may re-measure), so the array stays one record per layer.
+    const at = layers.findIndex((l) => l.index === ev.index);
+    if (at === -1) {
+      layers.push(ev);
+      layers.sort((a, b) => a.index - b.index);
+    } else {
+      layers[at] = ev;
+    }
+    this.layersVersion++;
+  }
+
+  private addStep(ev: StepRecord): void {
+    const s = this.model.steps;
+    const row = s.step.length;
+    s.step.push(ev.step);
+    s.loss.push(ev.loss);
+    s.lr.push(ev.lr);
+    s.gradNorm.push(ev.grad_norm);
+    s.ms.push(ev.ms);
+    s.tokensPerS.push(ev.tokens_per_s);
+    s.liveBytes.push(ev.mem.live_bytes);
+    s.peakBytes.push(ev.mem.peak_bytes);
+    const phases = ev.phases as unknown as Record<string, unknown>;
+    for (const name of Object.keys(phases)) {
+      const v = phases[name];
+      if (typeof v !== 'number' || !Number.isFinite(v)) continue;
+      let p = s.phaseNames.indexOf(name);
+      if (p === -1) {
+        p = insertPhase(s, name, row);
+      }
+      s.phaseMs[p].push(v);
+    }
+    // Phases this step did not report: 0, so every column has one value per row.
+    for (const col of s.phaseMs) if (col.length === row) col.push(0);
+  }
+
+  private addSpan(ev: SpanRecord): void {
+    const m = this.model;
+    if (ev.step !== this.lastSpanStep) {
+      this.lastSpanStep = ev.step;
+      this.spanStepsSeen++;
+      m.layerTime.sampledSteps = this.spanStepsSeen;
+      this.currentSample = undefined;
+      if ((this.spanStepsSeen - 1) % this.spanStride === 0) {
+        this.currentSample = { step: ev.step, layer: [], phase: [], t0: [], t1: [] };
+        m.spans.samples.push(this.currentSample);
+        if (m.spans.samples.length > this.maxSpanSamples) {
+          // Keep every other sample (the first included) and take every
+          // 2nd step from now on: an even spread over the whole run in
+          // bounded memory, whatever its length.
+          m.spans.samples = m.spans.samples.filter((_, i) => i % 2 === 0);
+          this.spanStride *= 2;
+          if (!m.spans.samples.includes(this.currentSample)) this.currentSample = undefined;
+        }
+      }
+    }
+    const p = phaseIndex(m.spans.phases, ev.phase);
+    if (this.currentSample) {
+      this.currentSample.layer.push(ev.layer);
+      this.currentSample.phase.push(p);
+      this.currentSample.t0.push(ev.t0);
+      this.currentSample.t1.push(ev.t1);
+    }
+    // Layer time: mean over every sampled step, not only the kept ones.
+    const lt = m.layerTime;
+    let tp = lt.phases.indexOf(ev.phase);
+    if (tp === -1) {
+      lt.phases.push(ev.phase);
+      lt.meanMs.push([]);
+      this.timeSum.push([]);
+      this.timeCount.push([]);
+      tp = lt.phases.length - 1;
+    }
+    const sum = this.timeSum[tp];
+    const cnt = this.timeCount[tp];
+    const mean = lt.meanMs[tp];
+    while (sum.length <= ev.layer) {
+      sum.push(0);
+      cnt.push(0);
+      mean.push(0);
+    }
+    sum[ev.layer] += (ev.t1 - ev.t0) / 1e3;
+    cnt[ev.layer]++;
+    mean[ev.layer] = sum[ev.layer] / cnt[ev.layer];
+    this.layerTimeVersion++;
+  }
+}
+
+// Adds a phase column (zeros for the rows before it appeared) at its
+// canonical position, and returns its index.
+function insertPhase(s: StepColumns, name: string, rows: number): number {
+  const rank = (n: string): number => {
+    const k = (KNOWN_STEP_PHASES as readonly string[]).indexOf(n);
+    return k === -1 ? KNOWN_STEP_PHASES.length : k;
+  };
+  let at = s.phaseNames.length;
+  if (rank(name) < KNOWN_STEP_PHASES.length) {
+    at = s.phaseNames.findIndex((n) => rank(n) > rank(name));
+    if (at === -1) at = s.phaseNames.length;
+  }
+  s.phaseNames.splice(at, 0, name);
+  s.phaseMs.splice(at, 0, new Array<number>(rows).fill(0));
+  return at;
+}
+
+function sliceSteps(s: StepColumns, from: number): StepColumns {
+  return {
+    step: s.step.slice(from),
+    loss: s.loss.slice(from),
+    lr: s.lr.slice(from),
+    gradNorm: s.gradNorm.slice(from),
+    ms: s.ms.slice(from),
+    tokensPerS: s.tokensPerS.slice(from),
+    liveBytes: s.liveBytes.slice(from),
+    peakBytes: s.peakBytes.slice(from),
+    phaseNames: s.phaseNames.slice(),
+    phaseMs: s.phaseMs.map((c) => c.slice(from)),
+  };
+}
+
+function append<T>(to: T[], from: readonly T[]): void {
+  for (const x of from) to.push(x);
+}
+
+/**
+ * Applies a delta to a model that has everything before it. Returns false,
+ * changing nothing, when the delta does not continue this model (a lost
+ * message): the caller should ask for the whole model again.
+ */
+export function applyDelta(m: RunModel, d: RunDelta): boolean {
+  if (d.id !== m.id) return false;
+  if (d.steps && d.steps.from !== m.steps.step.length) return false;
+  if (d.evals && d.evals.from !== m.evals.step.length) return false;
+  m.status = d.status;
+  if (d.run) m.run = d.run;
+  if (d.layers) m.layers = d.layers;
+  if (d.steps) {
+    const s = m.steps;
+    const c = d.steps.columns;
+    const rows = s.step.length;
+    for (const name of c.phaseNames) if (!s.phaseNames.includes(name)) insertPhase(s, name, rows);
+    append(s.step, c.step);
+    append(s.loss, c.loss);
+    append(s.lr, c.lr);
+    append(s.gradNorm, c.gradNorm);
+    append(s.ms, c.ms);
+    append(s.tokensPerS, c.tokensPerS);
+    append(s.liveBytes, c.liveBytes);
+    append(s.peakBytes, c.peakBytes);
+    s.phaseNames.forEach((name, p) => {
+      const src = c.phaseNames.indexOf(name);
+      if (src !== -1) append(s.phaseMs[p], c.phaseMs[src]);
+      else for (let i = 0; i < c.step.length; i++) s.phaseMs[p].push(0);
+    });
+  }
+  if (d.evals) {
+    append(m.evals.step, d.evals.columns.step);
+    append(m.evals.valLoss, d.evals.columns.valLoss);
+  }
+  if (d.layerTime) m.layerTime = d.layerTime;
+  if (d.summary) m.summary = d.summary;
+  if (d.errors) m.errors = d.errors;
+  if (d.streamProblems) m.streamProblems = d.streamProblems;
+  return true;
+}

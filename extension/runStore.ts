@@ -1,0 +1,180 @@
+// Run folders on disk: naming and creating them, listing those in a runs
+// folder, and loading one into a RunModel through the event stream parser.
+// No `vscode` import (unit-tested under plain Node).
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { EventStreamParser, type RunRecord, validateEvent } from './events';
+import { type BuilderOptions, type RunModel, RunModelBuilder } from './runModel';
+
+export const EVENTS_FILE = 'events.jsonl';
+export const TRACE_FILE = 'trace.json';
+export const SUMMARY_FILE = 'summary.json';
+export const REPORT_FILE = 'report.html';
+
+/** `.train` base name made safe for a folder name. */
+export function configStem(configPath: string): string {
+  const base = path.basename(configPath).replace(/\.train$/i, '');
+  const safe = base.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^\.+/, '');
+  return safe || 'config';
+}
+
+/**
+ * `<yyyymmdd-hhmmss>-<config-basename>`, in UTC like scripts/demo.mjs, so
+ * runs made by the demo and by the editor sort together by name.
+ */
+export function runDirName(configPath: string, when: Date): string {
+  const p = (n: number): string => String(n).padStart(2, '0');
+  const stamp =
+    `${when.getUTCFullYear()}${p(when.getUTCMonth() + 1)}${p(when.getUTCDate())}-` +
+    `${p(when.getUTCHours())}${p(when.getUTCMinutes())}${p(when.getUTCSeconds())}`;
+  return `${stamp}-${configStem(configPath)}`;
+}
+
+/**
+ * Creates a new, empty run folder under `runsFolder` and returns its path.
+ * Two runs started in the same second get `-2`, `-3`, ... rather than
+ * sharing (and overwriting) a folder.
+ */
+export async function createRunDir(runsFolder: string, configPath: string, when = new Date()): Promise<string> {
+  await mkdir(runsFolder, { recursive: true });
+  const base = runDirName(configPath, when);
+  for (let i = 1; ; i++) {
+    const dir = path.join(runsFolder, i === 1 ? base : `${base}-${i}`);
+    try {
+      await mkdir(dir);
+      return dir;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || i > 1000) throw err;
+    }
+  }
+}
+
+export interface RunInfo {
+  /** The folder name. */
+  id: string;
+  dir: string;
+  /** The run record, when the stream has one (not for a config error before the run). */
+  run: RunRecord | undefined;
+  /** Last change of events.jsonl, ms since the epoch. */
+  mtimeMs: number;
+}
+
+// The run record is the first line; its size grows with the layer count
+// (~200 bytes a layer), so a generous bound still stops a garbage file from
+// being read whole.
+const MAX_FIRST_LINE = 8 * 1024 * 1024;
+
+/** Reads the first line of a file (without its newline), at most `max` bytes. */
+async function readFirstLine(file: string, max = MAX_FIRST_LINE): Promise<string | undefined> {
+  const fh = await open(file, 'r');
+  try {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const buf = Buffer.alloc(64 * 1024);
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, total);
+      if (bytesRead === 0) break;
+      const nl = buf.subarray(0, bytesRead).indexOf(10);
+      if (nl !== -1) {
+        chunks.push(Buffer.from(buf.subarray(0, nl)));
+        return Buffer.concat(chunks).toString('utf8');
+      }
+      chunks.push(Buffer.from(buf.subarray(0, bytesRead)));
+      total += bytesRead;
+      if (total > max) return undefined;
+    }
+    return chunks.length ? Buffer.concat(chunks).toString('utf8') : undefined;
+  } finally {
+    await fh.close();
+  }
+}
+
+/** The run record of a run folder, if its stream starts with one. */
+export async function readRunRecord(dir: string): Promise<RunRecord | undefined> {
+  const line = await readFirstLine(path.join(dir, EVENTS_FILE));
+  if (line === undefined) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  const r = validateEvent(value);
+  return r.ok && r.event.type === 'run' ? r.event : undefined;
+}
+
+/**
+ * The runs in a runs folder (folders holding an events.jsonl), newest first.
+ * A missing runs folder is no runs, not an error.
+ */
+export async function listRuns(runsFolder: string): Promise<RunInfo[]> {
+  let names: string[];
+  try {
+    names = await readdir(runsFolder);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  const runs = await Promise.all(
+    names.map(async (id): Promise<RunInfo | undefined> => {
+      const dir = path.join(runsFolder, id);
+      try {
+        const st = await stat(path.join(dir, EVENTS_FILE));
+        if (!st.isFile()) return undefined;
+        return { id, dir, run: await readRunRecord(dir), mtimeMs: st.mtimeMs };
+      } catch {
+        // Not a run folder (no events.jsonl, or it vanished meanwhile).
+        return undefined;
+      }
+    }),
+  );
+  return runs
+    .filter((r): r is RunInfo => r !== undefined)
+    .sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : b.mtimeMs - a.mtimeMs));
+}
+
+/**
+ * Whether a run was made from `configPath`: its run record names the config
+ * as given on the trainer's command line, so a relative name is resolved
+ * against `baseDir` (the folder the trainer ran in: the workspace folder).
+ */
+export function runUsesConfig(run: RunInfo, configPath: string, baseDir: string): boolean {
+  if (!run.run) return false;
+  const given = run.run.config_file;
+  const resolved = path.isAbsolute(given) ? given : path.resolve(baseDir, given);
+  return path.normalize(resolved) === path.normalize(configPath);
+}
+
+/**
+ * The parser's problems that deserve a mention: record types a newer trainer
+ * writes (docs/events.md says to skip them) are expected, not damage.
+ */
+export function streamProblemsOf(parser: EventStreamParser): { count: number; messages: string[] } {
+  const kept = parser.errors.filter((e) => e.kind !== 'unknown-type');
+  const dropped = parser.errorCount - parser.errors.length;
+  return { count: kept.length + dropped, messages: kept.map((e) => e.message) };
+}
+
+export interface LoadedRun {
+  dir: string;
+  model: RunModel;
+}
+
+/**
+ * Loads a run folder's events.jsonl into a model, streaming it in chunks
+ * (a long run's stream can be hundreds of MB; only the compact model stays).
+ * Bad lines are counted in `model.streamProblems`, not thrown; a missing
+ * stream is an error.
+ */
+export async function loadRun(dir: string, options: BuilderOptions = {}): Promise<LoadedRun> {
+  const builder = new RunModelBuilder(path.basename(dir), options);
+  const parser = new EventStreamParser();
+  const stream = createReadStream(path.join(dir, EVENTS_FILE), { highWaterMark: 1 << 20 });
+  for await (const chunk of stream) builder.add(parser.push(chunk as Buffer));
+  builder.add(parser.end());
+  const problems = streamProblemsOf(parser);
+  builder.setStreamProblems(problems.count, problems.messages);
+  builder.finish();
+  return { dir, model: builder.model };
+}

@@ -1,0 +1,84 @@
+// The webview protocol's guards: what each side accepts from the other.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { emptyModel, RunModelBuilder } from '../extension/runModel';
+import { isHostMessage, isRunModel, isWebviewMessage } from '../webview/protocol';
+
+describe('messages from the webview', () => {
+  test('accepted', () => {
+    for (const m of [
+      { type: 'ready' },
+      { type: 'resync' },
+      { type: 'revealLayer', index: 3, name: 'block.2' },
+      { type: 'action', action: 'stop' },
+      { type: 'action', action: 'exportTrace' },
+      { type: 'action', action: 'openRunFolder' },
+    ]) {
+      assert.equal(isWebviewMessage(m), true, JSON.stringify(m));
+    }
+  });
+
+  test('rejected', () => {
+    for (const m of [
+      null,
+      'ready',
+      [],
+      {},
+      { type: 'eval' },
+      { type: 'revealLayer', index: -1, name: 'x' },
+      { type: 'revealLayer', index: 1.5, name: 'x' },
+      { type: 'revealLayer', index: 1 },
+      { type: 'revealLayer', index: 1, name: 'x'.repeat(300) },
+      { type: 'action', action: 'rm -rf' },
+      { type: 'action' },
+    ]) {
+      assert.equal(isWebviewMessage(m), false, JSON.stringify(m));
+    }
+  });
+});
+
+describe('messages from the host', () => {
+  const model = () => {
+    const b = new RunModelBuilder('r', { live: true });
+    b.add([
+      {
+        type: 'step',
+        step: 1,
+        loss: 1,
+        lr: 0.1,
+        grad_norm: null,
+        ms: 1,
+        tokens_per_s: 1,
+        phases: { data: 0, fwd: 1, bwd: 1, optim: 1 },
+        mem: { live_bytes: 1, peak_bytes: 1 },
+      },
+    ]);
+    return b;
+  };
+
+  test('init, delta and settings are accepted', () => {
+    const b = model();
+    assert.equal(isHostMessage({ type: 'init', model: b.model, compare: [emptyModel('c')], settings: { budgetBytes: null } }), true);
+    const c = { ...b.cursor(), steps: 0 };
+    assert.equal(isHostMessage({ type: 'delta', delta: b.delta(c) }), true);
+    assert.equal(isHostMessage({ type: 'settings', settings: { budgetBytes: 1e9 } }), true);
+  });
+
+  test('malformed models are rejected', () => {
+    const good = model().model;
+    const bad = (patch: (m: Record<string, unknown>) => void) => {
+      const m = JSON.parse(JSON.stringify(good)) as Record<string, unknown>;
+      patch(m);
+      return m;
+    };
+    assert.equal(isRunModel(good), true);
+    assert.equal(isRunModel(bad((m) => (m.status = 'exploded'))), false);
+    assert.equal(isRunModel(bad((m) => ((m.steps as { loss: unknown[] }).loss = []))), false, 'columns of unequal length');
+    assert.equal(isRunModel(bad((m) => ((m.steps as { ms: unknown[] }).ms = ['1']))), false);
+    assert.equal(isRunModel(bad((m) => (m.run = { type: 'summary' }))), false);
+    assert.equal(isRunModel(bad((m) => delete m.layerTime)), false);
+    assert.equal(isHostMessage({ type: 'settings', settings: { budgetBytes: -1 } }), false);
+    assert.equal(isHostMessage({ type: 'init', model: good, settings: { budgetBytes: null } }), false, 'no compare list');
+    assert.equal(isHostMessage({ type: 'delta', delta: { id: 'r', status: 'live', steps: { from: 0, columns: {} } } }), false);
+  });
+});

@@ -1,0 +1,145 @@
+// The one place that knows the UI component library. @vscode/webview-ui-toolkit
+// is deprecated upstream; everything else builds tabs, buttons and grids
+// through these functions, so moving to @vscode-elements/elements means
+// rewriting this file only.
+import {
+  provideVSCodeDesignSystem,
+  vsCodeButton,
+  vsCodeDataGrid,
+  vsCodeDataGridCell,
+  vsCodeDataGridRow,
+  vsCodePanels,
+  vsCodePanelTab,
+  vsCodePanelView,
+} from '@vscode/webview-ui-toolkit';
+
+let registered = false;
+
+/** Defines the custom elements (once). */
+export function registerComponents(): void {
+  if (registered) return;
+  registered = true;
+  provideVSCodeDesignSystem().register(
+    vsCodeButton(),
+    vsCodeDataGrid(),
+    vsCodeDataGridCell(),
+    vsCodeDataGridRow(),
+    vsCodePanels(),
+    vsCodePanelTab(),
+    vsCodePanelView(),
+  );
+}
+
+export interface TabSpec {
+  id: string;
+  label: string;
+  content: HTMLElement;
+}
+
+export interface Tabs {
+  element: HTMLElement;
+  select(id: string): void;
+}
+
+/** A tab strip with one view per tab; `onChange` gets the id of the tab shown. */
+export function createTabs(tabs: readonly TabSpec[], activeId: string, onChange: (id: string) => void): Tabs {
+  const panels = document.createElement('vscode-panels');
+  for (const t of tabs) {
+    const tab = document.createElement('vscode-panel-tab');
+    tab.id = `tab-${t.id}`;
+    tab.textContent = t.label;
+    panels.appendChild(tab);
+  }
+  for (const t of tabs) {
+    const view = document.createElement('vscode-panel-view');
+    view.id = `view-${t.id}`;
+    view.appendChild(t.content);
+    panels.appendChild(view);
+  }
+  panels.setAttribute('activeid', `tab-${activeId}`);
+  panels.addEventListener('change', (e) => {
+    // The toolkit emits `change` with the active tab element as detail.
+    const detail = (e as CustomEvent<unknown>).detail;
+    if (detail instanceof HTMLElement && detail.id.startsWith('tab-')) onChange(detail.id.slice(4));
+  });
+  return {
+    element: panels,
+    select(id) {
+      panels.setAttribute('activeid', `tab-${id}`);
+    },
+  };
+}
+
+export interface ButtonOptions {
+  appearance?: 'primary' | 'secondary';
+  title?: string;
+}
+
+export function createButton(label: string, onClick: () => void, options: ButtonOptions = {}): HTMLElement {
+  const b = document.createElement('vscode-button');
+  b.textContent = label;
+  b.setAttribute('appearance', options.appearance ?? 'secondary');
+  if (options.title) b.title = options.title;
+  b.addEventListener('click', onClick);
+  return b;
+}
+
+export interface GridColumn<Row> {
+  key: keyof Row & string;
+  title: string;
+}
+
+export interface DataGrid<Row> {
+  element: HTMLElement;
+  setRows(rows: readonly Row[]): void;
+}
+
+// The toolkit's grid elements, as far as this module uses them.
+interface GridElement extends HTMLElement {
+  rowsData: object[];
+  columnDefinitions: { columnDataKey: string; title: string }[];
+}
+interface GridRowElement extends HTMLElement {
+  rowData: object | null;
+}
+
+/**
+ * A data grid of plain rows (cells show `String(row[key])`). `onActivate`,
+ * when given, is called with the row clicked or chosen with Enter.
+ */
+export function createDataGrid<Row extends object>(
+  columns: readonly GridColumn<Row>[],
+  onActivate?: (row: Row) => void,
+): DataGrid<Row> {
+  const grid = document.createElement('vscode-data-grid') as GridElement;
+  grid.setAttribute('generate-header', 'sticky');
+  grid.setAttribute('aria-label', columns.map((c) => c.title).join(', '));
+  grid.columnDefinitions = columns.map((c) => ({ columnDataKey: c.key, title: c.title }));
+  if (onActivate) {
+    const rowOf = (e: Event): Row | undefined => {
+      // Rows may render inside shadow roots: walk the composed path.
+      for (const t of e.composedPath()) {
+        if (t instanceof HTMLElement && t.tagName === 'VSCODE-DATA-GRID-ROW') {
+          const data = (t as GridRowElement).rowData;
+          return data ? (data as Row) : undefined;
+        }
+      }
+      return undefined;
+    };
+    grid.addEventListener('click', (e) => {
+      const row = rowOf(e);
+      if (row) onActivate(row);
+    });
+    grid.addEventListener('keydown', (e) => {
+      if ((e as KeyboardEvent).key !== 'Enter') return;
+      const row = rowOf(e);
+      if (row) onActivate(row);
+    });
+  }
+  return {
+    element: grid,
+    setRows(rows) {
+      grid.rowsData = rows.slice();
+    },
+  };
+}

@@ -1,0 +1,236 @@
+// The profile view. Runs in two places: inside VS Code (acquireVsCodeApi
+// exists; the host sends the run and live updates) and standalone in any
+// browser as report.html (no API; the run is inlined as JSON and static).
+import { applyDelta } from '../extension/runModel';
+import { applyTheme, readTheme, registerCharts } from './charts';
+import { createButton, createTabs, registerComponents } from './components';
+import { clear, el } from './dom';
+import { type HostMessage, type InitMessage, isHostMessage, REPORT_DATA_ID, type WebviewAction, type WebviewMessage } from './protocol';
+import { useStandaloneTheme } from './standaloneTheme';
+import { runTitle, type View, type ViewState } from './state';
+import { CheckpointsView } from './views/checkpoints';
+import { CommunicationView } from './views/communication';
+import { CompareView } from './views/compare';
+import { LayersView } from './views/layers';
+import { MemoryView } from './views/memory';
+import { OverviewView } from './views/overview';
+
+interface VsCodeApi {
+  postMessage(message: unknown): void;
+  getState(): unknown;
+  setState(state: unknown): void;
+}
+
+declare const acquireVsCodeApi: (() => VsCodeApi) | undefined;
+
+interface SavedState {
+  tab?: string;
+}
+
+class App {
+  private state: ViewState | undefined;
+  private views = new Map<string, View>();
+  private dirty = new Set<string>();
+  private tab: string;
+  private readonly root: HTMLElement;
+  private readonly header = el('header', { className: 'ts-header' });
+  private readonly body = el('div');
+  private renderQueued = false;
+
+  constructor(private readonly api: VsCodeApi | undefined) {
+    const saved = (api?.getState() ?? {}) as SavedState;
+    // A standalone report opens the tab its URL names (report.html#memory).
+    const fromHash = api ? undefined : window.location.hash.slice(1);
+    this.tab = fromHash || (typeof saved.tab === 'string' ? saved.tab : 'overview');
+    this.root = document.getElementById('app') ?? document.body;
+    clear(this.root);
+    this.root.append(this.header, this.body);
+  }
+
+  post(message: WebviewMessage): void {
+    this.api?.postMessage(message);
+  }
+
+  handle(msg: HostMessage): void {
+    switch (msg.type) {
+      case 'init':
+        this.init(msg);
+        break;
+      case 'delta': {
+        const s = this.state;
+        if (!s || !applyDelta(s.model, msg.delta)) {
+          // A gap (lost message, reloaded page): start over from a full model.
+          this.post({ type: 'resync' });
+          return;
+        }
+        this.scheduleRender();
+        break;
+      }
+      case 'settings':
+        if (this.state) {
+          this.state.settings = msg.settings;
+          this.markAllDirty();
+          this.scheduleRender();
+        }
+        break;
+    }
+  }
+
+  /** Theme changed: colours are baked into charts, so rebuild them. */
+  rethemed(): void {
+    if (!this.state) return;
+    this.state.theme = readTheme();
+    applyTheme(this.state.theme);
+    for (const [id, v] of this.views) {
+      if (id === this.tab) v.render(this.state, true);
+      else this.dirty.add(`full:${id}`);
+    }
+  }
+
+  showError(message: string): void {
+    this.body.prepend(el('div', { className: 'ts-problems ts-failed', text: message }));
+  }
+
+  private init(msg: InitMessage): void {
+    for (const v of this.views.values()) v.destroy();
+    this.views.clear();
+    this.dirty.clear();
+    const theme = readTheme();
+    applyTheme(theme);
+    this.state = { model: msg.model, compare: msg.compare, settings: msg.settings, standalone: !this.api, theme };
+    const onReveal = this.api ? (index: number, name: string) => this.post({ type: 'revealLayer', index, name }) : undefined;
+    const specs: Array<[string, string, View]> = [
+      ['overview', 'Overview', new OverviewView()],
+      ['memory', 'Memory', new MemoryView()],
+      ['layers', 'Layers', new LayersView(onReveal)],
+      ['checkpoints', 'Checkpoints', new CheckpointsView()],
+      ['communication', 'Communication', new CommunicationView()],
+    ];
+    if (msg.compare.length) specs.push(['compare', 'Compare', new CompareView()]);
+    for (const [id, , v] of specs) this.views.set(id, v);
+    if (!this.views.has(this.tab)) this.tab = 'overview';
+    clear(this.body);
+    const tabs = createTabs(
+      specs.map(([id, label, v]) => ({ id, label, content: v.element })),
+      this.tab,
+      (id) => this.selectTab(id),
+    );
+    this.body.append(tabs.element);
+    for (const id of this.views.keys()) this.dirty.add(`full:${id}`);
+    this.renderHeader();
+    this.renderActive();
+  }
+
+  private selectTab(id: string): void {
+    if (!this.views.has(id)) return;
+    this.tab = id;
+    if (this.api) this.api.setState({ tab: id } satisfies SavedState);
+    else history.replaceState(null, '', `#${id}`);
+    this.renderActive();
+  }
+
+  private markAllDirty(): void {
+    for (const id of this.views.keys()) this.dirty.add(id);
+  }
+
+  private scheduleRender(): void {
+    this.markAllDirty();
+    if (this.renderQueued) return;
+    this.renderQueued = true;
+    requestAnimationFrame(() => {
+      this.renderQueued = false;
+      this.renderHeader();
+      this.renderActive();
+    });
+  }
+
+  // Hidden tabs are drawn when shown: a live run then costs one view's work
+  // per update, not all of them.
+  private renderActive(): void {
+    const s = this.state;
+    const v = this.views.get(this.tab);
+    if (!s || !v) return;
+    const full = this.dirty.delete(`full:${this.tab}`);
+    const data = this.dirty.delete(this.tab);
+    if (full || data) v.render(s, full);
+  }
+
+  private renderHeader(): void {
+    const s = this.state;
+    clear(this.header);
+    if (!s) return;
+    const m = s.model;
+    const status = el('span', { className: 'ts-status', text: m.status });
+    status.dataset.status = m.status;
+    const meta: string[] = [];
+    if (m.run) {
+      const c = m.run.config.model;
+      meta.push(`${(m.run.params / 1e6).toFixed(2)}M params`);
+      if (typeof c.layers === 'number') meta.push(`${c.layers} layers × width ${String(c.width)}`);
+      meta.push(`${m.run.device}, ${m.run.threads} threads`, m.run.precision);
+      if (m.run.ranks > 1) meta.push(`${m.run.ranks} ranks`);
+    }
+    this.header.append(
+      el('h1', { text: runTitle(m) }),
+      status,
+      el('span', { className: 'ts-muted', text: [m.id, ...meta].join(' · ') }),
+    );
+    if (!s.standalone) {
+      const act = (a: WebviewAction) => () => this.post({ type: 'action', action: a });
+      const actions = el('div', { className: 'ts-actions' });
+      if (m.status === 'live') actions.append(createButton('Stop', act('stop'), { appearance: 'primary', title: 'Stop the run' }));
+      actions.append(
+        createButton('Export Chrome Trace', act('exportTrace'), { title: 'Save trace.json to open in ui.perfetto.dev' }),
+        createButton('Open Run Folder', act('openRunFolder')),
+      );
+      this.header.append(actions);
+    }
+  }
+}
+
+function watchTheme(onChange: () => void): void {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const fire = (): void => {
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(onChange, 50);
+  };
+  // VS Code swaps body classes and the variables on <html> when the theme changes.
+  const mo = new MutationObserver(fire);
+  mo.observe(document.body, { attributes: true, attributeFilter: ['class'] });
+  mo.observe(document.documentElement, { attributes: true, attributeFilter: ['style', 'class'] });
+  // A standalone report follows the browser's light/dark preference.
+  window.matchMedia('(prefers-color-scheme: dark)').addEventListener('change', fire);
+}
+
+function start(): void {
+  const api = typeof acquireVsCodeApi === 'function' ? acquireVsCodeApi() : undefined;
+  // Before the toolkit registers: it reads the theme variables on page load.
+  if (!api) useStandaloneTheme();
+  registerComponents();
+  registerCharts();
+  const app = new App(api);
+  watchTheme(() => app.rethemed());
+  if (api) {
+    window.addEventListener('message', (e: MessageEvent<unknown>) => {
+      if (!isHostMessage(e.data)) {
+        console.error('TrainScope: ignored a malformed message from the extension', e.data);
+        return;
+      }
+      app.handle(e.data);
+    });
+    app.post({ type: 'ready' });
+    return;
+  }
+  const node = document.getElementById(REPORT_DATA_ID);
+  let data: unknown;
+  try {
+    data = node?.textContent ? JSON.parse(node.textContent) : undefined;
+  } catch (err) {
+    app.showError(`This report's data cannot be read: ${(err as Error).message}`);
+    return;
+  }
+  if (isHostMessage(data) && data.type === 'init') app.handle(data);
+  else app.showError('This report has no run data, or data this version of TrainScope cannot read.');
+}
+
+start();

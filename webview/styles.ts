@@ -1,0 +1,87 @@
+// The webview's stylesheet, as a string: the host puts it in a nonce'd
+// <style> (the CSP allows no inline styles otherwise), and the standalone
+// report inlines the same. Colours come from VS Code's theme variables, with
+// fallbacks (dark, and light under prefers-color-scheme) for the report
+// opened in a plain browser.
+export const WEBVIEW_CSS = `
+:root {
+  --ts-fg: var(--vscode-foreground, #cccccc);
+  --ts-bg: var(--vscode-editor-background, #1e1e1e);
+  --ts-muted: var(--vscode-descriptionForeground, #9d9d9d);
+  --ts-border: var(--vscode-panel-border, #3c3c3c);
+  --ts-card: var(--vscode-editorWidget-background, #252526);
+  --ts-error: var(--vscode-errorForeground, #f48771);
+  --ts-warning: var(--vscode-editorWarning-foreground, #cca700);
+  --ts-link: var(--vscode-textLink-foreground, #3794ff);
+  --ts-font: var(--vscode-font-family, system-ui, -apple-system, "Segoe UI", sans-serif);
+  --ts-font-size: var(--vscode-font-size, 13px);
+  --ts-mono: var(--vscode-editor-font-family, ui-monospace, monospace);
+  --ts-chart-1: var(--vscode-charts-blue, #3794ff);
+  --ts-chart-2: var(--vscode-charts-orange, #d18616);
+  --ts-chart-3: var(--vscode-charts-green, #89d185);
+  --ts-chart-4: var(--vscode-charts-purple, #b180d7);
+  --ts-chart-5: var(--vscode-charts-yellow, #cca700);
+  --ts-chart-6: var(--vscode-charts-red, #f14c4c);
+  --ts-chart-lines: var(--vscode-charts-lines, rgba(128, 128, 128, 0.35));
+}
+@media (prefers-color-scheme: light) {
+  :root {
+    --ts-fg: var(--vscode-foreground, #333333);
+    --ts-bg: var(--vscode-editor-background, #ffffff);
+    --ts-muted: var(--vscode-descriptionForeground, #717171);
+    --ts-border: var(--vscode-panel-border, #e5e5e5);
+    --ts-card: var(--vscode-editorWidget-background, #f3f3f3);
+    --ts-error: var(--vscode-errorForeground, #a1260d);
+    --ts-warning: var(--vscode-editorWarning-foreground, #bf8803);
+    --ts-link: var(--vscode-textLink-foreground, #006ab1);
+    --ts-chart-1: var(--vscode-charts-blue, #1a85ff);
+    --ts-chart-2: var(--vscode-charts-orange, #d18616);
+    --ts-chart-3: var(--vscode-charts-green, #388a34);
+    --ts-chart-4: var(--vscode-charts-purple, #652d90);
+    --ts-chart-5: var(--vscode-charts-yellow, #bf8803);
+    --ts-chart-6: var(--vscode-charts-red, #e51400);
+  }
+}
+html, body { margin: 0; padding: 0; }
+body {
+  color: var(--ts-fg);
+  background: var(--ts-bg);
+  font-family: var(--ts-font);
+  font-size: var(--ts-font-size);
+  padding: 0 16px 24px;
+}
+header.ts-header {
+  display: flex; flex-wrap: wrap; align-items: baseline; gap: 8px 16px;
+  padding: 12px 0 8px; border-bottom: 1px solid var(--ts-border);
+}
+header.ts-header h1 { font-size: 1.3em; font-weight: 600; margin: 0; }
+.ts-status { font-size: 0.85em; padding: 1px 8px; border-radius: 10px; border: 1px solid var(--ts-border); }
+.ts-status[data-status="live"] { border-color: var(--ts-chart-1); color: var(--ts-chart-1); }
+.ts-status[data-status="failed"], .ts-status[data-status="incomplete"] { border-color: var(--ts-error); color: var(--ts-error); }
+.ts-status[data-status="interrupted"] { border-color: var(--ts-warning); color: var(--ts-warning); }
+.ts-actions { margin-left: auto; display: flex; gap: 6px; }
+.ts-muted { color: var(--ts-muted); }
+.ts-error { color: var(--ts-error); }
+.ts-warning { color: var(--ts-warning); }
+.ts-stats { display: flex; flex-wrap: wrap; gap: 8px; margin: 12px 0; }
+.ts-stat { background: var(--ts-card); border: 1px solid var(--ts-border); border-radius: 4px; padding: 6px 10px; min-width: 110px; }
+.ts-stat .ts-stat-label { font-size: 0.8em; color: var(--ts-muted); }
+.ts-stat .ts-stat-value { font-size: 1.15em; font-family: var(--ts-mono); }
+.ts-grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(380px, 1fr)); gap: 12px; margin-top: 8px; }
+.ts-card { background: var(--ts-card); border: 1px solid var(--ts-border); border-radius: 4px; padding: 8px 10px 10px; min-width: 0; }
+.ts-card h2 { font-size: 1em; font-weight: 600; margin: 0 0 6px; }
+.ts-card .ts-note { font-size: 0.85em; color: var(--ts-muted); margin: 4px 0 0; }
+.ts-chart { position: relative; height: 240px; }
+.ts-chart.ts-tall { height: 320px; }
+.ts-empty { padding: 24px 4px; color: var(--ts-muted); }
+.ts-problems { margin: 8px 0; padding: 6px 10px; border-left: 3px solid var(--ts-warning); background: var(--ts-card); }
+.ts-problems.ts-failed { border-left-color: var(--ts-error); }
+.ts-problems ul { margin: 4px 0 0; padding-left: 18px; }
+.ts-problems li { font-family: var(--ts-mono); font-size: 0.9em; white-space: pre-wrap; }
+.ts-view { padding-top: 8px; width: 100%; }
+.ts-grid-hint { font-size: 0.85em; color: var(--ts-muted); margin: 4px 0 8px; }
+.ts-table-wrap { overflow-x: auto; }
+vscode-data-grid-row.ts-clickable { cursor: pointer; }
+vscode-panels { width: 100%; }
+vscode-panel-view { padding: 0; }
+`;

@@ -1,0 +1,99 @@
+// Layers: one row per layer with its parameters, measured bytes by
+// category, the prediction and mean time per phase. Activating a row asks
+// the host to show the config line that shapes that layer.
+import { formatBytes, formatCount, formatMs } from '../../extension/format';
+import type { RunModel } from '../../extension/runModel';
+import { createDataGrid, type DataGrid } from '../components';
+import { clear, el } from '../dom';
+import { layerNames, type View, type ViewState } from '../state';
+
+/** A grid row: formatted cells by column key (phase time columns are `t:<phase>`). */
+export type LayerRow = Record<string, string>;
+
+const MEMORY_COLUMNS: ReadonlyArray<{ key: string; title: string }> = [
+  { key: 'index', title: '#' },
+  { key: 'name', title: 'Layer' },
+  { key: 'params', title: 'Params' },
+  { key: 'param', title: 'Weights' },
+  { key: 'grad', title: 'Grads' },
+  { key: 'optim', title: 'Optimizer' },
+  { key: 'act', title: 'Activations' },
+  { key: 'workspace', title: 'Workspace' },
+  { key: 'total', title: 'Total' },
+  { key: 'predicted', title: 'Predicted' },
+];
+
+/** The grid's rows, formatted; one `t:<phase>` cell per span phase (mean ms over sampled steps). */
+export function layerRows(m: RunModel): LayerRow[] {
+  const names = layerNames(m);
+  const lt = m.layerTime;
+  const sum = (b: { param: number; grad: number; optim: number; act: number; workspace: number } | undefined): number =>
+    b ? b.param + b.grad + b.optim + b.act + b.workspace : NaN;
+  return names.map((name, i) => {
+    const rec = m.layers.find((l) => l.index === i);
+    const pred = rec?.predicted ?? m.run?.predicted.layers[i]?.bytes;
+    const params = rec?.params ?? m.run?.predicted.layers[i]?.params;
+    const row: LayerRow = {
+      index: String(i),
+      name,
+      params: params !== undefined ? formatCount(params) : '–',
+      param: rec ? formatBytes(rec.bytes.param) : '–',
+      grad: rec ? formatBytes(rec.bytes.grad) : '–',
+      optim: rec ? formatBytes(rec.bytes.optim) : '–',
+      act: rec ? formatBytes(rec.bytes.act) : '–',
+      workspace: rec ? formatBytes(rec.bytes.workspace) : '–',
+      total: rec ? formatBytes(sum(rec.bytes)) : '–',
+      predicted: pred ? formatBytes(sum(pred)) : '–',
+    };
+    lt.phases.forEach((p, k) => {
+      const v = lt.meanMs[k][i];
+      row[`t:${p}`] = v !== undefined && v > 0 ? formatMs(v) : '–';
+    });
+    return row;
+  });
+}
+
+export class LayersView implements View {
+  readonly element = el('div', { className: 'ts-view' });
+  private grid: DataGrid<LayerRow> | undefined;
+  private key = '';
+  private phases = '';
+
+  constructor(private readonly onReveal: ((index: number, name: string) => void) | undefined) {}
+
+  render(s: ViewState, full: boolean): void {
+    const m = s.model;
+    const phases = m.layerTime.phases.join(',');
+    if (full || !this.grid || phases !== this.phases) this.build(m.layerTime.phases);
+    // Re-setting rows resets focus and scroll: only when something shown changed.
+    const key = `${m.layers.length}|${m.run ? 1 : 0}|${m.layerTime.sampledSteps}`;
+    if (key === this.key) return;
+    this.key = key;
+    this.grid?.setRows(layerRows(m));
+  }
+
+  destroy(): void {
+    clear(this.element);
+    this.grid = undefined;
+  }
+
+  private build(phases: readonly string[]): void {
+    clear(this.element);
+    this.key = '';
+    this.phases = phases.join(',');
+    const columns = [...MEMORY_COLUMNS, ...phases.map((p) => ({ key: `t:${p}`, title: `${p} time` }))];
+    this.grid = createDataGrid<LayerRow>(
+      columns,
+      this.onReveal ? (row) => this.onReveal?.(Number(row.index), row.name) : undefined,
+    );
+    this.element.append(
+      el('p', {
+        className: 'ts-grid-hint',
+        text:
+          'Memory: measured peaks over the first step. Time: mean over the sampled (profiled) steps.' +
+          (this.onReveal ? ' Click a layer to show the config line that shapes it.' : ''),
+      }),
+      el('div', { className: 'ts-table-wrap' }, [this.grid.element]),
+    );
+  }
+}

@@ -1,0 +1,203 @@
+// Memory: each layer's measured bytes by category beside the memory model's
+// prediction, the run's peak (measured against predicted) with the
+// `trainscope.memoryBudget` line, and tracked memory over the steps.
+import type { Chart } from 'chart.js';
+import type { LayerBytes } from '../../extension/events';
+import { formatBytes } from '../../extension/format';
+import type { RunModel } from '../../extension/runModel';
+import { categoryColor, mountChart } from '../charts';
+import { withAlpha } from '../color';
+import { card, clear, el, stat } from '../dom';
+import { downsample, type Point } from '../downsample';
+import { layerNames, type View, type ViewState } from '../state';
+
+const CATEGORIES: readonly (keyof LayerBytes)[] = ['param', 'grad', 'optim', 'act', 'workspace'];
+const PREDICTED_ALPHA = 0.45;
+
+/** Measured and predicted bytes per category at the run's peak. */
+export function peakBreakdown(m: RunModel): { measured: Record<string, number> | null; predicted: Record<string, number> | null } {
+  const p = m.run?.predicted;
+  const predicted = p
+    ? { param: p.param, grad: p.grad, optim: p.optim, act: p.peak_act_bytes, workspace: p.peak_workspace_bytes }
+    : null;
+  let measured: Record<string, number> | null = null;
+  if (m.summary) {
+    measured = {};
+    for (const c of CATEGORIES) measured[c] = m.summary.peak_by_category[c] ?? 0;
+    // Categories a later trainer adds (comm) show up too.
+    for (const [k, v] of Object.entries(m.summary.peak_by_category)) if (!(k in measured) && v > 0) measured[k] = v;
+  }
+  return { measured, predicted };
+}
+
+export class MemoryView implements View {
+  readonly element = el('div', { className: 'ts-view' });
+  private readonly stats = el('div', { className: 'ts-stats' });
+  private perLayer: Chart<'bar', number[], string> | undefined;
+  private peak: Chart<'bar', number[], string> | undefined;
+  private overSteps: Chart<'line', Point[]> | undefined;
+  private readonly empty = el('p', { className: 'ts-empty' });
+  private layersKey = '';
+
+  render(s: ViewState, full: boolean): void {
+    if (full) this.build(s);
+    const m = s.model;
+    this.renderStats(s);
+    const hasLayers = m.layers.length > 0;
+    this.empty.hidden = hasLayers || m.run !== null;
+    this.empty.textContent = m.status === 'live' ? 'Waiting for the run to start…' : 'This run recorded no memory.';
+    this.updatePerLayer(s);
+    this.updatePeak(s);
+    this.updateOverSteps(s);
+  }
+
+  destroy(): void {
+    this.perLayer?.destroy();
+    this.peak?.destroy();
+    this.overSteps?.destroy();
+    this.perLayer = this.peak = undefined;
+    this.overSteps = undefined;
+  }
+
+  private build(s: ViewState): void {
+    this.destroy();
+    clear(this.element);
+    this.layersKey = '';
+    const t = s.theme;
+    const bytesTick = { callback: (v: string | number) => formatBytes(Number(v)) };
+    const tooltipBytes = {
+      callbacks: { label: (i: { dataset: { label?: string }; raw: unknown }) => `${i.dataset.label}: ${formatBytes(Number(i.raw))}` },
+    };
+    const layerSets = CATEGORIES.flatMap((c) => [
+      { label: c, data: [] as number[], backgroundColor: categoryColor(t, c), stack: 'measured' },
+      { label: `${c} (predicted)`, data: [] as number[], backgroundColor: withAlpha(categoryColor(t, c), PREDICTED_ALPHA), stack: 'predicted' },
+    ]);
+    this.perLayer = mountChart<'bar'>(
+      {
+        type: 'bar',
+        data: { labels: [], datasets: layerSets },
+        options: {
+          interaction: { mode: 'index', intersect: false },
+          scales: { x: { stacked: true }, y: { stacked: true, ticks: bytesTick, title: { display: true, text: 'bytes' } } },
+          plugins: {
+            tooltip: tooltipBytes,
+            // Predicted twins share their category's legend entry.
+            legend: { labels: { filter: (item) => !String(item.text).endsWith('(predicted)') } },
+          },
+        },
+      },
+      true,
+    ).chart as unknown as Chart<'bar', number[], string>;
+    const peakSets = CATEGORIES.map((c) => ({ label: c, data: [] as number[], backgroundColor: categoryColor(t, c), stack: 'peak' }));
+    this.peak = mountChart<'bar'>({
+      type: 'bar',
+      data: { labels: ['measured', 'predicted'], datasets: peakSets },
+      options: {
+        indexAxis: 'y',
+        interaction: { mode: 'index', intersect: false },
+        scales: { x: { stacked: true, ticks: bytesTick, beginAtZero: true }, y: { stacked: true } },
+        plugins: { tooltip: tooltipBytes, budgetLine: { value: null, label: '', axis: 'x' } },
+      },
+    }).chart as unknown as Chart<'bar', number[], string>;
+    this.overSteps = mountChart<'line'>({
+      type: 'line',
+      data: {
+        datasets: [
+          { label: 'live', data: [] as Point[], borderColor: t.palette[0], backgroundColor: t.palette[0], borderWidth: 1.5, pointRadius: 0 },
+          { label: 'peak so far', data: [] as Point[], borderColor: t.palette[5], backgroundColor: t.palette[5], borderWidth: 1.5, pointRadius: 0 },
+        ] as never,
+      },
+      options: {
+        parsing: false,
+        normalized: true,
+        interaction: { mode: 'nearest', intersect: false, axis: 'x' },
+        scales: { x: { type: 'linear', title: { display: true, text: 'step' } }, y: { type: 'linear', beginAtZero: true, ticks: bytesTick } },
+        plugins: { tooltip: tooltipBytes, budgetLine: { value: null, label: '', axis: 'y' } },
+      },
+    }).chart as unknown as Chart<'line', Point[]>;
+    const grid = el('div', { className: 'ts-grid' }, [
+      card('Peak memory', this.peak.canvas.parentElement!, 'Bytes per category at the peak of a step; the dashed line is trainscope.memoryBudget.'),
+      card('Memory over the run', this.overSteps.canvas.parentElement!, 'Memory the trainer tracks, after each step.'),
+    ]);
+    const layers = card(
+      'Memory per layer',
+      this.perLayer.canvas.parentElement!,
+      'For each layer, the left bar is measured (the first step’s peaks), the right one the memory model’s prediction.',
+    );
+    this.element.append(this.stats, this.empty, layers, grid);
+  }
+
+  private renderStats(s: ViewState): void {
+    clear(this.stats);
+    const m = s.model;
+    const n = m.steps.step.length;
+    const measured = m.summary?.peak_bytes ?? (n ? m.steps.peakBytes[n - 1] : undefined);
+    const predicted = m.run?.predicted.peak_bytes;
+    this.stats.append(stat('peak (measured)', measured !== undefined ? formatBytes(measured) : '–'));
+    this.stats.append(stat('peak (predicted)', predicted !== undefined ? formatBytes(predicted) : '–'));
+    if (measured !== undefined && predicted) {
+      const err = ((measured - predicted) / predicted) * 100;
+      this.stats.append(stat('prediction error', `${err >= 0 ? '+' : ''}${err.toFixed(1)}%`));
+    }
+    if (m.summary) this.stats.append(stat('process RSS peak', formatBytes(m.summary.rss_peak_bytes), 'everything the process held, untracked memory included'));
+    const budget = s.settings.budgetBytes;
+    if (budget !== null) {
+      const worst = Math.max(measured ?? 0, predicted ?? 0);
+      const e = stat('budget', `${formatBytes(budget)}${worst > budget ? ' — exceeded' : ''}`, 'trainscope.memoryBudget');
+      if (worst > budget) e.classList.add('ts-error');
+      this.stats.append(e);
+    }
+  }
+
+  private updatePerLayer(s: ViewState): void {
+    const c = this.perLayer;
+    if (!c) return;
+    const m = s.model;
+    // Measured layer records arrive after step 1; until then, show the
+    // prediction alone (from the run record).
+    const names = m.layers.length ? m.layers.map((l) => l.name) : layerNames(m);
+    const key = names.join(',') + `#${m.layers.length}`;
+    if (key === this.layersKey) return;
+    this.layersKey = key;
+    c.data.labels = names;
+    CATEGORIES.forEach((cat, i) => {
+      c.data.datasets[2 * i].data = names.map((_, j) => m.layers[j]?.bytes[cat] ?? 0);
+      c.data.datasets[2 * i + 1].data = names.map((_, j) => m.layers[j]?.predicted[cat] ?? m.run?.predicted.layers[j]?.bytes[cat] ?? 0);
+    });
+    c.update('none');
+  }
+
+  private updatePeak(s: ViewState): void {
+    const c = this.peak;
+    if (!c) return;
+    const { measured, predicted } = peakBreakdown(s.model);
+    const cats = [...CATEGORIES, ...Object.keys(measured ?? {}).filter((k) => !(CATEGORIES as string[]).includes(k))];
+    while (c.data.datasets.length < cats.length) {
+      const name = cats[c.data.datasets.length];
+      c.data.datasets.push({ label: name, data: [], backgroundColor: categoryColor(s.theme, name), stack: 'peak' });
+    }
+    cats.forEach((cat, i) => {
+      c.data.datasets[i].data = [measured?.[cat] ?? 0, predicted?.[cat] ?? 0];
+    });
+    this.setBudget(c, s.settings.budgetBytes, 'x');
+    c.update('none');
+  }
+
+  private updateOverSteps(s: ViewState): void {
+    const c = this.overSteps;
+    if (!c) return;
+    const st = s.model.steps;
+    c.data.datasets[0].data = downsample(st.step, st.liveBytes, 800);
+    c.data.datasets[1].data = downsample(st.step, st.peakBytes, 800);
+    this.setBudget(c, s.settings.budgetBytes, 'y');
+    c.update('none');
+  }
+
+  private setBudget(c: Chart<'bar', number[], string> | Chart<'line', Point[]>, budget: number | null, axis: 'x' | 'y'): void {
+    const plugins = c.options.plugins as { budgetLine?: { value: number | null; label: string; axis: 'x' | 'y' } } | undefined;
+    if (plugins) plugins.budgetLine = { value: budget, label: budget !== null ? `budget ${formatBytes(budget)}` : '', axis };
+    const scale = c.options.scales?.[axis] as { suggestedMax?: number } | undefined;
+    // Keep the budget line on the chart even when usage is far below it.
+    if (scale) scale.suggestedMax = budget !== null ? budget * 1.05 : undefined;
+  }
+}
