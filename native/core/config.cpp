@@ -135,7 +135,7 @@ const Spec kSpecs[] = {
      "Number of optimizer steps to run."},
     {"train", "batch", Type::Int, "", "8", 1, 1e6, false, false,
      [](Config& c, const Value& v) { c.train.batch = int(v.i); },
-     "Sequences per step, each context tokens long."},
+     "Sequences per forward pass (a micro-batch), each context tokens long; a step takes accumulate of them."},
     {"train", "lr", Type::Number, "", "1e-3", 0, 10, true, false,
      [](Config& c, const Value& v) { c.train.lr = v.d; },
      "Peak learning rate, reached at the end of warmup."},
@@ -190,7 +190,7 @@ const Spec kSpecs[] = {
            v.s == "layers" ? v.segments : std::vector<std::pair<int, int>>{};
        c.train.checkpoint_budget = v.s == "budget" ? v.bytes : 0;
      },
-     "Activation checkpointing (recompute instead of store): none, sqrt, every K, layers i,j,... "
+     "Activation checkpointing (recompute instead of store): none, sqrt, every K, layers 0-3,4-7 "
      "or budget SIZE."},
     {"train", "accumulate", Type::Int, "", "1", 1, 65536, false, false,
      [](Config& c, const Value& v) { c.train.accumulate = int(v.i); },
@@ -246,12 +246,6 @@ struct NotBuilt {
 const NotBuilt kNotBuilt[] = {
     {"train.device", [](const Config& c) { return c.train.device == "cuda"; },
      "this trainer runs on the cpu so far (auto picks cpu)"},
-    {"train.save_every", [](const Config& c) { return c.train.save_every > 0; },
-     "this trainer does not save checkpoints to disk so far"},
-    {"parallel.ranks", [](const Config& c) { return c.parallel.ranks > 1; },
-     "this trainer runs a single rank so far"},
-    {"parallel.backend", [](const Config& c) { return c.parallel.backend == "nccl"; },
-     "this trainer supports mpi so far"},
 };
 
 std::string full_name(const Spec& k) { return std::string(k.section) + "." + k.key; }
