@@ -55,13 +55,23 @@ export async function run(ctx) {
   for (const [k, batch] of [[1, 8], [4, 2]]) {
     for (const prec of ['fp32', 'bf16']) {
       for (const [name, value] of plans) {
-        ctx.log(`optimisations: ${name}, ${prec}, K=${k}`);
-        const m = await trainer(ctx, [`train.checkpoint=${value}`, `train.precision=${prec}`,
-          `train.accumulate=${k}`, `train.batch=${batch}`]);
-        rows.push({ checkpoint: name, precision: prec, accumulate: k, batch, ...m });
+        rows.push({ checkpoint: name, precision: prec, accumulate: k, batch,
+          sets: [`train.checkpoint=${value}`, `train.precision=${prec}`, `train.accumulate=${k}`, `train.batch=${batch}`] });
       }
     }
   }
+  // Every configuration once per round, rounds in turn, keeping each one's
+  // fastest: a burst of load on a shared machine then hits all of them
+  // alike instead of skewing the ratios.
+  const rounds = Math.max(1, ctx.options.rounds ?? 2);
+  for (let r = 1; r <= rounds; ++r) {
+    for (const row of rows) {
+      ctx.log(`optimisations: round ${r}/${rounds}: ${row.checkpoint}, ${row.precision}, K=${row.accumulate}`);
+      const m = await trainer(ctx, row.sets);
+      if (row.ms === undefined || m.ms < row.ms) Object.assign(row, m);
+    }
+  }
+  for (const row of rows) delete row.sets;
   const base = rows[0];
   for (const r of rows) {
     r.act_ratio = r.peak_act / base.peak_act;

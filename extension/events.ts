@@ -16,7 +16,14 @@ export interface LayerBytes {
   param: number;
   grad: number;
   optim: number;
+  /** Activation bytes the layer holds when the forward pass ends (what checkpointing shrinks). */
   act: number;
+  /**
+   * The layer's largest live activation bytes (its forward, or its recompute
+   * in backward). Equals `act` for a layer that is not checkpointed. Absent
+   * in streams of trainers that predate checkpointing.
+   */
+  act_peak?: number;
   workspace: number;
 }
 
@@ -24,6 +31,10 @@ export interface PredictedLayer {
   name: string;
   /** Elements, not bytes. */
   params: number;
+  /** Absent in streams of trainers that predate checkpointing. */
+  checkpointed?: boolean;
+  /** First block of a checkpoint segment. */
+  segment_start?: boolean;
   bytes: LayerBytes;
 }
 
@@ -32,10 +43,21 @@ export interface MemoryPrediction {
   param: number;
   grad: number;
   optim: number;
+  /** Activation bytes live when the forward pass ends (sum of the layers' `act`). */
+  act_end_of_forward?: number;
+  /** The step's peak of live activation bytes (a segment's forward or recompute may exceed the end of the forward pass). */
   peak_act_bytes: number;
   peak_workspace_bytes: number;
   peak_bytes: number;
   params: number;
+  /** The checkpoint plan the prediction assumes, in config-language form: `"none"`, `"layers 0-1,2-3"`. */
+  checkpoint?: string;
+  /** Extra forward FLOPs per micro-batch that the plan's recompute costs. */
+  recompute_flops?: number;
+  /** FLOPs of one micro-batch's forward and backward without recompute. */
+  step_flops?: number;
+  /** Why the config's checkpoint setting could not be planned (then the plan is "none"). */
+  error?: string;
   layers: PredictedLayer[];
 }
 
@@ -75,6 +97,11 @@ export interface RunRecord {
   threads: number;
   blas: string;
   precision: string;
+  /** The checkpoint plan the run uses, in config-language form (`"none"`, `"layers 0-1,2-3"`). */
+  checkpoint?: string;
+  /** Micro-batches per optimizer step (`train.accumulate`). */
+  accumulate?: number;
+  /** Tokens per optimizer step: batch × context × accumulate × ranks. */
   tokens_per_step: number;
   data: RunData;
   layers: string[];
@@ -87,7 +114,11 @@ export interface LayerRecord {
   name: string;
   kind: string;
   params: number;
+  /** Whether the layer recomputes its forward in backward. */
   checkpointed: boolean;
+  /** First block of a checkpoint segment. Absent in streams of trainers that predate checkpointing. */
+  segment_start?: boolean;
+  /** Measured: `act` when the forward pass ends, `act_peak` the layer's peak; the others their peaks. */
   bytes: LayerBytes;
   predicted: LayerBytes;
 }
@@ -96,8 +127,11 @@ export interface LayerRecord {
 export interface StepPhases {
   data: number;
   fwd: number;
+  /** Backward without the recompute. */
   bwd: number;
   optim: number;
+  /** Recomputing checkpointed blocks in backward; only when a checkpoint plan is active. */
+  recompute?: number;
 }
 
 export interface StepRecord {
@@ -110,6 +144,19 @@ export interface StepRecord {
   grad_norm: number | null;
   ms: number;
   tokens_per_s: number;
+  /** µs since the run started: when the step began and ended. */
+  t0?: number;
+  t1?: number;
+  /** Micro-batches of the step; only when > 1. */
+  accumulate?: number;
+  /** Gradient noise scale B_simple (sequences), McCandlish et al. 2018; when accumulate > 1, after ~10 steps. */
+  noise_scale?: number;
+  /** The accumulate the noise scale suggests (never below the current one); with noise_scale. */
+  suggested_accumulate?: number;
+  /** fp16 only: the loss scale this step's backward used. */
+  loss_scale?: number;
+  /** fp16 only: whether the update was skipped (gradient overflow). */
+  skipped?: boolean;
   phases: StepPhases;
   mem: { live_bytes: number; peak_bytes: number };
 }
@@ -120,7 +167,7 @@ export interface EvalRecord {
   val_loss: number | null;
 }
 
-/** Phases a span can have; `recompute` and `comm` are reserved for later. */
+/** Phases a span can have: `recompute` only under a checkpoint plan; `comm` is reserved for later. */
 export type SpanPhase = 'fwd' | 'bwd' | 'optim' | 'recompute' | 'comm';
 
 export interface SpanRecord {
@@ -138,11 +185,23 @@ export interface SpanRecord {
 
 export type SummaryStatus = 'completed' | 'interrupted' | 'failed';
 
+/**
+ * The summary. A run that fails before its model exists (bad data, a
+ * checkpoint budget no plan fits, out of memory building the model) writes a
+ * short one: `status` "failed", `steps` 0, `tokens` 0 and `wall_s`, and none
+ * of the fields in SHORT_SUMMARY_OMITS, although they are typed as required
+ * here (every other summary has them). Check {@link isShortSummary} before
+ * reading them from a failed summary.
+ */
 export interface SummaryRecord {
   type: 'summary';
   status: SummaryStatus;
   steps: number;
   tokens: number;
+  /** fp16 only: optimizer updates skipped on a gradient overflow. */
+  skipped_steps?: number;
+  /** fp16 only: the loss scale at the end of the run. */
+  loss_scale?: number;
   first_loss?: number;
   final_loss?: number;
   final_val_loss?: number | null;
@@ -157,9 +216,45 @@ export interface SummaryRecord {
   rss_peak_bytes: number;
 }
 
+/** The fields a short summary (a run that failed before it started) leaves out. */
+export const SHORT_SUMMARY_OMITS = [
+  'ms_per_step',
+  'tokens_per_s',
+  'peak_bytes',
+  'peak_act_bytes',
+  'peak_by_category',
+  'predicted_peak_bytes',
+  'predicted_peak_act_bytes',
+  'rss_peak_bytes',
+] as const;
+
+/**
+ * Whether a (validated) summary is the short one of a run that failed before
+ * it started: its measurement fields (SHORT_SUMMARY_OMITS) are absent,
+ * whatever the type says.
+ */
+export function isShortSummary(s: SummaryRecord): boolean {
+  return (s as Partial<SummaryRecord>).peak_by_category === undefined;
+}
+
 export interface ErrorRecord {
   type: 'error';
+  /** What went wrong, without the location prefix that the trainer's stderr line has. */
   message: string;
+  /**
+   * Where the error points: the config file as given on the command line, or
+   * `"--set"` for an override (then `line` is the override's number). `file`,
+   * `line` and `col` come together, or not at all.
+   */
+  file?: string;
+  /** 1-based line. */
+  line?: number;
+  /** 1-based column in bytes (docs/config.md, Diagnostics). */
+  col?: number;
+  /** The config key that explains the error, `"section.key"` (e.g. `"data.tokens"`), when one does. */
+  key?: string;
+  /** The training step that failed. */
+  step?: number;
 }
 
 export type TrainerEvent =
@@ -209,6 +304,11 @@ function numOrNull(o: Obj, k: string, p = ''): Check {
   return v === null || Number.isFinite(v) ? undefined : bad(p + k, v, 'a finite number or null');
 }
 
+function nonNegative(o: Obj, k: string, p = ''): Check {
+  const v = o[k];
+  return Number.isFinite(v) && (v as number) >= 0 ? undefined : bad(p + k, v, 'a non-negative number');
+}
+
 /** Non-negative integer: counts, bytes, indices. */
 function count(o: Obj, k: string, p = ''): Check {
   const v = o[k];
@@ -235,8 +335,8 @@ function obj(o: Obj, k: string, p = ''): Check {
   return isObj(v) ? undefined : bad(p + k, v, 'an object');
 }
 
-function optional(o: Obj, k: string, check: (o: Obj, k: string) => Check): Check {
-  return o[k] === undefined ? undefined : check(o, k);
+function optional(o: Obj, k: string, check: (o: Obj, k: string, p?: string) => Check, p = ''): Check {
+  return o[k] === undefined ? undefined : check(o, k, p);
 }
 
 function layerBytes(o: Obj, k: string, p = ''): Check {
@@ -244,7 +344,14 @@ function layerBytes(o: Obj, k: string, p = ''): Check {
   if (e) return e;
   const b = o[k] as Obj;
   const q = `${p}${k}.`;
-  return count(b, 'param', q) ?? count(b, 'grad', q) ?? count(b, 'optim', q) ?? count(b, 'act', q) ?? count(b, 'workspace', q);
+  return (
+    count(b, 'param', q) ??
+    count(b, 'grad', q) ??
+    count(b, 'optim', q) ??
+    count(b, 'act', q) ??
+    optional(b, 'act_peak', count, q) ??
+    count(b, 'workspace', q)
+  );
 }
 
 function prediction(o: Obj, k: string): Check {
@@ -259,7 +366,12 @@ function prediction(o: Obj, k: string): Check {
     count(pr, 'peak_act_bytes', q) ??
     count(pr, 'peak_workspace_bytes', q) ??
     count(pr, 'peak_bytes', q) ??
-    count(pr, 'params', q);
+    count(pr, 'params', q) ??
+    optional(pr, 'act_end_of_forward', count, q) ??
+    optional(pr, 'checkpoint', str, q) ??
+    optional(pr, 'recompute_flops', nonNegative, q) ??
+    optional(pr, 'step_flops', nonNegative, q) ??
+    optional(pr, 'error', str, q);
   if (e2) return e2;
   const layers = pr.layers;
   if (!Array.isArray(layers)) return bad(`${q}layers`, layers, 'an array');
@@ -267,7 +379,12 @@ function prediction(o: Obj, k: string): Check {
     const l: unknown = layers[i];
     const lp = `${q}layers[${i}]`;
     if (!isObj(l)) return bad(lp, l, 'an object');
-    const e3 = str(l, 'name', `${lp}.`) ?? count(l, 'params', `${lp}.`) ?? layerBytes(l, 'bytes', `${lp}.`);
+    const e3 =
+      str(l, 'name', `${lp}.`) ??
+      count(l, 'params', `${lp}.`) ??
+      optional(l, 'checkpointed', bool, `${lp}.`) ??
+      optional(l, 'segment_start', bool, `${lp}.`) ??
+      layerBytes(l, 'bytes', `${lp}.`);
     if (e3) return e3;
   }
   return undefined;
@@ -288,6 +405,8 @@ function validateRun(r: Obj): Check {
     positive(r, 'threads') ??
     str(r, 'blas') ??
     str(r, 'precision') ??
+    optional(r, 'checkpoint', str) ??
+    optional(r, 'accumulate', positive) ??
     count(r, 'tokens_per_step') ??
     obj(r, 'data');
   if (e) return e;
@@ -317,6 +436,7 @@ function validateLayer(r: Obj): Check {
     str(r, 'kind') ??
     count(r, 'params') ??
     bool(r, 'checkpointed') ??
+    optional(r, 'segment_start', bool) ??
     layerBytes(r, 'bytes') ??
     layerBytes(r, 'predicted')
   );
@@ -330,6 +450,13 @@ function validateStep(r: Obj): Check {
     numOrNull(r, 'grad_norm') ??
     num(r, 'ms') ??
     num(r, 'tokens_per_s') ??
+    optional(r, 't0', num) ??
+    optional(r, 't1', num) ??
+    optional(r, 'accumulate', positive) ??
+    optional(r, 'noise_scale', num) ??
+    optional(r, 'suggested_accumulate', positive) ??
+    optional(r, 'loss_scale', num) ??
+    optional(r, 'skipped', bool) ??
     obj(r, 'phases') ??
     obj(r, 'mem');
   if (e) return e;
@@ -340,9 +467,19 @@ function validateStep(r: Obj): Check {
     num(ph, 'fwd', 'phases.') ??
     num(ph, 'bwd', 'phases.') ??
     num(ph, 'optim', 'phases.') ??
+    optional(ph, 'recompute', num, 'phases.') ??
     count(m, 'live_bytes', 'mem.') ??
-    count(m, 'peak_bytes', 'mem.')
+    count(m, 'peak_bytes', 'mem.') ??
+    ordered(r)
   );
+}
+
+// t1 >= t0 when both are there (spans, and steps since they carry times).
+function ordered(r: Obj): Check {
+  if (r.t0 === undefined && r.t1 === undefined) return undefined;
+  if (r.t0 === undefined) return bad('t0', undefined, '');
+  if (r.t1 === undefined) return bad('t1', undefined, '');
+  return (r.t1 as number) >= (r.t0 as number) ? undefined : `"t1" (${String(r.t1)}) is before "t0" (${String(r.t0)})`;
 }
 
 function validateEval(r: Obj): Check {
@@ -358,8 +495,7 @@ function validateSpan(r: Obj): Check {
     str(r, 'phase') ??
     num(r, 't0') ??
     num(r, 't1');
-  if (e) return e;
-  return (r.t1 as number) >= (r.t0 as number) ? undefined : `"t1" (${String(r.t1)}) is before "t0" (${String(r.t0)})`;
+  return e ?? ordered(r);
 }
 
 function validateSummary(r: Obj): Check {
@@ -370,19 +506,27 @@ function validateSummary(r: Obj): Check {
   const e =
     count(r, 'steps') ??
     count(r, 'tokens') ??
+    optional(r, 'skipped_steps', count) ??
+    optional(r, 'loss_scale', num) ??
     optional(r, 'first_loss', num) ??
     optional(r, 'final_loss', num) ??
     optional(r, 'final_val_loss', numOrNull) ??
+    num(r, 'wall_s');
+  if (e) return e;
+  // A run that failed before it started writes a short summary: no
+  // measurements at all. Otherwise every one of them is required.
+  const short = status === 'failed' && r.steps === 0 && SHORT_SUMMARY_OMITS.every((k) => r[k] === undefined);
+  if (short) return undefined;
+  const e2 =
     num(r, 'ms_per_step') ??
     num(r, 'tokens_per_s') ??
-    num(r, 'wall_s') ??
     count(r, 'peak_bytes') ??
     count(r, 'peak_act_bytes') ??
     obj(r, 'peak_by_category') ??
     count(r, 'predicted_peak_bytes') ??
     count(r, 'predicted_peak_act_bytes') ??
     count(r, 'rss_peak_bytes');
-  if (e) return e;
+  if (e2) return e2;
   const cats = r.peak_by_category as Obj;
   for (const k in cats) {
     const ek = count(cats, k, 'peak_by_category.');
@@ -392,7 +536,18 @@ function validateSummary(r: Obj): Check {
 }
 
 function validateError(r: Obj): Check {
-  return str(r, 'message');
+  const e =
+    str(r, 'message') ??
+    optional(r, 'file', str) ??
+    optional(r, 'line', positive) ??
+    optional(r, 'col', positive) ??
+    optional(r, 'key', str) ??
+    optional(r, 'step', positive);
+  if (e) return e;
+  // A location is whole or absent: file, line and col come together.
+  const n = (r.file !== undefined ? 1 : 0) + (r.line !== undefined ? 1 : 0) + (r.col !== undefined ? 1 : 0);
+  if (n === 0 || n === 3) return undefined;
+  return bad(r.file === undefined ? 'file' : r.line === undefined ? 'line' : 'col', undefined, '') + ' (file, line and col come together)';
 }
 
 const validators: Record<RecordType, (r: Obj) => Check> = {

@@ -6,6 +6,7 @@
 //
 // No `vscode` and no Node import: the webview bundle and the report use the
 // types and `applyDelta`; the host and the tests use the builder.
+import { isShortSummary } from './events';
 import type { LayerRecord, RunRecord, SpanRecord, StepRecord, SummaryRecord, TrainerEvent } from './events';
 
 /** `live` while the trainer runs; `incomplete`: it ended without a summary (killed). */
@@ -196,7 +197,10 @@ export class RunModelBuilder {
           this.addSpan(ev);
           break;
         case 'summary':
-          m.summary = ev;
+          // A run that failed before its first step ends with a summary that
+          // measured nothing: the views need a full one, so keep the status
+          // (failed, from the error records) and no summary.
+          if (!isShortSummary(ev)) m.summary = ev;
           break;
         case 'error':
           m.errors.push(ev.message);

@@ -13,8 +13,11 @@ import { fileURLToPath } from 'node:url';
 import {
   EventStreamParser,
   SCHEMA_VERSION,
+  SHORT_SUMMARY_OMITS,
+  isShortSummary,
   parseEventsFile,
   validateEvent,
+  type ErrorRecord,
   type LayerRecord,
   type RunRecord,
   type SpanRecord,
@@ -26,7 +29,7 @@ import {
 // ---------------------------------------------------------------------------
 // Hand-made records, shaped like the trainer's.
 
-const layerBytes = { param: 6144, grad: 6144, optim: 12288, act: 8192, workspace: 512 };
+const layerBytes = { param: 6144, grad: 6144, optim: 12288, act: 8192, act_peak: 8192, workspace: 512 };
 
 function runRecord(configFile = 'tiny.train'): Record<string, unknown> {
   return {
@@ -49,18 +52,24 @@ function runRecord(configFile = 'tiny.train'): Record<string, unknown> {
     threads: 2,
     blas: 'OpenBLAS',
     precision: 'fp32',
+    checkpoint: 'none',
     tokens_per_step: 64,
+    accumulate: 1,
     data: { source: 'synthetic', description: 'synthetic phrase task', train_tokens: 0, val_tokens: 0, entropy_floor: 0.43 },
     layers: ['embed', 'block.0', 'head'],
     predicted: {
       param: 108032,
       grad: 108032,
       optim: 216064,
+      act_end_of_forward: 305920,
       peak_act_bytes: 305920,
       peak_workspace_bytes: 49664,
       peak_bytes: 770560,
       params: 27008,
-      layers: [{ name: 'embed', params: 1536, bytes: layerBytes }],
+      checkpoint: 'none',
+      recompute_flops: 0,
+      step_flops: 1.0616832e7,
+      layers: [{ name: 'embed', params: 1536, checkpointed: false, segment_start: false, bytes: layerBytes }],
     },
   };
 }
@@ -70,6 +79,8 @@ function stepRecord(step: number, extra: Record<string, unknown> = {}): Record<s
     type: 'step',
     step,
     loss: 3.4,
+    t0: 1000 * step,
+    t1: 1000 * step + 800,
     lr: 0.001,
     grad_norm: 1.5,
     ms: 0.8,
@@ -112,14 +123,29 @@ function sampleRecords(configFile = 'données/modèle→tiny.train'): Record<str
       kind: 'embed',
       params: 1536,
       checkpointed: false,
+      segment_start: false,
       bytes: layerBytes,
       predicted: layerBytes,
     },
     stepRecord(1),
-    stepRecord(2, { loss: null, note: 'ünïcödé ✓ 😀' }),
+    stepRecord(2, {
+      loss: null,
+      note: 'ünïcödé ✓ 😀',
+      accumulate: 2,
+      loss_scale: 65536,
+      skipped: false,
+      noise_scale: 12.5,
+      suggested_accumulate: 3,
+      phases: { data: 0.001, fwd: 0.3, bwd: 0.2, optim: 0.2, recompute: 0.1 },
+    }),
     { type: 'eval', step: 2, val_loss: 3.39 },
     summaryRecord(),
   ];
+}
+
+/** The short summary of a run that failed before it started. */
+function shortSummary(): Record<string, unknown> {
+  return { type: 'summary', status: 'failed', steps: 0, tokens: 0, wall_s: 0.0004 };
 }
 
 function toJsonl(records: unknown[], eol = '\n'): string {
@@ -219,7 +245,7 @@ test('a truncated final line is reported by end(), not thrown', () => {
 });
 
 test('an overlong line is rejected and not buffered; the next line parses', () => {
-  const p = new EventStreamParser({ maxLineLength: 1000 });
+  const p = new EventStreamParser({ maxLineLength: 2000 });
   const events: TrainerEvent[] = [];
   events.push(...p.push(JSON.stringify(runRecord()) + '\n'));
   for (let i = 0; i < 50; i++) events.push(...p.push('x'.repeat(100)));
@@ -285,6 +311,41 @@ test('a missing or mistyped required field is reported by name', () => {
     [{ ...runRecord(), config: { model: {}, data: {}, train: {} } }, /missing required field "config\.parallel"/],
     [{ ...runRecord(), predicted: { ...(runRecord().predicted as object), layers: [{ name: 'x', params: 1 }] } }, /"predicted\.layers\[0\]\.bytes"/],
     [[1, 2], /must be a JSON object, got an array/],
+    // Optional fields are checked when present.
+    [stepRecord(1, { accumulate: 0 }), /field "accumulate" must be a positive integer/],
+    [stepRecord(1, { skipped: 'no' }), /field "skipped" must be a boolean, got a string/],
+    [stepRecord(1, { loss_scale: null }), /field "loss_scale" must be a finite number, got null/],
+    [stepRecord(1, { noise_scale: 'big' }), /field "noise_scale" must be a finite number/],
+    [stepRecord(1, { suggested_accumulate: 2.5 }), /field "suggested_accumulate" must be a positive integer/],
+    [stepRecord(1, { phases: { data: 0, fwd: 0, bwd: 0, optim: 0, recompute: '1' } }), /field "phases\.recompute" must be a finite number/],
+    [stepRecord(1, { t0: 10, t1: 5 }), /^step record: "t1" \(5\) is before "t0" \(10\)$/],
+    [(() => { const r = stepRecord(1); delete r.t1; return r; })(), /missing required field "t1"/],
+    [{ ...runRecord(), checkpoint: 3 }, /field "checkpoint" must be a string/],
+    [{ ...runRecord(), accumulate: 0 }, /field "accumulate" must be a positive integer/],
+    [{ ...runRecord(), predicted: { ...(runRecord().predicted as object), recompute_flops: -1 } }, /"predicted\.recompute_flops" must be a non-negative number/],
+    [{ ...runRecord(), predicted: { ...(runRecord().predicted as object), act_end_of_forward: 1.5 } }, /"predicted\.act_end_of_forward" must be a non-negative integer/],
+    [{ ...runRecord(), predicted: { ...(runRecord().predicted as object), error: false } }, /"predicted\.error" must be a string/],
+    [
+      { ...runRecord(), predicted: { ...(runRecord().predicted as object), layers: [{ name: 'x', params: 1, checkpointed: 1, bytes: layerBytes }] } },
+      /"predicted\.layers\[0\]\.checkpointed" must be a boolean/,
+    ],
+    [
+      { ...runRecord(), predicted: { ...(runRecord().predicted as object), layers: [{ name: 'x', params: 1, bytes: { ...layerBytes, act_peak: -4 } }] } },
+      /"predicted\.layers\[0\]\.bytes\.act_peak" must be a non-negative integer/,
+    ],
+    [{ type: 'layer', index: 0, name: 'embed', kind: 'embed', params: 1, checkpointed: false, segment_start: 'yes', bytes: layerBytes, predicted: layerBytes }, /"segment_start" must be a boolean/],
+    [{ type: 'layer', index: 0, name: 'embed', kind: 'embed', params: 1, checkpointed: false, bytes: layerBytes, predicted: { ...layerBytes, act_peak: null } }, /"predicted\.act_peak" must be a non-negative integer, got null/],
+    [{ type: 'error', message: 'x', line: 0, file: 'a.train', col: 1 }, /field "line" must be a positive integer/],
+    [{ type: 'error', message: 'x', file: 'a.train', line: 3 }, /missing required field "col" \(file, line and col come together\)/],
+    [{ type: 'error', message: 'x', key: 7 }, /field "key" must be a string/],
+    [{ type: 'error', message: 'x', step: 0 }, /field "step" must be a positive integer/],
+    [{ ...summaryRecord(), skipped_steps: -1 }, /field "skipped_steps" must be a non-negative integer/],
+    [{ ...summaryRecord(), loss_scale: 'x' }, /field "loss_scale" must be a finite number/],
+    // Only a failed summary with no steps may leave its measurements out, and only all of them.
+    [{ ...shortSummary(), status: 'interrupted' }, /^summary record: missing required field "ms_per_step"$/],
+    [{ ...shortSummary(), steps: 1, tokens: 64 }, /missing required field "ms_per_step"/],
+    [{ ...shortSummary(), peak_bytes: 5 }, /missing required field "ms_per_step"/],
+    [(() => { const r = shortSummary(); delete r.wall_s; return r; })(), /missing required field "wall_s"/],
   ];
   for (const [value, re] of cases) {
     const r = validateEvent(value);
@@ -313,11 +374,57 @@ test('unknown fields are ignored; nullable fields accept null; optional fields m
       (r.data as Record<string, unknown>).entropy_floor = undefined;
       return { ...r, future_field: true };
     })(),
+    // The short summary of a run that failed before it started.
+    shortSummary(),
+    // Error records with and without a location.
+    { type: 'error', message: "data.tokens: cannot open 'x.bin': No such file or directory", file: 'run.train', line: 8, col: 8, key: 'data.tokens' },
+    { type: 'error', message: 'the loss is NaN at step 3 (try a lower train.lr or train.grad_clip)', key: 'train.lr', step: 3 },
+    { type: 'error', message: 'out of memory at step 2 (predicted peak 1.0 GB)', step: 2 },
+    // Fields added within schema 1 are optional: records of earlier builds lack them.
+    (() => {
+      const r = runRecord();
+      delete r.checkpoint;
+      delete r.accumulate;
+      const p = r.predicted as Record<string, unknown>;
+      for (const k of ['act_end_of_forward', 'checkpoint', 'recompute_flops', 'step_flops']) delete p[k];
+      p.layers = [{ name: 'embed', params: 1536, bytes: { param: 1, grad: 1, optim: 2, act: 8, workspace: 0 } }];
+      return r;
+    })(),
+    (() => {
+      const r = stepRecord(1);
+      delete r.t0;
+      delete r.t1;
+      return r;
+    })(),
+    {
+      type: 'layer',
+      index: 0,
+      name: 'embed',
+      kind: 'embed',
+      params: 1,
+      checkpointed: false,
+      bytes: { param: 1, grad: 1, optim: 2, act: 8, workspace: 0 },
+      predicted: { param: 1, grad: 1, optim: 2, act: 8, workspace: 0 },
+    },
   ];
   for (const c of cases) {
     const r = validateEvent(c);
     assert.ok(r.ok, r.ok ? '' : r.error);
   }
+});
+
+test('isShortSummary tells the summary of a run that failed before it started', () => {
+  const short = validateEvent(shortSummary());
+  const full = validateEvent(summaryRecord());
+  assert.ok(short.ok && full.ok);
+  if (!short.ok || !full.ok) return;
+  assert.equal(isShortSummary(short.event as SummaryRecord), true);
+  assert.equal(isShortSummary(full.event as SummaryRecord), false);
+  // A failed run that got as far as its run record writes a full summary, even with no steps.
+  const failedEarly = validateEvent({ ...summaryRecord(), status: 'failed', steps: 0, tokens: 0 });
+  assert.ok(failedEarly.ok);
+  if (failedEarly.ok) assert.equal(isShortSummary(failedEarly.event as SummaryRecord), false);
+  for (const k of SHORT_SUMMARY_OMITS) assert.ok(k in summaryRecord(), `${k} is a summary field`);
 });
 
 test('a newer schema is delivered with a warning', () => {
@@ -406,6 +513,46 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
+/** A layer record beside the run record's prediction (docs/events.md, `layer`). */
+function checkLayerAgainstPrediction(l: LayerRecord, run: RunRecord): void {
+  const p = run.predicted.layers[l.index];
+  assert.equal(l.bytes.param, l.predicted.param, `${l.name} param`);
+  assert.equal(l.bytes.grad, l.predicted.grad, `${l.name} grad`);
+  assert.equal(l.bytes.optim, l.predicted.optim, `${l.name} optim`);
+  for (const k of ['act', 'act_peak'] as const) {
+    const got = l.bytes[k];
+    const want = l.predicted[k];
+    assert.equal(typeof got, 'number', `${l.name} bytes.${k}`);
+    assert.equal(typeof want, 'number', `${l.name} predicted.${k}`);
+    assert.ok(Math.abs((got as number) - (want as number)) <= 0.01 * (want as number), `${l.name} ${k} ${got} vs ${want}`);
+  }
+  assert.ok(l.bytes.act <= (l.bytes.act_peak as number), `${l.name}: act ≤ act_peak`);
+  assert.deepEqual(p.bytes, l.predicted, `${l.name}: the layer record's prediction is the run record's`);
+  assert.equal(p.checkpointed, l.checkpointed, `${l.name} checkpointed`);
+  assert.equal(p.segment_start, l.segment_start, `${l.name} segment_start`);
+}
+
+/** Step times: t0/t1 in µs since the run started, in order, and matching `ms`; phases add up to `ms`. */
+function checkStepTimes(steps: StepRecord[]): void {
+  let prevT1 = 0;
+  for (const s of steps) {
+    assert.equal(typeof s.t0, 'number', `step ${s.step} t0`);
+    assert.equal(typeof s.t1, 'number', `step ${s.step} t1`);
+    const t0 = s.t0 as number;
+    const t1 = s.t1 as number;
+    assert.ok(t0 >= prevT1, `step ${s.step} starts (${t0} µs) after step ${s.step - 1} ends (${prevT1} µs)`);
+    assert.ok(Math.abs(t1 - t0 - 1000 * s.ms) <= 0.01 + 1e-6 * t1, `step ${s.step}: t1 - t0 = ${t1 - t0} µs vs ms ${s.ms}`);
+    prevT1 = t1;
+    const phases = s.phases as unknown as Record<string, number>;
+    let sum = 0;
+    for (const [name, v] of Object.entries(phases)) {
+      assert.ok(v >= 0, `step ${s.step} ${name} ${v}`);
+      sum += v;
+    }
+    assert.ok(Math.abs(sum - s.ms) <= 0.05 * s.ms + 0.05, `step ${s.step}: phases ${sum} ms vs ${s.ms} ms`);
+  }
+}
+
 /** The ordering rules of docs/events.md, for a stream that has a run record. */
 function checkOrdering(events: TrainerEvent[]): void {
   assert.equal(events[0]?.type, 'run', 'the run record comes first');
@@ -473,6 +620,20 @@ test('a short run writes a stream, a trace and a summary that follow docs/events
   const L = 2;
   assert.equal(run0.layers.length, L + 2);
   assert.equal(run0.predicted.layers.length, L + 2);
+  // fp32, no checkpointing, no accumulation.
+  assert.equal(run0.precision, 'fp32');
+  assert.equal(run0.checkpoint, 'none');
+  assert.equal(run0.accumulate, 1);
+  assert.equal(run0.tokens_per_step, 4 * 16);
+  assert.equal(run0.predicted.checkpoint, 'none');
+  assert.equal(run0.predicted.recompute_flops, 0);
+  assert.ok((run0.predicted.step_flops ?? 0) > 0);
+  assert.equal(run0.predicted.error, undefined);
+  assert.equal(run0.predicted.act_end_of_forward, run0.predicted.peak_act_bytes, 'without a plan the activation peak is the end of the forward pass');
+  assert.equal(
+    run0.predicted.act_end_of_forward,
+    run0.predicted.layers.reduce((a, l) => a + l.bytes.act, 0),
+  );
 
   const layers = events.filter((e): e is LayerRecord => e.type === 'layer');
   assert.deepEqual(
@@ -484,11 +645,11 @@ test('a short run writes a stream, a trace and a summary that follow docs/events
     run0.layers,
   );
   for (const l of layers) {
-    assert.equal(l.bytes.param, l.predicted.param, `${l.name} param`);
-    assert.equal(l.bytes.grad, l.predicted.grad, `${l.name} grad`);
-    assert.equal(l.bytes.optim, l.predicted.optim, `${l.name} optim`);
-    assert.ok(Math.abs(l.bytes.act - l.predicted.act) <= 0.01 * l.predicted.act, `${l.name} act ${l.bytes.act} vs ${l.predicted.act}`);
-    assert.deepEqual(run0.predicted.layers[l.index].bytes, l.predicted);
+    checkLayerAgainstPrediction(l, run0);
+    assert.equal(l.checkpointed, false);
+    assert.equal(l.segment_start, false);
+    assert.equal(l.bytes.act, l.bytes.act_peak, `${l.name}: not checkpointed, so act is its peak`);
+    assert.equal(l.predicted.act, l.predicted.act_peak);
   }
 
   const steps = events.filter((e): e is StepRecord => e.type === 'step');
@@ -496,11 +657,14 @@ test('a short run writes a stream, a trace and a summary that follow docs/events
     steps.map((s) => s.step),
     [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
   );
+  checkStepTimes(steps);
   for (const s of steps) {
     assert.ok(s.loss !== null && Number.isFinite(s.loss), `step ${s.step} loss`);
-    for (const ph of ['data', 'fwd', 'bwd', 'optim'] as const) assert.ok(s.phases[ph] >= 0, `step ${s.step} ${ph}`);
-    const sum = s.phases.data + s.phases.fwd + s.phases.bwd + s.phases.optim;
-    assert.ok(Math.abs(sum - s.ms) <= 0.05 * s.ms + 0.05, `step ${s.step}: phases ${sum} ms vs ${s.ms} ms`);
+    // None of the optional fields of accumulation, fp16 or checkpointing.
+    for (const k of ['accumulate', 'noise_scale', 'suggested_accumulate', 'loss_scale', 'skipped'] as const) {
+      assert.equal(s[k], undefined, `step ${s.step} has no ${k}`);
+    }
+    assert.equal(s.phases.recompute, undefined, `step ${s.step} has no recompute phase`);
   }
 
   const spans = events.filter((e): e is SpanRecord => e.type === 'span');
@@ -516,6 +680,7 @@ test('a short run writes a stream, a trace and a summary that follow docs/events
       }
     }
   }
+  assert.ok(!spans.some((s) => s.phase === 'recompute'), 'no recompute spans without a checkpoint plan');
 
   assert.deepEqual(
     events.filter((e) => e.type === 'eval').map((e) => (e as { step: number }).step),
@@ -528,6 +693,9 @@ test('a short run writes a stream, a trace and a summary that follow docs/events
   assert.equal(summary.tokens, 12 * 4 * 16);
   assert.equal(summary.first_loss, steps[0].loss);
   assert.equal(summary.final_loss, steps[11].loss);
+  assert.equal(summary.skipped_steps, undefined, 'fp32: no skipped_steps');
+  assert.equal(summary.loss_scale, undefined, 'fp32: no loss_scale');
+  assert.equal(isShortSummary(summary), false);
   assert.deepEqual(JSON.parse(readFileSync(path.join(out, 'summary.json'), 'utf8')), summary);
 
   const trace = JSON.parse(readFileSync(path.join(out, 'trace.json'), 'utf8')) as {
@@ -536,6 +704,7 @@ test('a short run writes a stream, a trace and a summary that follow docs/events
   };
   assert.ok(Array.isArray(trace.traceEvents));
   assert.equal(trace.metadata.schema, SCHEMA_VERSION);
+  assert.equal((trace as Record<string, unknown>).trace_truncated_after_events, undefined, 'a short run is not truncated');
   const meta = trace.traceEvents.filter((e) => e.ph === 'M');
   assert.ok(meta.some((e) => e.name === 'process_name' && e.pid === 0));
   assert.ok(meta.some((e) => e.name === 'thread_name' && e.tid === 0 && e.args?.name === 'steps'));
@@ -557,6 +726,226 @@ test('a short run writes a stream, a trace and a summary that follow docs/events
     sampled.map((s) => `step ${s}`),
   );
   assert.ok(trace.traceEvents.some((e) => e.ph === 'C' && e.name === 'memory (MB)'));
+});
+
+/** Blocks of each segment of a plan in the config's form: "none" or "layers 0-1,3". */
+function planSegments(plan: string): [number, number][] {
+  if (plan === 'none') return [];
+  const m = /^layers (.+)$/.exec(plan);
+  assert.ok(m, `plan "${plan}" is "none" or "layers ..."`);
+  return m[1].split(',').map((item) => {
+    const [a, b] = item.split('-').map(Number);
+    assert.ok(Number.isInteger(a) && (b === undefined || Number.isInteger(b)), `plan item "${item}"`);
+    return [a, b ?? a];
+  });
+}
+
+test('checkpoint sqrt + accumulate 2 + fp16: the fields of checkpointing, accumulation and loss scaling', { timeout: 20_000 }, async (t) => {
+  requireTrainer();
+  const dir = tempDir();
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const config = path.join(dir, 'tiny.train');
+  writeFileSync(config, tinyConfig);
+  const out = path.join(dir, 'out');
+  const K = 2;
+  const run = startTrainer([
+    config, '--out', out, '--quiet',
+    '--set', 'train.checkpoint=sqrt', '--set', `train.accumulate=${K}`, '--set', 'train.precision=fp16',
+  ]);
+  t.after(() => stopChild(run.child));
+  const fin = await run.done;
+  assert.equal(fin.code, 0, `trainer failed:\n${fin.stderr}`);
+
+  const text = readFileSync(path.join(out, 'events.jsonl'), 'utf8');
+  const { events, errors } = parseEventsFile(text);
+  assert.deepEqual(errors, []);
+  checkOrdering(events);
+
+  // The run record.
+  const run0 = events[0] as RunRecord;
+  const L = 2;
+  assert.equal(run0.precision, 'fp16');
+  assert.equal(run0.config.train.precision, 'fp16');
+  assert.equal(run0.config.train.checkpoint, 'sqrt', 'the config echo keeps the setting as written');
+  assert.equal(run0.config.train.accumulate, K);
+  assert.equal(run0.accumulate, K);
+  assert.equal(run0.tokens_per_step, 4 * 16 * K, 'batch × context × accumulate');
+  const plan = run0.checkpoint ?? '';
+  assert.match(plan, /^layers \d+(-\d+)?(,\d+(-\d+)?)*$/, 'sqrt resolves to a plan of segments');
+  const p = run0.predicted;
+  assert.equal(p.checkpoint, plan);
+  assert.equal(p.error, undefined);
+  const segments = planSegments(plan);
+  assert.ok(segments.length > 0);
+  const ckpt = new Set<number>();
+  const starts = new Set<number>();
+  const ends = new Set<number>();
+  for (const [a, b] of segments) {
+    assert.ok(0 <= a && a <= b && b < L, `segment ${a}-${b} within blocks 0..${L - 1}`);
+    for (let i = a; i <= b; i++) ckpt.add(i + 1); // layer index = block + 1
+    starts.add(a + 1);
+    ends.add(b + 1);
+  }
+  assert.ok((p.recompute_flops ?? 0) > 0, 'a plan recomputes something');
+  assert.ok((p.step_flops ?? 0) > (p.recompute_flops ?? 0), 'recompute costs less than a step');
+  assert.equal(p.act_end_of_forward, p.layers.reduce((a, l) => a + l.bytes.act, 0), 'act_end_of_forward sums the layers\' act');
+  assert.ok(p.peak_act_bytes >= (p.act_end_of_forward ?? 0));
+  p.layers.forEach((l, i) => {
+    assert.equal(l.checkpointed, ckpt.has(i), `${l.name} checkpointed per the plan`);
+    assert.equal(l.segment_start, starts.has(i), `${l.name} segment_start per the plan`);
+    const peak = l.bytes.act_peak as number;
+    assert.equal(typeof peak, 'number');
+    if (!ckpt.has(i)) assert.equal(l.bytes.act, peak, `${l.name}: kept, so act is its peak`);
+    else if (!ends.has(i)) assert.equal(l.bytes.act, 0, `${l.name}: inside a segment, holds nothing at the end of the forward pass`);
+    else assert.ok(l.bytes.act > 0 && l.bytes.act < peak, `${l.name}: a segment's last block holds only its output`);
+  });
+  assert.equal(p.layers[0].checkpointed, false, 'embed is never checkpointed');
+  assert.equal(p.layers[L + 1].checkpointed, false, 'head is never checkpointed');
+
+  // Layer records: measured against predicted, flags as in the run record.
+  const layers = events.filter((e): e is LayerRecord => e.type === 'layer');
+  assert.equal(layers.length, L + 2);
+  for (const l of layers) checkLayerAgainstPrediction(l, run0);
+
+  // Step records.
+  const steps = events.filter((e): e is StepRecord => e.type === 'step');
+  assert.equal(steps.length, 12);
+  checkStepTimes(steps);
+  let scale: number | undefined;
+  let skipped = 0;
+  for (const s of steps) {
+    assert.equal(s.accumulate, K, `step ${s.step} accumulate`);
+    assert.equal(typeof s.phases.recompute, 'number', `step ${s.step} has a recompute phase`);
+    assert.equal(typeof s.skipped, 'boolean', `step ${s.step} skipped`);
+    assert.ok(typeof s.loss_scale === 'number' && s.loss_scale > 0, `step ${s.step} loss_scale`);
+    if (scale === undefined) assert.equal(s.loss_scale, 65536, 'the loss scale starts at 2^16');
+    else assert.equal(s.loss_scale, scale, `step ${s.step}: the scale halves after a skipped step and stays otherwise`);
+    scale = s.skipped ? (s.loss_scale as number) / 2 : s.loss_scale;
+    if (s.skipped) {
+      skipped++;
+      assert.equal(s.grad_norm, null, `step ${s.step}: a skipped step's gradient norm overflowed`);
+    } else {
+      assert.ok(s.grad_norm !== null && Number.isFinite(s.grad_norm), `step ${s.step} grad_norm`);
+    }
+    if (s.step < 10) assert.equal(s.noise_scale, undefined, `step ${s.step}: no noise scale before 10 steps`);
+    if (s.noise_scale !== undefined) {
+      assert.ok(s.noise_scale > 0, `step ${s.step} noise_scale ${s.noise_scale}`);
+      assert.equal(s.suggested_accumulate, Math.max(K, Math.min(65536, Math.round(s.noise_scale / 4))), `step ${s.step} suggested_accumulate`);
+    } else {
+      assert.equal(s.suggested_accumulate, undefined, `step ${s.step}: suggested_accumulate comes with noise_scale`);
+    }
+  }
+  assert.ok(steps.some((s) => s.noise_scale !== undefined), 'the noise scale appears within 12 steps of accumulate 2');
+
+  // Spans: per layer, one fwd and bwd per micro-batch, one recompute per
+  // micro-batch for checkpointed blocks, one optim unless the update was skipped.
+  const spans = events.filter((e): e is SpanRecord => e.type === 'span');
+  const sampled = [1, 5, 10];
+  assert.deepEqual([...new Set(spans.map((s) => s.step))], sampled);
+  for (const step of sampled) {
+    const stepSkipped = steps[step - 1].skipped === true;
+    for (let layer = 0; layer < L + 2; layer++) {
+      const n = (phase: string) => spans.filter((s) => s.step === step && s.layer === layer && s.phase === phase).length;
+      assert.equal(n('fwd'), K, `step ${step} layer ${layer} fwd`);
+      assert.equal(n('bwd'), K, `step ${step} layer ${layer} bwd`);
+      assert.equal(n('recompute'), ckpt.has(layer) ? K : 0, `step ${step} layer ${layer} recompute`);
+      assert.equal(n('optim'), stepSkipped ? 0 : 1, `step ${step} layer ${layer} optim`);
+    }
+    const bwd = spans.filter((s) => s.step === step && s.phase === 'bwd');
+    for (const r of spans.filter((s) => s.step === step && s.phase === 'recompute')) {
+      assert.ok(!bwd.some((b) => b.t0 < r.t1 && r.t0 < b.t1), `step ${step}: recompute of layer ${r.layer} overlaps a bwd span`);
+    }
+  }
+
+  // The summary.
+  const summary = events[events.length - 1] as SummaryRecord;
+  assert.equal(summary.status, 'completed');
+  assert.equal(summary.steps, 12);
+  assert.equal(summary.tokens, 12 * run0.tokens_per_step);
+  assert.equal(summary.skipped_steps, skipped);
+  assert.equal(summary.loss_scale, scale, 'the summary has the scale the next step would use');
+  assert.equal(summary.predicted_peak_act_bytes, p.peak_act_bytes);
+
+  // The trace has the recompute spans too.
+  const trace = JSON.parse(readFileSync(path.join(out, 'trace.json'), 'utf8')) as { traceEvents: { ph: string; tid: number; cat?: string }[] };
+  const rec = trace.traceEvents.filter((e) => e.ph === 'X' && e.tid === 1 && e.cat === 'recompute').length;
+  assert.equal(rec, spans.filter((s) => s.phase === 'recompute').length);
+});
+
+/** Where `key`'s value is in a config text: 1-based line and column. */
+function valueLocation(configText: string, key: string): { line: number; col: number } {
+  const lines = configText.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const m = new RegExp(`^(\\s*${key}\\s+)\\S`).exec(lines[i]);
+    if (m) return { line: i + 1, col: m[1].length + 1 };
+  }
+  throw new Error(`no '${key}' line`);
+}
+
+/** A stream of a run that failed before it started: an error record, then the short summary. */
+function checkFailedBeforeStart(out: string): { error: ErrorRecord; summary: SummaryRecord } {
+  const text = readFileSync(path.join(out, 'events.jsonl'), 'utf8');
+  const { events, errors } = parseEventsFile(text);
+  assert.deepEqual(errors, [], 'the short summary is a valid record');
+  assert.deepEqual(
+    events.map((e) => e.type),
+    ['error', 'summary'],
+    'exactly an error record and a summary, no run record',
+  );
+  const summary = events[1] as SummaryRecord;
+  assert.deepEqual(Object.keys(summary).sort(), ['status', 'steps', 'tokens', 'type', 'wall_s']);
+  assert.equal(summary.status, 'failed');
+  assert.equal(summary.steps, 0);
+  assert.equal(summary.tokens, 0);
+  assert.ok(summary.wall_s >= 0);
+  assert.ok(isShortSummary(summary));
+  assert.deepEqual(JSON.parse(readFileSync(path.join(out, 'summary.json'), 'utf8')), summary, 'summary.json too');
+  assert.ok(!existsSync(path.join(out, 'trace.json')), 'no trace for a run that never started');
+  return { error: events[0] as ErrorRecord, summary };
+}
+
+test('a run that fails before it starts writes an error record and a short summary', { timeout: 20_000 }, async (t) => {
+  requireTrainer();
+  const dir = tempDir();
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const text = tinyConfig + '[data]\ntokens missing.bin\n';
+  const config = path.join(dir, 'bad-data.train');
+  writeFileSync(config, text);
+  const out = path.join(dir, 'out');
+  const run = startTrainer([config, '--out', out, '--quiet']);
+  t.after(() => stopChild(run.child));
+  const fin = await run.done;
+  assert.equal(fin.code, 1, fin.stderr);
+  const { error } = checkFailedBeforeStart(out);
+  const at = valueLocation(text, 'tokens');
+  assert.equal(error.file, config);
+  assert.equal(error.line, at.line);
+  assert.equal(error.col, at.col);
+  assert.equal(error.key, 'data.tokens');
+  assert.equal(error.step, undefined);
+  assert.equal(error.message, `data.tokens: cannot open '${path.join(dir, 'missing.bin')}': No such file or directory`);
+  assert.equal(fin.stderr.split('\n')[0], `${config}:${at.line}:${at.col}: error: ${error.message}`, 'stderr has the location in front');
+});
+
+test('a checkpoint budget no plan fits: exit 2, an error record at the --set override, a short summary', { timeout: 20_000 }, async (t) => {
+  requireTrainer();
+  const dir = tempDir();
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const config = path.join(dir, 'tiny.train');
+  writeFileSync(config, tinyConfig);
+  const out = path.join(dir, 'out');
+  const ov = 'train.checkpoint=budget 1KB';
+  const run = startTrainer([config, '--out', out, '--quiet', '--set', ov]);
+  t.after(() => stopChild(run.child));
+  const fin = await run.done;
+  assert.equal(fin.code, 2, fin.stderr);
+  const { error } = checkFailedBeforeStart(out);
+  assert.equal(error.file, '--set');
+  assert.equal(error.line, 1);
+  assert.equal(error.col, ov.indexOf('=') + 2);
+  assert.equal(error.key, 'train.checkpoint');
+  assert.match(error.message, /^train\.checkpoint budget .* is too small/);
+  assert.equal(fin.stderr.split('\n')[0], `--set:1:${error.col}: error: ${error.message}`);
 });
 
 test('SIGINT ends a run with every record written and an "interrupted" summary', { timeout: 20_000 }, async (t) => {

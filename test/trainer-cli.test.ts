@@ -169,6 +169,34 @@ function valueLoc(configText: string, key: string): string {
   throw new Error(`no '${key}' line in config:\n${configText}`);
 }
 
+// An error record (docs/events.md): its message is the stderr line after
+// "error: ", and the location the stderr line starts with is in file, line
+// and col.
+function checkErrorRecord(err: Rec, stderrLine: string, where: { file: string; loc: string; key: string }): void {
+  const prefix = `${where.file}:${where.loc}: error: `;
+  assert.ok(stderrLine.startsWith(prefix), `want '${prefix}...', got '${stderrLine}'`);
+  assert.equal(err.message, stderrLine.slice(prefix.length), 'the record\'s message is the stderr line without its location');
+  const [line, col] = where.loc.split(':').map(Number);
+  assert.equal(err.file, where.file);
+  assert.equal(err.line, line);
+  assert.equal(err.col, col);
+  assert.equal(err.key, where.key);
+  assert.equal(err.step, undefined, 'no step: the run failed before training');
+}
+
+// The stream of a run that failed before it started: an error record and a
+// short summary, nothing else (docs/events.md, "Runs that fail before they start").
+function checkFailedBeforeStart(recs: Rec[]): Rec {
+  assert.deepEqual(
+    recs.map((x) => x.type),
+    ['error', 'summary'],
+    'an error record and a summary, no run record',
+  );
+  assert.deepEqual(recs[1], { type: 'summary', status: 'failed', steps: 0, tokens: 0, wall_s: recs[1].wall_s });
+  assert.equal(typeof recs[1].wall_s, 'number');
+  return recs[0];
+}
+
 const kMagic = 20240520;
 
 interface TokenFileOptions {
@@ -486,10 +514,27 @@ describe('informational modes', () => {
     const names = (p.layers as unknown[]).map((l) => obj(l, 'layer').name);
     assert.ok(names.includes('block.0'), JSON.stringify(names));
     for (const l of p.layers as unknown[]) {
-      const b = obj(obj(l, 'layer').bytes, 'layer.bytes');
-      for (const k of ['param', 'grad', 'optim', 'act', 'workspace']) assert.equal(typeof b[k], 'number');
+      const layer = obj(l, 'layer');
+      const b = obj(layer.bytes, 'layer.bytes');
+      for (const k of ['param', 'grad', 'optim', 'act', 'act_peak', 'workspace']) assert.equal(typeof b[k], 'number', `bytes.${k}`);
+      assert.equal(layer.checkpointed, false, 'no checkpoint plan: no layer is checkpointed');
+      assert.equal(layer.segment_start, false);
+      assert.equal(b.act, b.act_peak, 'not checkpointed: act is the peak');
     }
+    assert.equal(p.checkpoint, 'none');
+    assert.equal(p.recompute_flops, 0);
+    assert.ok((p.step_flops as number) > 0, 'step_flops > 0');
+    assert.equal(p.act_end_of_forward, p.peak_act_bytes);
+    assert.equal(p.error, undefined);
     assert.ok(!existsSync(path.join(out, 'events.jsonl')), '--predict does not train');
+  });
+
+  test('--predict reports a checkpoint budget no plan fits in its error field', async () => {
+    const r = await runTrainer([cfg, '--predict', '--set', 'train.checkpoint=budget 1KB']);
+    assertExit(r, 0);
+    const p = obj(JSON.parse(r.stdout), 'prediction');
+    assert.match(String(p.error), /^train\.checkpoint budget .* is too small/);
+    assert.equal(p.checkpoint, 'none', 'the other fields describe the plan "none"');
   });
 
   test('--predict follows --set', async () => {
@@ -681,9 +726,14 @@ describe('data files', () => {
       assert.equal(r.stdout, '', 'no run summary on stdout for a run that never started');
 
       const recs = readEvents(path.join(out, 'events.jsonl'));
-      const err = only(recs, 'error');
-      assert.equal(err.message, line, 'the error record holds the same located message');
-      assert.ok(!recs.some((x) => x.type === 'step'), 'no steps ran');
+      const err = checkFailedBeforeStart(recs);
+      checkErrorRecord(err, line, { file: cfg, loc: valueLoc(tinyConfig(opts), key), key: `data.${key}` });
+      assert.ok(String(err.message).startsWith(`data.${key}: `), String(err.message));
+      assert.deepEqual(
+        obj(JSON.parse(readFileSync(path.join(out, 'summary.json'), 'utf8')), 'summary.json'),
+        recs[1],
+        'summary.json is the stream\'s summary',
+      );
     });
   }
 
@@ -726,12 +776,15 @@ describe('data files', () => {
     assertExit(ok, 0);
 
     const ov = 'data.tokens=bad.bin';
-    const r = await runTrainer([cfg, '--quiet', '--set', ov], { cwd });
+    const events = path.join(dir, 'bad-set.jsonl');
+    const r = await runTrainer([cfg, '--quiet', '--set', ov, '--events', events], { cwd });
     assertExit(r, 1);
     assert.equal(
       firstLine(r.stderr),
       `--set:1:${ov.indexOf('=') + 2}: error: data.tokens: cannot open '${path.join(dir, 'bad.bin')}': No such file or directory`,
     );
+    const err = checkFailedBeforeStart(readEvents(events));
+    checkErrorRecord(err, firstLine(r.stderr), { file: '--set', loc: `1:${ov.indexOf('=') + 2}`, key: 'data.tokens' });
   });
 
   test('--set data.synthetic= replaces a broken data source from the file', async () => {
@@ -753,7 +806,9 @@ describe('data files', () => {
     assertExit(r, 1);
     const line = firstLine(r.stderr);
     assert.equal(line, `${cfg}:${valueLoc(tinyConfig(opts), 'tokens')}: error: data.tokens: cannot open '${path.join(dir, odd)}': No such file or directory`);
-    assert.equal(only(readEvents(path.join(out, 'events.jsonl')), 'error').message, line);
+    const err = checkFailedBeforeStart(readEvents(path.join(out, 'events.jsonl')));
+    checkErrorRecord(err, line, { file: cfg, loc: valueLoc(tinyConfig(opts), 'tokens'), key: 'data.tokens' });
+    assert.equal(err.message, `data.tokens: cannot open '${path.join(dir, odd)}': No such file or directory`);
   });
 
   test('eval_every without a held-out split is a located run-time error', async () => {
@@ -768,7 +823,9 @@ describe('data files', () => {
       firstLine(r.stderr),
       `${cfg}:${valueLoc(tinyConfig(opts), 'eval_every')}: error: train.eval_every needs a held-out split, but data.val_fraction is 0`,
     );
-    assert.equal(only(readEvents(path.join(out, 'events.jsonl')), 'error').message, firstLine(r.stderr));
+    const err = checkFailedBeforeStart(readEvents(path.join(out, 'events.jsonl')));
+    checkErrorRecord(err, firstLine(r.stderr), { file: cfg, loc: valueLoc(tinyConfig(opts), 'eval_every'), key: 'train.eval_every' });
+    assert.equal(err.message, 'train.eval_every needs a held-out split, but data.val_fraction is 0');
   });
 });
 

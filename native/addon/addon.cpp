@@ -97,7 +97,11 @@ Napi::Object diagnostic_object(Napi::Env env, const ts::Diagnostic& d) {
 
 Napi::Value Parse(const Napi::CallbackInfo& info) {
   return guarded(info, "parse", [&](Napi::Env env) -> Napi::Value {
-    const ts::ParseResult r = parse_args(info);
+    ts::ParseResult r = parse_args(info);
+    // What the trainer's --check adds to the parser: a checkpoint budget
+    // that no plan fits.
+    ts::Diagnostic plan_error;
+    if (r.ok() && ts::checkpoint_diagnostic(r.config, plan_error)) r.diagnostics.push_back(plan_error);
     const bool ok = r.ok();
     Napi::Object out = Napi::Object::New(env);
     out.Set("ok", ok);

@@ -297,3 +297,28 @@ std::string plan_report_json(const Config& cfg, uint64_t budget) {
 }
 
 }  // namespace ts
+
+namespace ts {
+
+bool checkpoint_diagnostic(const Config& cfg, Diagnostic& out) {
+  Segments segs;
+  std::string err;
+  if (resolve_checkpoint(cfg, 4, segs, err)) return false;
+  out = Diagnostic{};
+  out.file = cfg.file;
+  out.line = 1;
+  out.col = 1;
+  out.end_col = 1;
+  auto it = cfg.where.find("train.checkpoint");
+  if (it != cfg.where.end() && it->second.line > 0) {
+    out.file = it->second.file;
+    out.line = it->second.line;
+    out.col = it->second.value_col;
+    out.end_col = it->second.end_col;
+  }
+  out.message = err;
+  out.key = "train.checkpoint";
+  return true;
+}
+
+}  // namespace ts

@@ -86,3 +86,12 @@ namespace ts {
 std::string plan_report_json(const Config& cfg, uint64_t budget);
 
 }  // namespace ts
+
+namespace ts {
+
+// A checkpoint budget that no plan fits, as a diagnostic at the key's value
+// (what the trainer would refuse at start), for `--check` and the editor.
+// false when there is nothing to report.
+bool checkpoint_diagnostic(const Config& cfg, Diagnostic& out);
+
+}  // namespace ts

@@ -1,5 +1,5 @@
-// Mixed precision: bf16 and fp16 train the example to within 2% of fp32's
-// loss; activations take half the bytes, as the memory model predicts under
+// Mixed precision (convergence on the example is in test_training, beside
+// the fp32 run it compares with): activations take half the bytes, as the memory model predicts under
 // every checkpoint plan; checkpointing stays bitwise exact in 16 bits; fp16
 // survives an overflow (the step is skipped, the loss scale halved, and
 // training goes on).
@@ -49,19 +49,6 @@ static std::vector<double> train(std::vector<std::string> overrides, const std::
   stdout = keep;
   if (rc_out) *rc_out = rc;
   return losses;
-}
-
-static void convergence() {
-  const std::vector<double> fp32 = train({});
-  for (const char* p : {"bf16", "fp16"}) {
-    const std::vector<double> low = train({std::string("train.precision=") + p});
-    const bool ok = !fp32.empty() && low.size() == fp32.size() &&
-                    std::fabs(low.back() - fp32.back()) <= 0.02 * fp32.back();
-    char buf[160];
-    std::snprintf(buf, sizeof buf, "%s reaches loss %.4f after %zu steps, fp32 %.4f (within 2%%)", p,
-                  low.empty() ? NAN : low.back(), low.size(), fp32.empty() ? NAN : fp32.back());
-    expect(ok, buf);
-  }
 }
 
 static void overflow() {
@@ -161,6 +148,5 @@ static void memory_and_exactness() {
 int main() {
   memory_and_exactness();
   overflow();
-  convergence();
   return failures ? 1 : 0;
 }
