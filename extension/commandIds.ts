@@ -8,6 +8,7 @@ export const COMMANDS = {
   compareRuns: { id: 'trainscope.compareRuns', title: 'Compare Runs' },
   exportTrace: { id: 'trainscope.exportTrace', title: 'Export Chrome Trace' },
   openRunFolder: { id: 'trainscope.openRunFolder', title: 'Open Run Folder' },
+  applyAndProfile: { id: 'trainscope.applyAndProfile', title: 'Apply a Suggested Change and Re-profile' },
 } as const;
 
 export type CommandName = keyof typeof COMMANDS;

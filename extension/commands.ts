@@ -6,10 +6,11 @@ import os from 'node:os';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { type CommandName, COMMANDS } from './commandIds';
+import { isProposedChange, type ProposedChange, workspaceEdit } from './codeActions';
 import type { Ctx } from './ctx';
 import type { RunModel } from './runModel';
-import { listRuns, loadRun, type RunInfo, runUsesConfig, TRACE_FILE } from './runStore';
-import { allRunsFolders, runsFolderFor } from './settings';
+import { listRuns, loadRun, type RunInfo, TRACE_FILE } from './runStore';
+import { allRunsFolders } from './settings';
 
 type Handler = (...args: unknown[]) => unknown;
 
@@ -31,6 +32,7 @@ const table: Record<CommandName, (ctx: Ctx) => Handler> = {
     const dir = await runDirArg(ctx, arg, 'Open Run Folder');
     if (dir) await openFolder(dir);
   },
+  applyAndProfile: (ctx) => (arg, change) => applyAndProfile(ctx, arg, change),
 };
 
 export function registerCommands(ctx: Ctx): void {
@@ -76,13 +78,6 @@ async function allRuns(ctx: Ctx): Promise<RunInfo[]> {
   return lists.flat().sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
 }
 
-/** The newest run made from a config, if any. */
-export async function latestRunFor(ctx: Ctx, config: vscode.Uri): Promise<RunInfo | undefined> {
-  const folder = runsFolderFor(config, ctx.settings(config).runsFolder);
-  const base = vscode.workspace.getWorkspaceFolder(config)?.uri.fsPath ?? path.dirname(config.fsPath);
-  return (await listRuns(folder)).find((r) => runUsesConfig(r, config.fsPath, base));
-}
-
 /** The config file of a saved run, when it is still on disk. */
 function configOf(info: { run: RunModel['run']; dir: string }): vscode.Uri | undefined {
   const given = info.run?.config_file;
@@ -114,10 +109,10 @@ async function pickRuns(ctx: Ctx, title: string, many: boolean): Promise<RunInfo
   return one ? [one.run] : undefined;
 }
 
-async function showSaved(ctx: Ctx, dir: string, compareDirs: string[] = []): Promise<void> {
+async function showSaved(ctx: Ctx, dir: string, compareDirs: string[] = [], focus?: string): Promise<void> {
   const [main, ...others] = await Promise.all([dir, ...compareDirs].map((d) => loadRun(d)));
   ctx.panels.show(
-    { kind: 'saved', model: main.model, dir, configUri: configOf({ run: main.model.run, dir }), compare: others.map((o) => o.model) },
+    { kind: 'saved', model: main.model, dir, configUri: configOf({ run: main.model.run, dir }), compare: others.map((o) => o.model), focus },
     activeConfig(),
   );
   const p = main.model.streamProblems;
@@ -132,7 +127,7 @@ async function showProfile(ctx: Ctx, uri: vscode.Uri | undefined): Promise<void>
   }
   const config = uri ?? activeConfig();
   if (config) {
-    const latest = await latestRunFor(ctx, config);
+    const latest = await ctx.runs.latestFor(config);
     if (latest) {
       await showSaved(ctx, latest.dir);
       return;
@@ -159,6 +154,61 @@ async function compareRuns(ctx: Ctx): Promise<void> {
     picked[0].dir,
     picked.slice(1).map((r) => r.dir),
   );
+}
+
+/**
+ * Applies a suggested change to a config (a code action's, or one the user
+ * picks), saves it, profiles it, and opens Compare on the config's previous
+ * run and the new one: the prediction in the action's title against what
+ * the trainer measured.
+ */
+async function applyAndProfile(ctx: Ctx, arg: unknown, given: unknown): Promise<void> {
+  const uri = arg instanceof vscode.Uri ? arg : activeConfig();
+  if (!uri) {
+    void vscode.window.showInformationMessage('TrainScope: open a .train config to change and re-profile it.');
+    return;
+  }
+  // Checked before editing, so that this command makes no change it cannot
+  // profile; profile() tells the user why (Restricted Mode, a run in progress).
+  if (!vscode.workspace.isTrusted || ctx.runs.current) {
+    await ctx.runs.profile(uri);
+    return;
+  }
+  const doc = await vscode.workspace.openTextDocument(uri);
+  let change: ProposedChange | undefined;
+  if (given !== undefined) {
+    if (!isProposedChange(given)) throw new Error('the change to apply is malformed');
+    // Edits are positions in the text they were made for.
+    if (given.version !== doc.version) throw new Error(`${path.basename(uri.fsPath)} changed since "${given.title}" was offered: ask for it again`);
+    change = given;
+  } else {
+    change = await pickChange(ctx, doc);
+    if (!change) return;
+  }
+  const previous = await ctx.runs.latestFor(uri);
+  if (!(await vscode.workspace.applyEdit(workspaceEdit(uri, change.edits)))) throw new Error(`could not apply "${change.title}"`);
+  if (!(await doc.save())) throw new Error(`could not save ${uri.fsPath}`);
+  const finished = await ctx.runs.profile(uri);
+  // Not started, or stopped at a config error: nothing to compare.
+  if (!finished?.model.run || !previous) return;
+  await showSaved(ctx, finished.dir, [previous.dir], 'compare');
+}
+
+/** The user's pick among the config's suggested changes. */
+async function pickChange(ctx: Ctx, doc: vscode.TextDocument): Promise<ProposedChange | undefined> {
+  const version = doc.version;
+  const insights = await ctx.insights.insights(doc);
+  const actions = (insights?.actions ?? []).filter((a) => !a.disabled && a.edits.length > 0);
+  if (!actions.length) {
+    const why = insights ? 'the planner has no change to suggest for it' : 'it has errors, or the native addon is not built';
+    void vscode.window.showInformationMessage(`TrainScope: ${path.basename(doc.uri.fsPath)}: ${why}.`);
+    return undefined;
+  }
+  const pick = await vscode.window.showQuickPick(
+    actions.map((a) => ({ label: a.title, action: a })),
+    { title: 'Apply which change, then re-profile and compare?' },
+  );
+  return pick ? { title: pick.action.title, edits: pick.action.edits, version } : undefined;
 }
 
 /** The run folder a command acts on: its argument (from the panel), the panel's run, or the user's pick. */

@@ -2,6 +2,7 @@
 // here and disposed together on deactivation. Per-run state has its own
 // owner (LiveRun), itself owned by the RunManager held here.
 import * as vscode from 'vscode';
+import { ConfigInsightsService } from './codeActions';
 import { loadNative, type TrainScopeNative } from './native';
 import { PanelManager } from './panel';
 import { RunManager } from './runManager';
@@ -16,6 +17,8 @@ export class Ctx implements vscode.Disposable {
   readonly statusBar: vscode.StatusBarItem;
   readonly runs: RunManager;
   readonly panels: PanelManager;
+  /** Predictions, suggested edits and budget warnings for open configs. */
+  readonly insights: ConfigInsightsService;
   private readonly disposables: vscode.Disposable[] = [];
   private native: TrainScopeNative | undefined;
   private nativeFailed = false;
@@ -29,6 +32,7 @@ export class Ctx implements vscode.Disposable {
     this.statusBar.name = 'TrainScope run';
     this.runs = this.own(new RunManager(this));
     this.panels = this.own(new PanelManager(this));
+    this.insights = this.own(new ConfigInsightsService(this));
   }
 
   get extensionPath(): string {

@@ -1,9 +1,12 @@
 // Editing `.train` files: errors while typing (the trainer's own parser via
-// the addon, debounced), hovers from the addon's key table, and CodeLenses
-// to profile the config or reopen its last profile.
+// the addon, debounced), hovers from the addon's key table (with the
+// planner's predictions on precision, checkpoint and accumulate), code
+// actions (codeActions.ts), and CodeLenses to profile the config or reopen
+// its last profile.
 import * as vscode from 'vscode';
 import { COMMANDS } from './commandIds';
-import { latestRunFor } from './commands';
+import { registerConfigActions } from './codeActions';
+import { predictionNotes } from './configActions';
 import { keyAt } from './configText';
 import type { Ctx } from './ctx';
 import { diagnosticRange, type KeyInfo, OVERRIDE_FILE, splitLines } from './native';
@@ -15,6 +18,7 @@ const PARSE_DEBOUNCE_MS = 300;
 export function registerEditorFeatures(ctx: Ctx): void {
   ctx.own(new ParseDiagnostics(ctx));
   ctx.own(vscode.languages.registerHoverProvider(SELECTOR, new KeyHover(ctx)));
+  registerConfigActions(ctx);
   const lenses = new ProfileLenses(ctx);
   ctx.own(lenses);
   ctx.own(vscode.languages.registerCodeLensProvider(SELECTOR, lenses));
@@ -121,7 +125,28 @@ class KeyHover implements vscode.HoverProvider {
     if (info.default !== '') md.appendMarkdown(`, default \`${info.default}\``);
     md.appendMarkdown(`\n\n${info.doc}`);
     if (info.values) md.appendMarkdown(`\n\nOne of: ${info.values.split('|').map((v) => `\`${v}\``).join(', ')}`);
+    if (info.section === 'train' && k.section === 'train') {
+      const notes = this.predictions(doc, info.key);
+      if (notes) md.appendMarkdown(`\n\n${notes}`);
+    }
     return new vscode.Hover(md, new vscode.Range(pos.line, k.start, pos.line, k.end));
+  }
+
+  /** The planner's numbers for each choice of `key`; none for other keys or a config with errors. */
+  private predictions(doc: vscode.TextDocument, key: string): string | undefined {
+    if (key !== 'precision' && key !== 'checkpoint' && key !== 'accumulate') return undefined;
+    const native = this.ctx.nativeApi();
+    if (!native) return undefined;
+    const text = doc.getText();
+    const name = doc.uri.scheme === 'file' ? doc.uri.fsPath : doc.uri.path;
+    const parsed = native.parse(text, name);
+    if (!parsed.ok || !parsed.config) return undefined;
+    try {
+      return predictionNotes(native.plan(text, name), parsed.config, key);
+    } catch (err) {
+      this.ctx.log.warn(`planning ${name}: ${(err as Error).message}`);
+      return undefined;
+    }
   }
 }
 
@@ -155,7 +180,7 @@ class ProfileLenses implements vscode.CodeLensProvider, vscode.Disposable {
     }
     if (doc.uri.scheme !== 'file') return lenses;
     try {
-      const last = await latestRunFor(this.ctx, doc.uri);
+      const last = await this.ctx.runs.latestFor(doc.uri);
       if (last) {
         lenses.push(
           new vscode.CodeLens(top, {

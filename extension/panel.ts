@@ -18,7 +18,15 @@ const FLUSH_MS = 250;
 /** What the panel shows: a live run (grows), or saved runs (fixed). */
 export type PanelSource =
   | { kind: 'live'; run: LiveRun }
-  | { kind: 'saved'; model: RunModel; dir: string; configUri: vscode.Uri | undefined; compare: RunModel[] };
+  | {
+      kind: 'saved';
+      model: RunModel;
+      dir: string;
+      configUri: vscode.Uri | undefined;
+      compare: RunModel[];
+      /** The tab to open on (e.g. "compare" after Apply and Re-profile). */
+      focus?: string;
+    };
 
 export function sourceDir(s: PanelSource): string {
   return s.kind === 'live' ? s.run.dir : s.dir;
@@ -176,7 +184,9 @@ class ProfilePanel implements vscode.Disposable {
       this.cursor = s.run.builder.cursor();
       this.post({ type: 'init', model: s.run.builder.model, compare: [], settings: this.viewSettings() });
     } else {
-      this.post({ type: 'init', model: s.model, compare: s.compare, settings: this.viewSettings() });
+      this.post({ type: 'init', model: s.model, compare: s.compare, settings: this.viewSettings(), focus: s.focus });
+      // Once: a page that reloads (hidden and shown again) keeps the tab the user chose.
+      s.focus = undefined;
     }
   }
 

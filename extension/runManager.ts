@@ -12,8 +12,8 @@ import type { Ctx } from './ctx';
 import { formatCount, formatLoss, formatMs } from './format';
 import { splitLines } from './native';
 import { writeReport } from './report';
-import { RunModelBuilder } from './runModel';
-import { createRunDir, EVENTS_FILE, streamProblemsOf } from './runStore';
+import { type RunModel, RunModelBuilder } from './runModel';
+import { createRunDir, EVENTS_FILE, listRuns, type RunInfo, runUsesConfig, streamProblemsOf } from './runStore';
 import { runsFolderFor } from './settings';
 import { parseTrainerLine, rangeForColumn, type TrainerMessage } from './trainerDiagnostics';
 import { type RunResult, type TrainerLaunch, TrainerProcess, trainerArgs } from './trainerProcess';
@@ -82,6 +82,13 @@ export class LiveRun implements vscode.Disposable {
   }
 }
 
+/** A run that profile() started and saw to its end. */
+export interface FinishedRun {
+  dir: string;
+  model: RunModel;
+  result: RunResult;
+}
+
 export class RunManager implements vscode.Disposable {
   private live: LiveRun | undefined;
   private readonly runsChanged = new vscode.EventEmitter<void>();
@@ -95,8 +102,12 @@ export class RunManager implements vscode.Disposable {
     return this.live;
   }
 
-  /** Runs `configUri` with the trainer; resolves when the run has ended and been reported. */
-  async profile(configUri: vscode.Uri): Promise<void> {
+  /**
+   * Runs `configUri` with the trainer; resolves when the run has ended and
+   * been reported, with the run, or undefined when none started (the user
+   * has been told why).
+   */
+  async profile(configUri: vscode.Uri): Promise<FinishedRun | undefined> {
     const ctx = this.ctx;
     if (!vscode.workspace.isTrusted) {
       const pick = await vscode.window.showWarningMessage(
@@ -194,6 +205,14 @@ export class RunManager implements vscode.Disposable {
     this.runsChanged.fire();
     // Not awaited: a notification stays until the user dismisses it.
     void this.notify(run, result).catch((err: unknown) => ctx.showError(err));
+    return { dir: run.dir, model: run.builder.model, result };
+  }
+
+  /** The newest run made from a config, if any. */
+  async latestFor(config: vscode.Uri): Promise<RunInfo | undefined> {
+    const folder = runsFolderFor(config, this.ctx.settings(config).runsFolder);
+    const base = vscode.workspace.getWorkspaceFolder(config)?.uri.fsPath ?? path.dirname(config.fsPath);
+    return (await listRuns(folder)).find((r) => runUsesConfig(r, config.fsPath, base));
   }
 
   stop(): boolean {

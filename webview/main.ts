@@ -108,6 +108,10 @@ class App {
     ];
     if (msg.compare.length) specs.push(['compare', 'Compare', new CompareView()]);
     for (const [id, , v] of specs) this.views.set(id, v);
+    if (msg.focus && this.views.has(msg.focus)) {
+      this.tab = msg.focus;
+      this.api?.setState({ tab: msg.focus } satisfies SavedState);
+    }
     if (!this.views.has(this.tab)) this.tab = 'overview';
     clear(this.body);
     const tabs = createTabs(

@@ -20,6 +20,8 @@ export interface InitMessage {
   /** Other runs to compare against (Compare Runs); empty otherwise. */
   compare: RunModel[];
   settings: ViewSettings;
+  /** A tab to show instead of the remembered one (e.g. "compare" after Apply and Re-profile). */
+  focus?: string;
 }
 
 /** What a live run added since the last message. */
@@ -177,7 +179,13 @@ export function isHostMessage(v: unknown): v is HostMessage {
   if (!isObj(v)) return false;
   switch (v.type) {
     case 'init':
-      return isRunModel(v.model) && Array.isArray(v.compare) && v.compare.every(isRunModel) && isSettings(v.settings);
+      return (
+        isRunModel(v.model) &&
+        Array.isArray(v.compare) &&
+        v.compare.every(isRunModel) &&
+        isSettings(v.settings) &&
+        (v.focus === undefined || typeof v.focus === 'string')
+      );
     case 'delta':
       return isRunDelta(v.delta);
     case 'settings':

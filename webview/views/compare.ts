@@ -1,38 +1,11 @@
-// Compare: the headline numbers of several runs side by side (Compare Runs);
-// their loss curves are overlaid on the Overview.
-import { formatBytes, formatCount, formatLoss, formatMs } from '../../extension/format';
-import type { RunModel } from '../../extension/runModel';
+// Compare: the headline numbers and the peak memory by category of several
+// runs side by side, oldest first, with the change from the first to the
+// last (Compare Runs; Apply and Re-profile opens it on before and after).
+// Their loss curves are overlaid on the Overview.
 import { createDataGrid } from '../components';
-import { clear, el } from '../dom';
+import { card, clear, el } from '../dom';
 import type { View, ViewState } from '../state';
-
-export interface CompareRow {
-  run: string;
-  status: string;
-  params: string;
-  steps: string;
-  loss: string;
-  val: string;
-  ms: string;
-  tps: string;
-  peak: string;
-}
-
-export function compareRow(m: RunModel): CompareRow {
-  const s = m.summary;
-  const n = m.steps.step.length;
-  return {
-    run: m.id,
-    status: m.status,
-    params: m.run ? formatCount(m.run.params) : '–',
-    steps: formatCount(n),
-    loss: formatLoss(s?.final_loss ?? (n ? m.steps.loss[n - 1] : null)),
-    val: formatLoss(s?.final_val_loss ?? null),
-    ms: s ? formatMs(s.ms_per_step) : '–',
-    tps: s ? formatCount(s.tokens_per_s) : '–',
-    peak: s ? formatBytes(s.peak_bytes) : '–',
-  };
-}
+import { type CompareRow, compareRows, type MemoryRow, memoryRows } from './compareTable';
 
 export class CompareView implements View {
   readonly element = el('div', { className: 'ts-view' });
@@ -40,7 +13,8 @@ export class CompareView implements View {
   render(s: ViewState, full: boolean): void {
     if (!full && s.model.status !== 'live') return;
     clear(this.element);
-    const grid = createDataGrid<CompareRow>([
+    const runs = [s.model, ...s.compare];
+    const headline = createDataGrid<CompareRow>([
       { key: 'run', title: 'Run' },
       { key: 'status', title: 'Status' },
       { key: 'params', title: 'Params' },
@@ -51,8 +25,23 @@ export class CompareView implements View {
       { key: 'tps', title: 'tokens/s' },
       { key: 'peak', title: 'Peak memory' },
     ]);
-    grid.setRows([s.model, ...s.compare].map(compareRow));
-    this.element.append(el('div', { className: 'ts-table-wrap' }, [grid.element]));
+    headline.setRows(compareRows(runs));
+    const memory = createDataGrid<MemoryRow>([
+      { key: 'run', title: 'Run' },
+      { key: 'param', title: 'param' },
+      { key: 'grad', title: 'grad' },
+      { key: 'optim', title: 'optim' },
+      { key: 'act', title: 'act' },
+      { key: 'workspace', title: 'workspace' },
+      { key: 'comm', title: 'comm' },
+      { key: 'peak', title: 'Peak' },
+    ]);
+    memory.setRows(memoryRows(runs));
+    const note = runs.length >= 2 ? 'Oldest run first; the last row is the change from the first run to the last.' : undefined;
+    this.element.append(
+      card('Runs', el('div', { className: 'ts-table-wrap' }, [headline.element]), note),
+      card('Peak memory by category', el('div', { className: 'ts-table-wrap' }, [memory.element]), "Each category's own peak over the run (they need not add up to the peak)."),
+    );
   }
 
   destroy(): void {

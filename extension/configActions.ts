@@ -1,0 +1,486 @@
+// What the editor offers to change in a `.train` config, each with its
+// predicted effect from the trainer's own planner (the addon's plan()):
+// mixed precision, activation checkpointing, a checkpoint plan that fits a
+// memory budget, gradient accumulation; and the warnings that go with them
+// (the last run went over the budget; no plan fits the config's own
+// `checkpoint budget`). The titles promise numbers, so they come from the
+// same models the trainer runs, never from estimates made here.
+// No `vscode` import: codeActions.ts turns these into editor objects.
+import { setKeyEdits, type TextEdit, valueSpan } from './configEdits';
+import { findKeyLine, findSectionLine } from './configText';
+import type { RunConfigEcho } from './events';
+import { formatBytes } from './format';
+import { type PlannedSchedule, type PlanReport, type Range, type ResolvedConfig, splitLines, type TrainScopeNative } from './native';
+
+export type ActionId =
+  | 'budget'
+  | 'configBudget'
+  | 'raiseBudget'
+  | 'leastPlan'
+  | 'precision'
+  | 'checkpoint'
+  | 'accumulate'
+  | 'accumulateFit'
+  | 'noiseScale';
+
+/** The `[train]` key an action is about. */
+export type ActionKey = 'precision' | 'checkpoint' | 'accumulate';
+
+export interface ConfigAction {
+  id: ActionId;
+  key: ActionKey;
+  title: string;
+  /** Empty when disabled. */
+  edits: TextEdit[];
+  /** Why it cannot be applied: shown as a disabled action. */
+  disabled?: string;
+  /** 0-based lines the action is offered on: its keys' lines, or where they would go. */
+  lines: number[];
+  /** The planner's prediction after the edit. */
+  predicted?: { peak_bytes: number; peak_act_bytes: number };
+  /** The edit brings the predicted peak within the memory budget setting. */
+  fitsBudget?: boolean;
+}
+
+export type ConfigDiagnosticCode = 'over-budget' | 'budget-unfit';
+
+export interface ConfigDiagnostic {
+  code: ConfigDiagnosticCode;
+  range: Range;
+  message: string;
+}
+
+/** What TrainScope knows of a config's last run (runFacts.ts reads it). */
+export interface LastRunFacts {
+  /** The run folder's name. */
+  id: string;
+  dir: string;
+  /** The summary's measured peak, when the run wrote a full summary. */
+  peakBytes?: number;
+  /** The last step record's `suggested_accumulate` (gradient noise scale). */
+  suggestedAccumulate?: number;
+  /** The run record's resolved config, to tell whether the run still describes the text. */
+  config?: RunConfigEcho;
+}
+
+export interface InsightsInput {
+  text: string;
+  fileName: string;
+  native: Pick<TrainScopeNative, 'parse' | 'plan'>;
+  /** `trainscope.memoryBudget` in bytes: the memory a whole run may use. */
+  budgetBytes: number | null;
+  lastRun?: LastRunFacts;
+}
+
+export interface ConfigInsights {
+  /** Undefined when the config has errors (the parser's diagnostics say which). */
+  config?: ResolvedConfig;
+  plan?: PlanReport;
+  actions: ConfigAction[];
+  diagnostics: ConfigDiagnostic[];
+}
+
+const MINUS = '\u2212';
+
+/** "about +33% step time": recompute as a share of a step's FLOPs. */
+export function stepTimePercent(recomputeFraction: number): number {
+  return Math.round(recomputeFraction * 100);
+}
+
+/** The message when no checkpoint plan fits a budget. */
+export function noPlanFitsMessage(budget: number, smallest: number): string {
+  return `no checkpoint plan fits ${formatBytes(budget)}: the smallest is ${formatBytes(smallest)}`;
+}
+
+/**
+ * A size in the config language, rounded UP to three significant-ish
+ * digits of its unit ("11.6MB" for 11550720 bytes), so a budget written
+ * from it is never below the bytes it stands for.
+ */
+export function sizeTextAtLeast(bytes: number): string {
+  const units: Array<[number, string]> = [
+    [1e12, 'TB'],
+    [1e9, 'GB'],
+    [1e6, 'MB'],
+    [1e3, 'KB'],
+  ];
+  for (const [scale, unit] of units) {
+    if (bytes < scale) continue;
+    // Tenths of the unit for MB and KB, hundredths for GB and TB (as formatBytes shows them).
+    const step = scale >= 1e9 ? scale / 100 : scale / 10;
+    const n = Math.ceil(bytes / step);
+    const digits = scale >= 1e9 ? 2 : 1;
+    return `${Number((n / (scale / step)).toFixed(digits))}${unit}`;
+  }
+  return `${Math.ceil(bytes)}B`;
+}
+
+export type BudgetFit = { fits: true; schedule: PlannedSchedule } | { fits: false; smallest: number };
+
+// Refinement rounds of fitTotalBudget; the first usually lands.
+const FIT_ROUNDS = 4;
+
+/**
+ * The checkpoint plan with the least recompute whose predicted WHOLE peak
+ * (parameters, gradients, optimizer state, activations, workspace) fits in
+ * `budget`. The planner budgets activations alone, so the rest of the peak
+ * is taken off first; the rest differs a little between plans (the
+ * workspace peak moves with the recompute), so a plan that overshoots
+ * lowers the activation budget by the overshoot and is asked again.
+ */
+export function fitTotalBudget(
+  native: Pick<TrainScopeNative, 'plan'>,
+  text: string,
+  fileName: string,
+  plan: PlanReport,
+  budget: number,
+): BudgetFit {
+  const none = plan.schedules.find((s) => s.name === 'none') ?? plan.schedules[0];
+  let act = Math.floor(budget - (none.peak_bytes - none.peak_act_bytes));
+  for (let round = 0; round < FIT_ROUNDS && act > 0; round++) {
+    const b = native.plan(text, fileName, undefined, act).budget;
+    if (!b?.fits || !b.plan) break;
+    if (b.plan.peak_bytes <= budget) return { fits: true, schedule: b.plan };
+    act -= b.plan.peak_bytes - budget;
+  }
+  // The smallest whole peak any plan reaches: the least-activation plan's,
+  // or a fixed schedule's when its other bytes are fewer.
+  let smallest = Math.min(...plan.schedules.map((s) => s.peak_bytes));
+  const least = native.plan(text, fileName, undefined, plan.min_peak_act_bytes).budget?.plan;
+  if (least) smallest = Math.min(smallest, least.peak_bytes);
+  return { fits: false, smallest };
+}
+
+// Keys whose values set a run's memory: a run made with other values no
+// longer describes the config, so its measurements say nothing about it.
+const MEMORY_KEYS: Record<string, readonly string[] | 'all'> = {
+  model: 'all',
+  train: ['batch', 'precision', 'checkpoint', 'accumulate'],
+  parallel: ['ranks'],
+};
+
+/** Whether a run made with `runConfig` used the memory-relevant values of `config`. */
+export function runDescribesConfig(runConfig: RunConfigEcho | undefined, config: ResolvedConfig): boolean {
+  if (!runConfig) return false;
+  const sections = runConfig as unknown as Partial<Record<string, Record<string, unknown>>>;
+  for (const [section, keys] of Object.entries(MEMORY_KEYS)) {
+    const want = config[section] as Record<string, unknown> | undefined;
+    const got = sections[section];
+    if (!want || !got) return false;
+    for (const k of keys === 'all' ? Object.keys(want) : keys) {
+      if (JSON.stringify(want[k]) !== JSON.stringify(got[k])) return false;
+    }
+  }
+  return true;
+}
+
+/** The lines an action on `keys` is offered on: the keys' own lines, else the `[train]` header and the top of the file. */
+function offerLines(lines: readonly string[], keys: readonly string[]): number[] {
+  const set = keys.map((k) => findKeyLine(lines, 'train', k)).filter((l): l is number => l !== undefined);
+  if (set.length) return set;
+  const header = findSectionLine(lines, 'train');
+  return header === undefined || header === 0 ? [0] : [header, 0];
+}
+
+/** The range of a key line from its key to the end of its value. */
+function keyLineRange(lines: readonly string[], line: number): Range {
+  const span = valueSpan(lines[line]);
+  const start = span?.keyStart ?? 0;
+  const end = span ? Math.max(span.end, span.keyEnd) : lines[line].length;
+  return { start: { line, character: start }, end: { line, character: end } };
+}
+
+function valueRange(lines: readonly string[], line: number): Range {
+  const span = valueSpan(lines[line]);
+  if (!span || span.start === span.end) return keyLineRange(lines, line);
+  return { start: { line, character: span.start }, end: { line, character: span.end } };
+}
+
+/**
+ * Where the over-budget warning goes: the `batch` line (the number that
+ * scales activations), else the `[model]` header (the model's size), else
+ * `[train]`, else the first line.
+ */
+function overBudgetRange(lines: readonly string[]): Range {
+  const batch = findKeyLine(lines, 'train', 'batch');
+  if (batch !== undefined) return keyLineRange(lines, batch);
+  const header = findSectionLine(lines, 'model') ?? findSectionLine(lines, 'train') ?? 0;
+  return { start: { line: header, character: 0 }, end: { line: header, character: lines[header]?.length ?? 0 } };
+}
+
+/**
+ * For a `checkpoint budget` that no plan fits: the disabled "Fit in" that
+ * says why, and the two ways out: raise the budget to the least any plan
+ * fits, or write that least-activation plan itself.
+ */
+function unfitBudgetActions(input: InsightsInput, plan: PlanReport, lines: number[]): ConfigAction[] {
+  const { text, fileName, native } = input;
+  const b = plan.budget;
+  if (!b || b.fits) return [];
+  const actions: ConfigAction[] = [
+    {
+      id: 'configBudget',
+      key: 'checkpoint',
+      title: `Fit in ${formatBytes(b.bytes)}: no checkpoint plan fits`,
+      edits: [],
+      disabled: noPlanFitsMessage(b.bytes, b.min_budget),
+      lines,
+    },
+  ];
+  const size = sizeTextAtLeast(b.min_budget);
+  const raised = native.plan(text, fileName, [`train.checkpoint=budget ${size}`]).budget;
+  if (raised?.fits && raised.plan) {
+    actions.push({
+      id: 'raiseBudget',
+      key: 'checkpoint',
+      title: `Raise the checkpoint budget to ${size}, the least any plan fits (checkpoint ${raised.plan.checkpoint}, about +${stepTimePercent(raised.plan.recompute_fraction)}% step time)`,
+      edits: setKeyEdits(text, 'train', [['checkpoint', `budget ${size}`]]),
+      lines,
+      predicted: { peak_bytes: raised.plan.peak_bytes, peak_act_bytes: raised.plan.peak_act_bytes },
+    });
+  }
+  const least = native.plan(text, fileName, undefined, b.min_budget).budget?.plan;
+  if (least) {
+    actions.push({
+      id: 'leastPlan',
+      key: 'checkpoint',
+      title: `Checkpoint ${least.checkpoint}: the least activation memory (${formatBytes(least.peak_act_bytes)}, about +${stepTimePercent(least.recompute_fraction)}% step time)`,
+      edits: setKeyEdits(text, 'train', [['checkpoint', least.checkpoint]]),
+      lines,
+      predicted: { peak_bytes: least.peak_bytes, peak_act_bytes: least.peak_act_bytes },
+    });
+  }
+  return actions;
+}
+
+/**
+ * Every action the planner supports for this config, and its warnings.
+ * A config with errors gets none (the planner needs a valid config, and the
+ * parser's diagnostics come first), except the fixes for a checkpoint
+ * budget that no plan fits.
+ */
+export function configInsights(input: InsightsInput): ConfigInsights {
+  const { text, fileName, native, budgetBytes } = input;
+  const parsed = native.parse(text, fileName);
+  const lines = splitLines(text);
+  if (!parsed.ok || !parsed.config) {
+    // A checkpoint budget no plan fits is the parser's error; the fixes
+    // for it are the planner's, which can still plan such a config.
+    const errors = parsed.diagnostics.filter((d) => d.severity === 'error');
+    if (errors.length === 0 || errors.some((d) => d.key !== 'train.checkpoint')) return { actions: [], diagnostics: [] };
+    let plan: PlanReport;
+    try {
+      plan = native.plan(text, fileName);
+    } catch {
+      return { actions: [], diagnostics: [] };
+    }
+    if (!plan.budget || plan.budget.fits) return { actions: [], diagnostics: [] };
+    return { plan, actions: unfitBudgetActions(input, plan, offerLines(lines, ['checkpoint'])), diagnostics: [] };
+  }
+  const config = parsed.config;
+  const plan = native.plan(text, fileName);
+  const actions: ConfigAction[] = [];
+  const diagnostics: ConfigDiagnostic[] = [];
+  const train = config.train;
+  const pct = (s: PlannedSchedule): string => `about +${stepTimePercent(s.recompute_fraction)}% step time`;
+  const fits = (peak: number): boolean | undefined => (budgetBytes === null ? undefined : peak <= budgetBytes);
+  const checkpointLines = offerLines(lines, ['checkpoint']);
+
+  const lastRun = input.lastRun;
+  const runApplies = lastRun !== undefined && runDescribesConfig(lastRun.config, config);
+  const measured = runApplies ? lastRun.peakBytes : undefined;
+  // Over budget by the prediction, or by what the last run of these values measured.
+  const overBudget =
+    budgetBytes !== null && (plan.prediction.peak_bytes > budgetBytes || (measured !== undefined && measured > budgetBytes));
+
+  // A plan for the memory budget setting (a whole-run peak).
+  let budgetUnfit: string | undefined;
+  if (overBudget && budgetBytes !== null) {
+    const fit = fitTotalBudget(native, text, fileName, plan, budgetBytes);
+    if (fit.fits) {
+      const s = fit.schedule;
+      actions.push({
+        id: 'budget',
+        key: 'checkpoint',
+        title: `Fit in ${formatBytes(budgetBytes)}: checkpoint ${s.checkpoint} (peak ${formatBytes(s.peak_bytes)}, ${pct(s)})`,
+        edits: setKeyEdits(text, 'train', [['checkpoint', s.checkpoint]]),
+        lines: checkpointLines,
+        predicted: { peak_bytes: s.peak_bytes, peak_act_bytes: s.peak_act_bytes },
+        fitsBudget: true,
+      });
+    } else {
+      budgetUnfit = noPlanFitsMessage(budgetBytes, fit.smallest);
+      actions.push({
+        id: 'budget',
+        key: 'checkpoint',
+        title: `Fit in ${formatBytes(budgetBytes)}: no checkpoint plan fits`,
+        edits: [],
+        disabled: budgetUnfit,
+        lines: checkpointLines,
+      });
+    }
+  }
+
+  // The config's own `checkpoint budget SIZE` (an activation budget, as the trainer reads it).
+  if (plan.budget && train.checkpoint.startsWith('budget')) {
+    const b = plan.budget;
+    if (b.fits && b.plan) {
+      actions.push({
+        id: 'configBudget',
+        key: 'checkpoint',
+        title: `Fit in ${formatBytes(b.bytes)}: checkpoint ${b.plan.checkpoint} (activations ${formatBytes(b.plan.peak_act_bytes)}, ${pct(b.plan)})`,
+        edits: setKeyEdits(text, 'train', [['checkpoint', b.plan.checkpoint]]),
+        lines: checkpointLines,
+        predicted: { peak_bytes: b.plan.peak_bytes, peak_act_bytes: b.plan.peak_act_bytes },
+        fitsBudget: fits(b.plan.peak_bytes),
+      });
+    } else {
+      // Only an addon whose parser does not check budgets gets here; a
+      // newer one reports this as the parser's own error.
+      actions.push(...unfitBudgetActions(input, plan, checkpointLines));
+      const at = findKeyLine(lines, 'train', 'checkpoint');
+      if (at !== undefined) {
+        diagnostics.push({ code: 'budget-unfit', range: valueRange(lines, at), message: `train.checkpoint: ${noPlanFitsMessage(b.bytes, b.min_budget)}` });
+      }
+    }
+  }
+
+  // Mixed precision: activations stored in 16 bits.
+  if (train.precision === 'fp32') {
+    const fp32 = plan.precisions.find((p) => p.precision === 'fp32');
+    const bf16 = plan.precisions.find((p) => p.precision === 'bf16');
+    if (fp32 && bf16 && bf16.peak_act_bytes < fp32.peak_act_bytes) {
+      actions.push({
+        id: 'precision',
+        key: 'precision',
+        title: `Use bf16 mixed precision (activations ${MINUS}${formatBytes(fp32.peak_act_bytes - bf16.peak_act_bytes)})`,
+        edits: setKeyEdits(text, 'train', [['precision', 'bf16']]),
+        lines: offerLines(lines, ['precision']),
+        predicted: { peak_bytes: bf16.peak_bytes, peak_act_bytes: bf16.peak_act_bytes },
+        fitsBudget: fits(bf16.peak_bytes),
+      });
+    }
+  }
+
+  // Checkpoint every ceil(sqrt(L)) blocks: the classic memory/recompute balance.
+  if (train.checkpoint === 'none') {
+    const none = plan.schedules.find((s) => s.name === 'none');
+    const sqrt = plan.schedules.find((s) => s.name === 'sqrt');
+    if (none && sqrt && sqrt.peak_act_bytes < none.peak_act_bytes) {
+      const k = Math.ceil(Math.sqrt(config.model.layers));
+      actions.push({
+        id: 'checkpoint',
+        key: 'checkpoint',
+        title: `Checkpoint every ${k} layer${k === 1 ? '' : 's'} (${MINUS}${formatBytes(none.peak_act_bytes - sqrt.peak_act_bytes)}, ${pct(sqrt)})`,
+        edits: setKeyEdits(text, 'train', [['checkpoint', 'sqrt']]),
+        lines: checkpointLines,
+        predicted: { peak_bytes: sqrt.peak_bytes, peak_act_bytes: sqrt.peak_act_bytes },
+        fitsBudget: fits(sqrt.peak_bytes),
+      });
+    }
+  }
+
+  // Accumulation at the same global batch: smaller micro-batches, fewer activations.
+  const accLines = offerLines(lines, ['accumulate', 'batch']);
+  const current = plan.accumulate.find((a) => a.accumulate === train.accumulate);
+  if (current) {
+    const larger = plan.accumulate.filter((a) => a.accumulate > train.accumulate).sort((a, b) => a.accumulate - b.accumulate);
+    const offer = (id: ActionId, a: (typeof larger)[number]): void => {
+      actions.push({
+        id,
+        key: 'accumulate',
+        title: `Accumulate ${a.accumulate} micro-batches of ${a.batch} (activations ${MINUS}${formatBytes(current.peak_act_bytes - a.peak_act_bytes)})`,
+        edits: setKeyEdits(text, 'train', [
+          ['batch', String(a.batch)],
+          ['accumulate', String(a.accumulate)],
+        ]),
+        lines: accLines,
+        predicted: { peak_bytes: a.peak_bytes, peak_act_bytes: a.peak_act_bytes },
+        fitsBudget: fits(a.peak_bytes),
+      });
+    };
+    const next = larger[0];
+    if (next) offer('accumulate', next);
+    // Over budget: also the least accumulation that fits, when the next does not.
+    if (overBudget && budgetBytes !== null && next && next.peak_bytes > budgetBytes) {
+      const fit = larger.find((a) => a.peak_bytes <= budgetBytes);
+      if (fit) offer('accumulateFit', fit);
+    }
+  }
+
+  // The gradient noise scale of the last run: a bigger global batch would
+  // still pay off, so accumulate more of the same micro-batch. Its
+  // suggestion counts ranks × batch × accumulate, so it holds only while
+  // batch and ranks are those of the run.
+  const suggested = lastRun?.suggestedAccumulate;
+  if (
+    suggested !== undefined &&
+    suggested > train.accumulate &&
+    lastRun?.config?.train?.batch === train.batch &&
+    lastRun.config.parallel?.ranks === config.parallel.ranks
+  ) {
+    actions.push({
+      id: 'noiseScale',
+      key: 'accumulate',
+      title: `Accumulate ${suggested} micro-batches (noise scale suggests ${suggested})`,
+      edits: setKeyEdits(text, 'train', [['accumulate', String(suggested)]]),
+      lines: accLines,
+    });
+  }
+
+  if (budgetBytes !== null && measured !== undefined && measured > budgetBytes && lastRun) {
+    let message = `The last run (${lastRun.id}) peaked at ${formatBytes(measured)}, above the memory budget of ${formatBytes(budgetBytes)} (trainscope.memoryBudget)`;
+    if (budgetUnfit) message += `; ${budgetUnfit}`;
+    diagnostics.push({ code: 'over-budget', range: overBudgetRange(lines), message });
+  }
+
+  // A change to what the config already says is no change (the budget
+  // plan may be the config's own explicit plan).
+  return { config, plan, actions: actions.filter((a) => a.disabled !== undefined || a.edits.length > 0), diagnostics };
+}
+
+/**
+ * Markdown for a hover on `precision`, `checkpoint` or `accumulate`: the
+ * planner's prediction for each choice, the config's own marked.
+ */
+export function predictionNotes(plan: PlanReport, config: ResolvedConfig, key: string): string | undefined {
+  const mark = (b: boolean): string => (b ? ' ←' : '');
+  switch (key) {
+    case 'precision': {
+      const rows = plan.precisions.map(
+        (p) => `| ${p.precision}${mark(p.precision === config.train.precision)} | ${formatBytes(p.peak_act_bytes)} | ${formatBytes(p.peak_bytes)} |`,
+      );
+      return ['Predicted:', '', '| precision | activations | peak |', '| --- | --- | --- |', ...rows].join('\n');
+    }
+    case 'checkpoint': {
+      // The config's own schedule: by name (none, sqrt, every K), or the
+      // first schedule with the same explicit layers.
+      const setting = config.train.checkpoint;
+      let marked = false;
+      const current = (s: PlannedSchedule): boolean => {
+        const hit = !marked && (s.name === setting || (setting.startsWith('layers') && s.checkpoint === setting));
+        if (hit) marked = true;
+        return hit;
+      };
+      const rows = plan.schedules.map(
+        (s) =>
+          `| ${s.name}${mark(current(s))} | ${s.checkpoint} | ${formatBytes(s.peak_act_bytes)} | ${formatBytes(s.peak_bytes)} | +${stepTimePercent(s.recompute_fraction)}% |`,
+      );
+      if (plan.budget?.plan) {
+        const b = plan.budget.plan;
+        rows.push(
+          `| budget ${formatBytes(plan.budget.bytes)}${mark(setting.startsWith('budget'))} | ${b.checkpoint} | ${formatBytes(b.peak_act_bytes)} | ${formatBytes(b.peak_bytes)} | +${stepTimePercent(b.recompute_fraction)}% |`,
+        );
+      }
+      return ['Predicted:', '', '| schedule | plan | activations | peak | step time |', '| --- | --- | --- | --- | --- |', ...rows].join('\n');
+    }
+    case 'accumulate': {
+      const rows = plan.accumulate.map(
+        (a) => `| ${a.accumulate}${mark(a.accumulate === config.train.accumulate)} | ${a.batch} | ${formatBytes(a.peak_act_bytes)} | ${formatBytes(a.peak_bytes)} |`,
+      );
+      return ['Predicted, same global batch:', '', '| accumulate | batch | activations | peak |', '| --- | --- | --- | --- |', ...rows].join('\n');
+    }
+    default:
+      return undefined;
+  }
+}
