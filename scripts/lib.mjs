@@ -35,7 +35,10 @@ export const systemPackages = {
   core: ['cmake', 'g++', 'make', 'libopenblas-dev'],
   mpi: ['libopenmpi-dev', 'openmpi-bin'],
   bench: ['python3-torch'],
-  browser: ['chromium', 'libkrb5-dev', 'ripgrep'],
+  // Browser tests: Chromium (test/webview.test.ts, scripts/e2e.mjs), and what
+  // installing code-server for the e2e needs: libkrb5-dev and python3 (its
+  // native modules, built by node-gyp), ripgrep (instead of a download).
+  browser: ['chromium', 'libkrb5-dev', 'ripgrep', 'python3'],
 };
 
 // Installs missing Debian packages when running as root (CI, containers);

@@ -5,7 +5,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { buildDir, buildNative, buildTypeScript, ensureNodeModules, ensureSystemPackages, root, run } from './lib.mjs';
 
-ensureSystemPackages(['core']);
+// 'browser': the node suite's test/webview.test.ts and the e2e suite run Chromium.
+ensureSystemPackages(['core', 'browser']);
 ensureNodeModules();
 buildNative();
 await buildTypeScript();
@@ -16,6 +17,8 @@ const suites = [
   ['node', process.execPath, ['--test', '--test-reporter=spec', 'out/test/']],
   ['grammar', bin('vscode-tmgrammar-test'), ['-g', 'syntaxes/trainscope.tmLanguage.json', 'test/grammar/*.train']],
   ['types', bin('tsc'), ['--noEmit', '-p', '.']],
+  // Packages the extension, installs it in code-server and drives it in Chromium.
+  ['e2e (code-server)', process.execPath, ['scripts/e2e.mjs']],
 ];
 const results = [];
 for (const [name, cmd, args] of suites) {

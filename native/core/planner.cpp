@@ -190,9 +190,13 @@ std::string segments_text(const Segments& s) {
 }
 
 namespace {
+// In the config language's units, so the suggestion can be pasted back.
 std::string mb(uint64_t b) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1fMB", b / 1e6);
+  if (b >= 1000000000) std::snprintf(buf, sizeof buf, "%.2fGB", b / 1e9);
+  else if (b >= 1000000) std::snprintf(buf, sizeof buf, "%.1fMB", b / 1e6);
+  else if (b >= 1000) std::snprintf(buf, sizeof buf, "%.1fKB", b / 1e3);
+  else std::snprintf(buf, sizeof buf, "%lluB", (unsigned long long)b);
   return buf;
 }
 }  // namespace

@@ -1,0 +1,243 @@
+// The profile view in a real browser: a recorded run (the trainer on
+// examples/tiny-gpt.train with checkpointing and accumulation), its
+// report.html written by out/report.js, opened from disk in headless
+// Chromium through playwright-core. Every view is checked from the DOM and
+// the pixels of its charts; the page must log no error, break no rule of
+// its Content Security Policy and request nothing but its own file.
+//
+// Needs Chromium (Debian: apt-get install chromium; CI installs it): without
+// it this test fails and says so. TRAINSCOPE_CHROMIUM names another binary.
+// Screenshots of each view go to test-artifacts/; with
+// TRAINSCOPE_UPDATE_SCREENSHOTS=1 they are also copied to docs/images/.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { pathToFileURL } from 'node:url';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { formatBytes } from '../extension/format';
+import { haveTrainer, NO_TRAINER, root, runTrainer, tempDir } from './support/trainer';
+
+const CHROMIUM_CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
+const chromiumPath = process.env.TRAINSCOPE_CHROMIUM ?? CHROMIUM_CANDIDATES.find((p) => existsSync(p));
+const artifacts = path.join(root, 'test-artifacts');
+const STEPS = 30;
+// The checks below read pixels at this scale.
+const VIEWPORT = { width: 1280, height: 900 };
+
+interface PageProblems {
+  console: string[];
+  csp: string[];
+  requests: string[];
+}
+
+/** Painted pixels of a canvas, in its lower part (below legends and titles). */
+interface CanvasPixels {
+  width: number;
+  height: number;
+  /** Opaque, saturated pixels: bars drawn in a palette colour. */
+  data: number;
+  /** Saturated pixels of any visible alpha: also thin, antialiased lines (axes and text are grey). */
+  colored: number;
+  /** Semi-transparent pixels at the predicted bars' alpha (0.45). */
+  faded: number;
+}
+
+async function canvasPixels(page: Page, selector: string): Promise<CanvasPixels[]> {
+  return page.locator(selector).evaluateAll((canvases) =>
+    canvases.map((node) => {
+      const c = node as HTMLCanvasElement;
+      const g = c.getContext('2d');
+      if (!g || !c.width || !c.height) return { width: c.width, height: c.height, data: 0, colored: 0, faded: 0 };
+      const top = Math.floor(c.height * 0.25);
+      const px = g.getImageData(0, top, c.width, c.height - top).data;
+      let data = 0;
+      let colored = 0;
+      let faded = 0;
+      for (let i = 0; i < px.length; i += 4) {
+        const [r, gr, b, a] = [px[i], px[i + 1], px[i + 2], px[i + 3]];
+        const sat = Math.max(r, gr, b) - Math.min(r, gr, b);
+        if (sat >= 60 && a >= 40) colored++;
+        if (a >= 200 && sat >= 60) data++;
+        else if (a >= 100 && a <= 130) faded++;
+      }
+      return { width: c.width, height: c.height, data, colored, faded };
+    }),
+  );
+}
+
+/** label -> value of the summary cards of a view. */
+async function stats(page: Page, view: string): Promise<Record<string, string>> {
+  const pairs = await page.locator(`#view-${view} .ts-stat`).evaluateAll((nodes) =>
+    nodes.map((n) => [n.querySelector('.ts-stat-label')?.textContent ?? '', n.querySelector('.ts-stat-value')?.textContent ?? '']),
+  );
+  return Object.fromEntries(pairs);
+}
+
+async function cardTitles(page: Page, view: string): Promise<string[]> {
+  return page.locator(`#view-${view} .ts-card > h2`).allTextContents();
+}
+
+async function showTab(page: Page, id: string): Promise<void> {
+  await page.locator(`#tab-${id}`).click();
+  await page.locator(`#view-${id}`).waitFor({ state: 'visible' });
+  await page.waitForFunction((v) => (document.getElementById(`view-${v}`)?.textContent ?? '').trim().length > 0, id);
+  // Chart.js draws on the next frames; two rAFs are enough with animations off.
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+}
+
+async function screenshot(page: Page, view: string, docs = true): Promise<void> {
+  mkdirSync(artifacts, { recursive: true });
+  const file = path.join(artifacts, `report-${view}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  if (docs && process.env.TRAINSCOPE_UPDATE_SCREENSHOTS === '1') {
+    mkdirSync(path.join(root, 'docs', 'images'), { recursive: true });
+    copyFileSync(file, path.join(root, 'docs', 'images', `report-${view}.png`));
+  }
+}
+
+describe('report.html in Chromium', { skip: !haveTrainer && NO_TRAINER }, () => {
+  let dir = '';
+  let browser: Browser | undefined;
+  let page: Page;
+  const problems: PageProblems = { console: [], csp: [], requests: [] };
+  let summary: { peak_bytes: number; predicted_peak_bytes: number; steps: number };
+  let checkpointed: string[] = [];
+
+  before(async () => {
+    assert.ok(
+      chromiumPath && existsSync(chromiumPath),
+      `Chromium is not installed (looked for ${CHROMIUM_CANDIDATES.join(', ')}): install it with ` +
+        '`apt-get install chromium` (npm test does when run as root), or set TRAINSCOPE_CHROMIUM to a Chromium or Chrome binary',
+    );
+    for (const f of ['report.js', 'webview.js']) {
+      assert.ok(existsSync(path.join(root, 'out', f)), `out/${f} is not built: run npm run build`);
+    }
+    dir = tempDir('trainscope-webview-');
+    const run = path.join(dir, 'run');
+    runTrainer(path.join(root, 'examples', 'tiny-gpt.train'), run, [
+      `train.steps=${STEPS}`,
+      'train.warmup=5',
+      'train.checkpoint=sqrt',
+      'train.accumulate=2',
+      // One thread: the test machine runs other suites beside this one.
+      'train.threads=1',
+    ]);
+    const r = spawnSync(process.execPath, [path.join(root, 'out', 'report.js'), run], { encoding: 'utf8' });
+    assert.equal(r.status, 0, `out/report.js failed: ${r.stderr}`);
+    summary = JSON.parse(readFileSync(path.join(run, 'summary.json'), 'utf8'));
+    checkpointed = readFileSync(path.join(run, 'events.jsonl'), 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('"type":"layer"'))
+      .map((l) => JSON.parse(l) as { name: string; checkpointed: boolean })
+      .filter((l) => l.checkpointed)
+      .map((l) => l.name);
+
+    browser = await chromium.launch({
+      executablePath: chromiumPath,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    const context = await browser.newContext({ viewport: VIEWPORT, deviceScaleFactor: 1, colorScheme: 'light' });
+    page = await context.newPage();
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') problems.console.push(`${m.type()}: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => problems.console.push(`uncaught: ${e.message}`));
+    page.on('request', (req) => problems.requests.push(req.url()));
+    // Runs before the page's own scripts, outside its CSP.
+    await page.addInitScript(() => {
+      const w = window as unknown as { __csp: string[] };
+      w.__csp = [];
+      document.addEventListener('securitypolicyviolation', (e) => w.__csp.push(`${e.violatedDirective} blocked ${e.blockedURI || '(inline)'}`));
+    });
+    await page.goto(pathToFileURL(path.join(run, 'report.html')).href);
+    await page.locator('#tab-overview').waitFor();
+  });
+
+  after(async () => {
+    await browser?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('the header names the run', async () => {
+    await assert.doesNotReject(page.locator('header h1', { hasText: 'tiny-gpt' }).waitFor({ timeout: 5000 }));
+    assert.equal(await page.locator('.ts-status').textContent(), 'completed');
+    // A standalone report has no buttons that would talk to an extension.
+    assert.equal(await page.locator('header vscode-button').count(), 0);
+  });
+
+  test('Overview: summary cards and the loss, learning-rate, throughput and step-time charts', async () => {
+    await showTab(page, 'overview');
+    const s = await stats(page, 'overview');
+    assert.equal(s.steps, `${STEPS} / ${STEPS}`);
+    assert.match(s.loss, /^\d+\.\d+ → \d+\.\d+$/);
+    assert.match(s['val loss'], /^\d+\.\d+$/);
+    assert.match(s['time per step'], /^\d+(\.\d+)? (ms|s)$/);
+    assert.match(s['tokens/s'], /^\d+(\.\d+)?k?$/);
+    assert.equal(s['peak memory'], formatBytes(summary.peak_bytes));
+    assert.deepEqual(await cardTitles(page, 'overview'), ['Loss', 'Learning rate', 'Throughput', 'Step time by phase', 'Time per layer']);
+    const px = await canvasPixels(page, '#view-overview canvas');
+    assert.equal(px.length, 5);
+    for (const [i, name] of ['loss', 'learning rate', 'throughput', 'step time', 'layer time'].entries()) {
+      assert.ok(px[i].width > 100 && px[i].height > 100, `${name} chart has no size: ${JSON.stringify(px[i])}`);
+      assert.ok(px[i].colored > 100, `${name} chart draws no data: ${JSON.stringify(px[i])}`);
+    }
+    await screenshot(page, 'overview');
+  });
+
+  test('Memory: per-layer bars, measured beside predicted, and the peaks', async () => {
+    await showTab(page, 'memory');
+    const s = await stats(page, 'memory');
+    assert.equal(s['peak (measured)'], formatBytes(summary.peak_bytes));
+    assert.equal(s['peak (predicted)'], formatBytes(summary.predicted_peak_bytes));
+    assert.match(s['prediction error'], /^[+-]\d+\.\d%$/);
+    assert.deepEqual(await cardTitles(page, 'memory'), ['Memory per layer', 'Peak memory', 'Memory over the run']);
+    const [perLayer, peak, overSteps] = await canvasPixels(page, '#view-memory canvas');
+    // Measured bars are opaque, predicted ones drawn at alpha 0.45: both must be there.
+    assert.ok(perLayer.data > 2000, `no measured bars: ${JSON.stringify(perLayer)}`);
+    assert.ok(perLayer.faded > 2000, `no predicted bars: ${JSON.stringify(perLayer)}`);
+    assert.ok(peak.data > 2000, `no peak bars: ${JSON.stringify(peak)}`);
+    assert.ok(overSteps.colored > 100, `no memory-over-steps line: ${JSON.stringify(overSteps)}`);
+    await screenshot(page, 'memory');
+  });
+
+  test('Layers: one row per layer with measured and predicted totals', async () => {
+    await showTab(page, 'layers');
+    const rows = await page.locator('#view-layers vscode-data-grid-row').evaluateAll((rs) =>
+      rs.map((r) => Array.from(r.querySelectorAll('vscode-data-grid-cell')).map((c) => (c.textContent ?? '').trim())),
+    );
+    const body = rows.filter((r) => /^\d+$/.test(r[0] ?? ''));
+    assert.deepEqual(
+      body.map((r) => r[1]),
+      ['embed', 'block.0', 'block.1', 'block.2', 'block.3', 'head'],
+    );
+    for (const r of body) assert.equal(r[8], r[9], `layer ${r[1]}: measured total ${r[8]} is not the predicted ${r[9]}`);
+  });
+
+  test('Checkpoints: the plan and the checkpointed layers', async () => {
+    await showTab(page, 'checkpoints');
+    const text = await page.locator('#view-checkpoints').innerText();
+    assert.ok(checkpointed.length > 0, 'the run checkpointed no layer');
+    assert.match(text, /train\.checkpoint sqrt/);
+    assert.match(text, new RegExp(`Checkpointed layers: ${checkpointed.join(', ').replace(/\./g, '\\.')}`));
+    assert.match(text, /Recompute: \d+(\.\d+)? (ms|s) per step on average/);
+    await screenshot(page, 'checkpoints');
+  });
+
+  test('Communication: a single-rank run says it has none', async () => {
+    await showTab(page, 'communication');
+    assert.equal((await page.locator('#view-communication').innerText()).trim(), 'Single-rank run: no communication.');
+    await screenshot(page, 'communication', false);
+  });
+
+  test('no console errors, no CSP violations, no requests beyond the file itself', async () => {
+    const csp = await page.evaluate(() => (window as unknown as { __csp: string[] }).__csp);
+    assert.deepEqual(csp, [], `CSP violations: ${csp.join('; ')}`);
+    assert.deepEqual(problems.console, [], `console: ${problems.console.join('\n')}`);
+    const remote = problems.requests.filter((u) => !u.startsWith('file:') && !u.startsWith('data:'));
+    assert.deepEqual(remote, [], `requests beyond file://: ${remote.join(', ')}`);
+    assert.ok(problems.requests.length >= 1);
+  });
+});
