@@ -81,6 +81,9 @@ header.ts-header h1 { font-size: 1.3em; font-weight: 600; margin: 0; }
 .ts-view { padding-top: 8px; width: 100%; }
 .ts-grid-hint { font-size: 0.85em; color: var(--ts-muted); margin: 4px 0 8px; }
 .ts-table-wrap { overflow-x: auto; }
+/* Wide tables scroll sideways instead of wrapping run ids and headers letter by letter. */
+.ts-table-wrap vscode-data-grid { min-width: max-content; }
+.ts-table-wrap vscode-data-grid-cell { white-space: nowrap; }
 vscode-data-grid-row.ts-clickable { cursor: pointer; }
 vscode-panels { width: 100%; }
 vscode-panel-view { padding: 0; }
