@@ -18,7 +18,7 @@ import {
 } from './lib.mjs';
 
 // In the order they run. Add distributed, checkpointing, ingest, ... here.
-const SECTIONS = ['cpu', 'optimisations'];
+const SECTIONS = ['cpu', 'optimisations', 'distributed'];
 
 function parseArgs(argv) {
   const opts = { only: null, rounds: undefined, list: false };
@@ -77,7 +77,7 @@ const unknown = (opts.only ?? []).filter((id) => !modules.some((m) => m.id === i
 if (unknown.length) usage(`no section ${unknown.join(', ')} (have ${modules.map((m) => m.id).join(', ')})`);
 const selected = modules.filter((m) => !opts.only || opts.only.includes(m.id));
 
-ensureSystemPackages(['core']);
+ensureSystemPackages(['core', 'mpi']);
 ensureOptionalPackages();
 ensureNodeModules();
 const wanted = [...new Set(selected.flatMap((m) => m.targets ?? []))];

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { buildDir, buildNative, buildTypeScript, ensureNodeModules, ensureSystemPackages, root, run } from './lib.mjs';
 
 // 'browser': the node suite's test/webview.test.ts and the e2e suite run Chromium.
-ensureSystemPackages(['core', 'browser']);
+ensureSystemPackages(['core', 'mpi', 'browser']);
 ensureNodeModules();
 buildNative();
 await buildTypeScript();

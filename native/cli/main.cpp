@@ -1,8 +1,11 @@
 // trainscope-train: the trainer's command line.
 //   trainscope-train CONFIG [--events PATH] [--trace PATH] [--out DIR]
-//                    [--set section.key=value]... [--check] [--predict] [--quiet]
+//                    [--set section.key=value]... [--resume RUN_DIR] [--check] [--predict] [--quiet]
 // Exit 0 on success, 2 on a bad config or usage, 1 on a run-time failure.
 #include <sys/stat.h>
+
+#include <climits>
+#include <cstdlib>
 
 #include <cerrno>
 #include <cstdio>
@@ -28,6 +31,8 @@ const char* kUsage =
     "  --trace PATH         write a Chrome trace (open it in ui.perfetto.dev)\n"
     "  --out DIR            write DIR/events.jsonl, DIR/trace.json, DIR/summary.json\n"
     "  --set KEY=VALUE      override a config key, e.g. --set train.steps=20 (repeatable)\n"
+    "  --resume RUN_DIR     continue from RUN_DIR/checkpoint.bin (train.save_every); the\n"
+    "                       resumed run writes its records to its own --out folder\n"
     "  --check              only check the config; print its errors\n"
     "  --predict            print the memory model's prediction (JSON) and exit\n"
     "  --plan               print every checkpoint schedule, precision and accumulation\n"
@@ -75,12 +80,13 @@ int main(int argc, char** argv) {
     } else if (a == "--version") {
       std::printf("trainscope-train %s\n", TRAINSCOPE_VERSION);
       return 0;
-    } else if (a == "--events" || a == "--trace" || a == "--out" || a == "--set") {
+    } else if (a == "--events" || a == "--trace" || a == "--out" || a == "--set" || a == "--resume") {
       const char* v = next();
       if (!v || !*v) return usage_error(a + " needs a value");
       if (a == "--events") opt.events_path = v;
       else if (a == "--trace") opt.trace_path = v;
       else if (a == "--out") out_dir = v;
+      else if (a == "--resume") opt.resume_path = v;
       else overrides.push_back(v);
     } else if (a.rfind("--set=", 0) == 0) {
       overrides.push_back(a.substr(6));
@@ -105,7 +111,17 @@ int main(int argc, char** argv) {
   const ts::ParseResult pr = ts::load_config(config_path, overrides);
   for (const auto& d : pr.diagnostics) std::fprintf(stderr, "%s\n", d.format().c_str());
   if (!pr.ok()) return ts::kExitUsage;
-  if (check_only) return 0;
+  if (check_only) {
+    // What a run would refuse at start beyond the parser: a checkpoint
+    // budget no plan fits. (A run reports it itself, with its records;
+    // --predict and --plan describe it in their JSON.)
+    ts::Diagnostic plan_error;
+    if (ts::checkpoint_diagnostic(pr.config, plan_error)) {
+      std::fprintf(stderr, "%s\n", plan_error.format().c_str());
+      return ts::kExitUsage;
+    }
+    return 0;
+  }
   if (plan) {
     std::printf("%s\n", ts::plan_report_json(pr.config, 0).c_str());
     return 0;
@@ -123,6 +139,15 @@ int main(int argc, char** argv) {
     if (opt.events_path.empty()) opt.events_path = out_dir + "/events.jsonl";
     if (opt.trace_path.empty()) opt.trace_path = out_dir + "/trace.json";
     opt.summary_path = out_dir + "/summary.json";
+    opt.checkpoint_path = out_dir + "/checkpoint.bin";
+  }
+  if (!opt.resume_path.empty() && !out_dir.empty()) {
+    // The resumed run's records go to a folder of their own: the old run's
+    // stream and checkpoint stay as they were.
+    char a[PATH_MAX], b[PATH_MAX];
+    if (realpath(opt.resume_path.c_str(), a) && realpath(out_dir.c_str(), b) && std::strcmp(a, b) == 0)
+      return usage_error("--resume and --out name the same folder '" + out_dir +
+                         "': give the resumed run its own --out");
   }
   return ts::run_training(pr.config, opt);
 }

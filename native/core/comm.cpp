@@ -129,11 +129,27 @@ int launcher_world_size() {
 bool world_init(int want_ranks, World& w, std::string& err) {
   static bool done = false;
   static World cached;
+  auto plural = [](int n) { return std::to_string(n) + (n == 1 ? " process" : " processes"); };
+  auto no_launcher = [&] {
+#ifdef TRAINSCOPE_HAVE_MPI
+    return "parallel.ranks is " + std::to_string(want_ranks) +
+           " but the trainer was not started by mpirun: run it as `mpirun -np " +
+           std::to_string(want_ranks) + " trainscope-train ...` (or `srun -n " +
+           std::to_string(want_ranks) + " ...` under Slurm)";
+#else
+    return "parallel.ranks is " + std::to_string(want_ranks) +
+           ": this trainer was built without MPI (install an MPI, e.g. libopenmpi-dev, and rebuild)";
+#endif
+  };
   if (done) {
+    // MPI starts once per process; later runs (tests) share the world.
     w = cached;
-    if (w.size != want_ranks && (w.mpi || want_ranks > 1)) {
-      err = "parallel.ranks is " + std::to_string(want_ranks) + " but mpirun started " +
-            std::to_string(w.size) + (w.size == 1 ? " process" : " processes");
+    if (!w.mpi && want_ranks > 1) {
+      err = no_launcher();
+      return false;
+    }
+    if (w.mpi && w.size != want_ranks) {
+      err = "parallel.ranks is " + std::to_string(want_ranks) + " but mpirun started " + plural(w.size);
       return false;
     }
     return true;
@@ -143,11 +159,9 @@ bool world_init(int want_ranks, World& w, std::string& err) {
   w.pids = {int64_t(getpid())};
   w.hosts = {w.host};
   const int launched = launcher_world_size();
-  auto plural = [](int n) { return std::to_string(n) + (n == 1 ? " process" : " processes"); };
 #ifndef TRAINSCOPE_HAVE_MPI
   if (want_ranks > 1) {
-    err = "parallel.ranks is " + std::to_string(want_ranks) +
-          ": this trainer was built without MPI (install an MPI, e.g. libopenmpi-dev, and rebuild)";
+    err = no_launcher();
     return false;
   }
   if (launched > 1) {
@@ -163,10 +177,9 @@ bool world_init(int want_ranks, World& w, std::string& err) {
   MPI_Initialized(&initialized);
   if (!initialized && launched == 0) {
     if (want_ranks > 1) {
-      err = "parallel.ranks is " + std::to_string(want_ranks) +
-            " but the trainer was not started by mpirun: run it as `mpirun -np " +
-            std::to_string(want_ranks) + " trainscope-train ...` (or `srun -n " +
-            std::to_string(want_ranks) + " ...` under Slurm)";
+      err = no_launcher();
+      done = true;
+      cached = w;
       return false;
     }
     done = true;

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <cstdio>
 #include <ctime>
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -22,6 +23,9 @@
 #include "json.h"
 #include "memory_model.h"
 #include "model.h"
+#include "checkpoint_io.h"
+#include "comm.h"
+#include "nccl_loader.h"
 
 namespace ts {
 
@@ -47,7 +51,7 @@ constexpr int kNumPhases = 5;  // fwd, bwd, optim, recompute, comm (model.h's Ph
 class Profiler : public LayerObserver {
  public:
   Profiler(const RunClock& clk, const std::vector<LayerInfo>& layers, EventWriter& ev,
-           TraceBuilder& trace, Allocator& alloc)
+           TraceSink& trace, Allocator& alloc)
       : clk_(clk), layers_(layers), ev_(ev), trace_(trace), alloc_(alloc),
         t0_(layers.size() * kNumPhases, 0.0) {}
   void set_step(int64_t step, bool sampled) {
@@ -70,13 +74,13 @@ class Profiler : public LayerObserver {
     if (!sampled_) return;
     std::string s;
     Json j(s);
-    j.begin_object().field("type", "span").field("rank", 0).field("step", step_);
+    j.begin_object().field("type", "span").field("rank", trace_.rank()).field("step", step_);
     j.field("layer", layer).field("name", layers_[layer].name).field("phase", phase_name(phase));
     j.field("t0", t0).field("t1", t1).end_object();
     ev_.record(s);
-    trace_.span({0, 1, layers_[layer].name + " " + phase_name(phase), phase_name(phase), t0, t1,
+    trace_.span({trace_.rank(), 1, layers_[layer].name + " " + phase_name(phase), phase_name(phase), t0, t1,
                  step_, layer});
-    trace_.counter({0, "memory (MB)", t1,
+    trace_.counter({trace_.rank(), "memory (MB)", t1,
                     {{"act", alloc_.category(Cat::act).live / 1e6},
                      {"workspace", alloc_.category(Cat::workspace).live / 1e6}}});
   }
@@ -85,7 +89,7 @@ class Profiler : public LayerObserver {
   const RunClock& clk_;
   const std::vector<LayerInfo>& layers_;
   EventWriter& ev_;
-  TraceBuilder& trace_;
+  TraceSink& trace_;
   Allocator& alloc_;
   std::vector<double> t0_;
   int64_t step_ = 0;
@@ -179,6 +183,10 @@ class NoiseScale {
     return std::max(current, int(std::min(k, 65536.0)));
   }
 
+  // Checkpoints save and restore the averages.
+  void get(double& g2, double& tr, int64_t& n) const { g2 = g2_; tr = tr_; n = n_; }
+  void set(double g2, double tr, int64_t n) { g2_ = g2; tr_ = tr; n_ = n; }
+
  private:
   static constexpr double kBeta = 0.99;
   double g2_ = 0, tr_ = 0;
@@ -209,6 +217,10 @@ class LossScaler {
     return true;
   }
 
+  // Checkpoints save and restore the scaler.
+  int clean_steps() const { return clean_; }
+  void restore(double scale, int clean) { scale_ = scale; clean_ = clean; }
+
  private:
   static constexpr int kGrowthInterval = 2000;
   bool enabled_;
@@ -220,6 +232,10 @@ class Run {
  public:
   Run(const Config& cfg, const RunOptions& opt) : cfg_(cfg), opt_(opt) {}
   int go();
+  // After go(), on every rank: settles a data-parallel run (a rank that
+  // failed alone ends the job; the others stop their threads). Returns the
+  // exit code.
+  int settle(int rc);
 
  private:
   void fail(const Where& w, const std::string& message);
@@ -229,9 +245,17 @@ class Run {
   void snapshot_end_of_forward();
   double evaluate(int64_t step);
   void finish(const char* status, const MemoryPrediction& pred);
+  // Data parallelism and checkpoints (docs/distributed.md).
+  int start_parallel();
+  int vote(bool ok);
+  bool stop_requested() const { return world_.size > 1 ? stop_signal_ != 0 : g_signal != 0; }
+  void sync_step(double& loss, double& g_small_sq, int K);
+  std::string comm_step(int64_t step, bool sampled, double t_start, double t_wait0,
+                        double t_wait1, double t_end);
+  void save_checkpoint(int64_t step);
 
   const Config& cfg_;
-  const RunOptions& opt_;
+  RunOptions opt_;  // a copy: the output paths depend on the rank
   RunClock clk_;
   EventWriter ev_;
   TraceBuilder trace_;
@@ -249,6 +273,20 @@ class Run {
   double first_loss_ = NAN, last_loss_ = NAN, last_val_ = NAN;
   int64_t steps_done_ = 0;
   uint64_t tokens_done_ = 0;
+  // Data parallelism (docs/distributed.md).
+  World world_;
+  std::unique_ptr<Backend> backend_;
+  std::unique_ptr<GradReducer> reducer_;
+  Watchdog watchdog_;
+  std::unique_ptr<TraceSink> sink_;
+  std::vector<double> clock_offsets_{0.0};
+  bool voted_ = false;          // this rank took part in the start-up vote
+  bool agreed_ = false;         // every rank started
+  bool local_failure_ = false;  // this rank failed alone: the job must end
+  int stop_signal_ = 0;         // a signal some rank got (agreed every step)
+  int64_t first_step_ = 1;      // > 1 when resumed
+  int64_t last_saved_ = 0;
+  std::string resumed_from_;
 };
 
 // Reports an error on stderr ("file:line:col: error: ..." when a config key
@@ -258,7 +296,8 @@ void Run::fail(const Where& w, const std::string& message) {
   const std::string line =
       w.line > 0 ? w.file + ":" + std::to_string(w.line) + ":" + std::to_string(w.col) + ": error: " + message
                  : "trainscope-train: error: " + message;
-  std::fprintf(stderr, "%s\n", line.c_str());
+  // Errors every rank meets alike (after start-up) are printed by rank 0 only.
+  if (world_.rank == 0 || !agreed_ || local_failure_) std::fprintf(stderr, "%s\n", line.c_str());
   std::string s;
   Json j(s);
   j.begin_object().field("type", "error").field("message", message);
@@ -286,6 +325,7 @@ int Run::fail_before_start(const Where& w, const std::string& message, int exit_
 }
 
 void Run::write_run_record(const MemoryPrediction& pred, const Dataset& data, int threads) {
+  if (world_.rank != 0) return;  // other ranks' files hold their spans, comm and steps only
   char host[256] = {0};
   gethostname(host, sizeof host - 1);
   std::string s;
@@ -296,11 +336,26 @@ void Run::write_run_record(const MemoryPrediction& pred, const Dataset& data, in
   j.field("config_file", cfg_.file);
   j.key("config").raw(config_to_json(cfg_));
   j.field("model", cfg_.model.type).field("params", uint64_t(model_->num_params()));
-  j.field("ranks", 1).field("device", "cpu").field("threads", threads).field("blas", blas_name());
+  j.field("ranks", world_.size).field("device", "cpu").field("threads", threads).field("blas", blas_name());
   j.field("precision", cfg_.train.precision).field("checkpoint", pred.checkpoint);
   j.field("tokens_per_step",
-          uint64_t(cfg_.train.batch) * cfg_.model.context * cfg_.train.accumulate);
+          uint64_t(cfg_.train.batch) * cfg_.model.context * cfg_.train.accumulate * world_.size);
   j.field("accumulate", cfg_.train.accumulate);
+  j.key("clock_offsets_us").begin_array();
+  for (double o : clock_offsets_) j.value(o);
+  j.end_array();
+  if (world_.size > 1) {
+    j.key("rank_pids").begin_array();
+    for (int64_t p : world_.pids) j.value(p);
+    j.end_array();
+    j.key("rank_hosts").begin_array();
+    for (const auto& h : world_.hosts) j.value(h);
+    j.end_array();
+    j.field("mpi", mpi_library_version()).field("comm_backend", backend_->name());
+    j.field("buckets", uint64_t(reducer_->buckets().size()));
+  }
+  if (!resumed_from_.empty())
+    j.key("resumed_from").begin_object().field("checkpoint", resumed_from_).field("step", first_step_ - 1).end_object();
   j.key("data").begin_object();
   j.field("source", data.source()).field("description", data.describe());
   j.field("train_tokens", data.train_tokens()).field("val_tokens", data.val_tokens());
@@ -327,6 +382,7 @@ void Run::snapshot_end_of_forward() {
 // backward when the forward pass ends (what checkpointing shrinks);
 // `act_peak` its largest live activation bytes (its forward or recompute).
 void Run::write_layer_records(const MemoryPrediction& pred) {
+  if (world_.rank != 0) return;
   const Allocator& a = *alloc_;
   for (int l = 0; l < model_->num_layers(); ++l) {
     const LayerInfo& li = model_->layers()[l];
@@ -356,11 +412,15 @@ double Run::evaluate(int64_t step) {
   double total = 0;
   for (int i = 0; i < cfg_.train.eval_batches; ++i) {
     // Validation batches are the same every evaluation, so curves compare.
-    data_->batch(true, uint64_t(i), B, T, inputs_.data(), targets_.data());
+    // Rank r takes rows [r*B, (r+1)*B) of what one rank with R*B would read.
+    data_->batch(true, uint64_t(i) * world_.size + world_.rank, B, T, inputs_.data(), targets_.data());
     total += model_->forward(inputs_.data(), targets_.data());
     model_->release_activations();
   }
-  const double val = total / cfg_.train.eval_batches;
+  std::string err;
+  if (!world_allreduce_sum(world_, &total, 1, err)) world_abort(world_, 1, "trainscope-train: error: " + err);
+  const double val = total / cfg_.train.eval_batches / world_.size;
+  if (world_.rank != 0) return val;
   std::string s;
   Json j(s);
   j.begin_object().field("type", "eval").field("step", step).field("val_loss", val).end_object();
@@ -369,11 +429,22 @@ double Run::evaluate(int64_t step) {
 }
 
 void Run::finish(const char* status, const MemoryPrediction& pred) {
+  // Every rank's trace events go to rank 0's trace; other ranks write no
+  // summary.
+  if (world_.size > 1) {
+    std::string err;
+    if (sink_ && agreed_ && !local_failure_ && !sink_->gather(world_, err))
+      std::fprintf(stderr, "trainscope-train: warning: rank %d: %s\n", world_.rank, err.c_str());
+    if (world_.rank != 0) {
+      ev_.flush();
+      return;
+    }
+  }
   const Allocator& a = *alloc_;
   // Step 1 (first touches of every buffer) counts only when it is all there is.
   const double ms = step_ms_.empty() ? first_step_ms_ : median(step_ms_);
   const double tps =
-      ms > 0 ? cfg_.train.batch * double(cfg_.model.context) * cfg_.train.accumulate / (ms / 1e3) : 0;
+      ms > 0 ? cfg_.train.batch * double(cfg_.model.context) * cfg_.train.accumulate * world_.size / (ms / 1e3) : 0;
   struct rusage ru {};
   getrusage(RUSAGE_SELF, &ru);
   std::string s;
@@ -402,7 +473,7 @@ void Run::finish(const char* status, const MemoryPrediction& pred) {
     Json m(meta);
     m.begin_object().field("trainscope", TRAINSCOPE_VERSION).field("config_file", cfg_.file);
     m.field("schema", kEventSchema).end_object();
-    if (!trace_.write(opt_.trace_path, {"steps", "layers"}, meta, err))
+    if (!trace_.write(opt_.trace_path, {"steps", "layers", "comm"}, meta, err))
       std::fprintf(stderr, "trainscope-train: warning: %s\n", err.c_str());
   }
 
@@ -467,10 +538,47 @@ int Run::go() {
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   std::string err;
+  // Data parallelism: join the MPI world before opening any file. Rank 0
+  // writes the stream, trace, summary and checkpoints; rank r > 0 its own
+  // events.rankR.jsonl beside the stream (docs/distributed.md).
+  if (opt_.checkpoint_path.empty() && cfg_.train.save_every > 0) {
+    const size_t slash = opt_.events_path.find_last_of('/');
+    opt_.checkpoint_path = slash == std::string::npos ? std::string("checkpoint.bin")
+                                                      : opt_.events_path.substr(0, slash) + "/checkpoint.bin";
+  }
+  if (!world_init(cfg_.parallel.ranks, world_, err)) {
+    if (world_.rank == 0) {
+      const Where w = where_of(cfg_, "parallel.ranks");
+      std::fprintf(stderr, "%s%s\n",
+                   w.line > 0 ? (w.file + ":" + std::to_string(w.line) + ":" + std::to_string(w.col) + ": error: ").c_str()
+                              : "trainscope-train: error: ",
+                   err.c_str());
+    }
+    return kExitUsage;
+  }
+  if (world_.rank > 0) {
+    opt_.events_path = rank_path(opt_.events_path, world_.rank);
+    opt_.trace_path.clear();
+    opt_.summary_path.clear();
+    opt_.log_steps = false;
+  }
   if (!ev_.open(opt_.events_path, err) || !can_create(opt_.trace_path, err) ||
-      !can_create(opt_.summary_path, err)) {
+      !can_create(opt_.summary_path, err) ||
+      (world_.rank == 0 && cfg_.train.save_every > 0 && !can_create(opt_.checkpoint_path, err))) {
     std::fprintf(stderr, "trainscope-train: error: %s\n", err.c_str());
     return kExitRuntime;
+  }
+  if (cfg_.parallel.backend == "nccl") {
+    // NCCL is opened at run time; the model itself runs on the cpu so far.
+    Nccl nccl;
+    if (!nccl.load(err)) return fail_before_start(where_of(cfg_, "parallel.backend"), err, kExitRuntime);
+    if (cfg_.train.device != "cuda")
+      return fail_before_start(
+          where_of(cfg_, "parallel.backend"),
+          "parallel.backend nccl (NCCL " + nccl.version_string() +
+              ") all-reduces GPU memory, but this model trains on the cpu (train.device " +
+              cfg_.train.device + "; the CUDA backend is not built yet): use parallel.backend mpi",
+          kExitUsage);
   }
   const TrainConfig& tc = cfg_.train;
   const int threads = tc.threads > 0 ? tc.threads : omp_get_num_procs();
@@ -504,23 +612,26 @@ int Run::go() {
                                           human_bytes(pred.peak) + ")",
                              kExitRuntime);
   }
+  const int prc = start_parallel();
+  if (prc >= 0) return prc;
   write_run_record(pred, *data_, threads);
   if (opt_.log_steps)
     std::fprintf(stderr, "trainscope: %s | %.2fM params | %s | %d threads\n", cfg_.file.c_str(),
                  model_->num_params() / 1e6, data_->describe().c_str(), threads);
 
-  Profiler prof(clk_, model_->layers(), ev_, trace_, *alloc_);
+  sink_.reset(new TraceSink(trace_, world_.rank));
+  Profiler prof(clk_, model_->layers(), ev_, *sink_, *alloc_);
   const int log_every = std::max(1, tc.steps / 20);
   const char* status = "completed";
-  for (int64_t step = 1; step <= tc.steps; ++step) {
-    if (g_signal) {
+  for (int64_t step = first_step_; step <= tc.steps; ++step) {
+    if (stop_requested()) {
       status = "interrupted";
       break;
     }
-    const bool sampled = step == 1 || (tc.profile_every > 0 && step % tc.profile_every == 0);
+    const bool sampled = step == first_step_ || (tc.profile_every > 0 && step % tc.profile_every == 0);
     prof.set_step(step, sampled);
     const double t_start = clk_.us();
-    double ph[4] = {0, 0, 0, 0};  // data, fwd, bwd, optim (ms), summed over micro-batches
+    double ph[5] = {0, 0, 0, 0, 0};  // data, fwd, bwd, optim, comm (ms), summed over micro-batches
     double t0 = t_start;
     auto lap = [&](int i) {
       const double t = clk_.us();
@@ -532,19 +643,27 @@ int Run::go() {
     // each backward is scaled by 1/K, so the summed gradient is the mean over
     // all K*batch sequences.
     const int K = tc.accumulate;
+    const int R = world_.size;
     double loss = 0;
     double g_small_sq = 0;  // |gradient of one micro-batch|^2, for the noise scale
     model_->zero_grad();
     for (int m = 0; m < K; ++m) {
-      data_->batch(false, uint64_t(step - 1) * K + m, B, T, inputs_.data(), targets_.data());
+      // With R ranks, rank r reads rows [r*B, (r+1)*B) of what one rank with
+      // batch R*B would read: R ranks x B train like one rank x R*B.
+      data_->batch(false, (uint64_t(step - 1) * K + m) * R + world_.rank, B, T, inputs_.data(),
+                   targets_.data());
       lap(0);
       double micro_loss;
       try {
         micro_loss = model_->forward(inputs_.data(), targets_.data(), &prof);
         lap(1);
-        if (step == 1 && m == 0) snapshot_end_of_forward();
-        model_->backward(&prof, float(scaler_.scale() / K));
+        if (step == first_step_ && m == 0) snapshot_end_of_forward();
+        // The last micro-batch's backward all-reduces each bucket of
+        // gradients as soon as backward has finished it.
+        if (reducer_ && m == K - 1) reducer_->arm(step, K == 1);
+        model_->backward(reducer_ ? reducer_->observer(&prof) : &prof, float(scaler_.scale() / K));
       } catch (const std::bad_alloc&) {
+        local_failure_ = true;
         fail(Where{}, "out of memory at step " + std::to_string(step) + " (predicted peak " +
                           human_bytes(pred.peak) + ")");
         finish("failed", pred);
@@ -555,6 +674,12 @@ int Run::go() {
       if (K > 1 && m == 0)
         g_small_sq = model_->grad_norm_sq() * double(K) * double(K) / (scaler_.scale() * scaler_.scale());
     }
+    const double t_wait = clk_.us();
+    if (reducer_) {
+      sync_step(loss, g_small_sq, K);
+      lap(4);
+    }
+    const double t_wait_end = clk_.us();
     if (!std::isfinite(loss)) {
       fail(where_of(cfg_, "train.lr"),
            "the loss is " + std::string(std::isnan(loss) ? "NaN" : "infinite") + " at step " +
@@ -580,7 +705,7 @@ int Run::go() {
     const double gnorm = std::sqrt(g_big_sq);
     const double lr = lr_at(tc, step);
     if (apply) {
-      if (K > 1) noise_.add(g_small_sq, g_big_sq, B, double(B) * K);
+      if (K > 1 || R > 1) noise_.add(g_small_sq, g_big_sq, B, double(B) * K * R);
       // Unscaling and clipping in one pass over the gradients.
       const double clip = tc.grad_clip > 0 && gnorm > tc.grad_clip ? tc.grad_clip / gnorm : 1.0;
       if (clip != 1.0 || used_scale != 1.0) model_->scale_grads(float(clip / used_scale));
@@ -593,40 +718,46 @@ int Run::go() {
     const double ms = (clk_.us() - t_start) / 1e3;
     // The median covers the last kStepWindow steps: bounded memory on runs
     // of millions of steps, and what a reader wants (the current speed).
-    if (step > 1) {
+    if (step > first_step_) {
       if (step_ms_.size() == kStepWindow) step_ms_.erase(step_ms_.begin());
       step_ms_.push_back(ms);
     } else {
       first_step_ms_ = ms;
     }
-    if (step == 1) {
-      first_loss_ = loss;
+    if (step == first_step_) {
+      if (first_step_ == 1) first_loss_ = loss;
       write_layer_records(pred);
     }
     last_loss_ = loss;
     if (opt_.step_losses) opt_.step_losses->push_back(loss);
     steps_done_ = step;
-    tokens_done_ += uint64_t(B) * T * K;
-    if (sampled) trace_.span({0, 0, "step " + std::to_string(step), "step", t_start, clk_.us(), step, -1});
+    tokens_done_ += uint64_t(B) * T * K * R;
+    if (sampled) sink_->span({world_.rank, 0, "step " + std::to_string(step), "step", t_start, clk_.us(), step, -1});
+    const std::string comm_json =
+        reducer_ ? comm_step(step, sampled, t_start, t_wait, t_wait_end, t_start + ms * 1e3) : "";
 
     std::string s;
     Json j(s);
-    j.begin_object().field("type", "step").field("step", step).field("loss", loss);
+    j.begin_object().field("type", "step").field("step", step);
+    if (R > 1) j.field("rank", world_.rank);
+    j.field("loss", loss);
     j.field("t0", t_start).field("t1", t_start + ms * 1e3);
     j.field("lr", lr).field("grad_norm", gnorm).field("ms", ms);
-    j.field("tokens_per_s", B * double(T) * K / (ms / 1e3));
+    j.field("tokens_per_s", B * double(T) * K * R / (ms / 1e3));
     if (K > 1) j.field("accumulate", K);
     if (scaler_.enabled()) j.field("loss_scale", used_scale).field("skipped", !apply);
     if (noise_.ready()) {
       j.field("noise_scale", noise_.b_simple());
-      j.field("suggested_accumulate", noise_.suggested_accumulate(1, B, K));
+      j.field("suggested_accumulate", noise_.suggested_accumulate(R, B, K));
     }
     j.key("phases").begin_object();
     // Backward's wall time includes the recompute; the two are reported apart.
     j.field("data", ph[0]).field("fwd", ph[1]).field("bwd", ph[2] - prof.recompute_ms());
     j.field("optim", ph[3]);
+    if (reducer_) j.field("comm", ph[4]);
     if (!pred.segments.empty()) j.field("recompute", prof.recompute_ms());
     j.end_object();
+    if (!comm_json.empty()) j.key("comm").raw(comm_json);
     j.key("mem").begin_object();
     j.field("live_bytes", alloc_->total().live).field("peak_bytes", alloc_->total().peak);
     j.end_object();
@@ -634,25 +765,202 @@ int Run::go() {
     ev_.record(s);
     if (tc.eval_every > 0 && (step % tc.eval_every == 0 || step == tc.steps))
       last_val_ = evaluate(step);
+    if (tc.save_every > 0 && step % tc.save_every == 0) save_checkpoint(step);
     ev_.flush();
     if (opt_.log_steps && (step % log_every == 0 || step == 1 || step == tc.steps))
       std::fprintf(stderr, "step %5lld/%d | loss %.4f | lr %.2e | %.1f ms | %.0f tok/s\n",
                    (long long)step, tc.steps, loss, lr, ms, B * double(T) * K / (ms / 1e3));
   }
+  // The last step is saved too (also when interrupted): a run can resume
+  // from wherever it stopped.
+  if (tc.save_every > 0 && steps_done_ > last_saved_) save_checkpoint(steps_done_);
   if (opt_.final_params)
     for (int l = 0; l < model_->num_layers(); ++l)
       opt_.final_params->insert(opt_.final_params->end(), model_->params(l),
                                 model_->params(l) + model_->layer_params(l));
   finish(status, pred);
-  if (std::string(status) == "interrupted") return 128 + int(g_signal);
+  if (std::string(status) == "interrupted") return 128 + (stop_signal_ ? stop_signal_ : int(g_signal));
   return kExitOk;
+}
+
+// ---------------------------------------------------------------------------
+// Data parallelism and checkpoints (docs/distributed.md)
+
+// Every rank votes whether it started; returns the lowest rank that failed,
+// or -1 when all did. A rank that fails before voting votes from settle().
+int Run::vote(bool ok) {
+  voted_ = true;
+  if (world_.size < 2) return ok ? -1 : 0;
+  double v = ok ? 1e9 : double(world_.rank);
+  std::string err;
+  if (!world_allreduce_min(world_, &v, 1, err)) world_abort(world_, 1, "trainscope-train: error: " + err);
+  return v >= 1e9 ? -1 : int(v);
+}
+
+// After the model exists: --resume (rank 0 reads, every rank receives),
+// the start-up vote, clock alignment, the gradient reducer and the
+// watchdog. Returns -1 to go on, else the exit code.
+int Run::start_parallel() {
+  std::string err;
+  int64_t step = 0;
+  std::map<std::string, std::string> st;
+  if (!opt_.resume_path.empty() && world_.rank == 0) {
+    const std::string file = checkpoint_file_for(opt_.resume_path);
+    std::vector<std::string> warnings;
+    if (!load_training_checkpoint(file, cfg_, *model_, step, st, warnings, err))
+      return fail_before_start(Where{}, "--resume " + opt_.resume_path + ": " + err, kExitRuntime);
+    for (const auto& w : warnings) std::fprintf(stderr, "trainscope-train: warning: %s\n", w.c_str());
+    resumed_from_ = file;
+  }
+  const int failed = vote(true);
+  if (failed >= 0) {
+    if (world_.rank == 0)
+      std::fprintf(stderr, "trainscope-train: error: rank %d (pid %lld on %s) failed while starting (its error is above); every rank stops\n",
+                   failed, (long long)world_.pids[size_t(failed)], world_.hosts[size_t(failed)].c_str());
+    return kExitRuntime;
+  }
+  agreed_ = true;
+  auto die = [&](const std::string& e) {
+    world_abort(world_, 1, "trainscope-train: error: rank " + std::to_string(world_.rank) + ": " + e);
+  };
+  if (!opt_.resume_path.empty()) {
+    if (!broadcast_training_state(world_, *model_, step, st, err)) die(err);
+    auto num = [&](const char* k, double d) { return parse_double(st.count(k) ? st[k] : "", d); };
+    first_step_ = step + 1;
+    steps_done_ = step;
+    last_saved_ = step;
+    tokens_done_ = uint64_t(num("tokens", 0));
+    first_loss_ = num("first_loss", NAN);
+    last_loss_ = num("last_loss", NAN);
+    last_val_ = num("last_val_loss", NAN);
+    noise_.set(num("noise_g2", 0), num("noise_tr", 0), int64_t(num("noise_n", 0)));
+    optimizer_steps_ = int64_t(num("optimizer_steps", double(step)));
+    skipped_steps_ = int64_t(num("skipped_steps", 0));
+    if (scaler_.enabled()) scaler_.restore(num("loss_scale", scaler_.scale()), int(num("loss_scale_clean", 0)));
+  }
+  if (world_.size < 2) return -1;
+  // Rank clocks: shift this rank's origin onto rank 0's.
+  if (!align_clocks(world_, [this] { return clk_.us(); }, clock_offsets_, err)) die(err);
+  clk_.start += std::chrono::duration_cast<Clock::duration>(
+      std::chrono::duration<double, std::micro>(clock_offsets_[size_t(world_.rank)]));
+  backend_ = make_mpi_backend(world_, err);
+  if (!backend_) die(err);
+  std::vector<size_t> sizes;
+  std::vector<float*> grads;
+  for (int l = 0; l < model_->num_layers(); ++l) {
+    sizes.push_back(model_->layer_params(l));
+    grads.push_back(model_->grads(l));
+  }
+  reducer_.reset(new GradReducer(world_, *backend_, *alloc_, plan_buckets(sizes, cfg_.parallel.bucket),
+                                 grads, [this] { return clk_.us(); }));
+  if (!watchdog_.start(world_, watchdog_timeout_s(), err)) die(err);
+  return -1;
+}
+
+int Run::settle(int rc) {
+  if (world_.size < 2) return rc;
+  if (!voted_) vote(false);  // failed before the vote: tell the others
+  if (local_failure_) world_abort(world_, rc ? rc : 1, "");
+  watchdog_.stop();
+  reducer_.reset();
+  return rc;
+}
+
+// The step's communication: waits for every bucket, then agrees on the
+// loss, the ranks' own gradient norms (noise scale) and whether any rank
+// got a signal.
+void Run::sync_step(double& loss, double& g_small_sq, int K) {
+  std::string err;
+  if (!reducer_->wait(err))
+    world_abort(world_, 1, "trainscope-train: error: rank " + std::to_string(world_.rank) + ": " + err);
+  if (K == 1) g_small_sq = reducer_->local_sq() / (scaler_.scale() * scaler_.scale());
+  double v[2] = {loss, g_small_sq};
+  double sig = double(g_signal);
+  if (!world_allreduce_sum(world_, v, 2, err) || !world_allreduce_max(world_, &sig, 1, err))
+    world_abort(world_, 1, "trainscope-train: error: rank " + std::to_string(world_.rank) + ": " + err);
+  loss = v[0] / world_.size;
+  g_small_sq = v[1] / world_.size;
+  stop_signal_ = int(sig);
+}
+
+// Writes the step's comm records (and trace spans on sampled steps) and
+// returns the step record's "comm" object: communication time, the part of
+// it no compute covered (the step minus the wait for the buckets), overlap.
+std::string Run::comm_step(int64_t step, bool sampled, double t_start, double t_wait0,
+                           double t_wait1, double t_end) {
+  std::vector<Interval> comm;
+  for (const CommRecord& c : reducer_->records()) {
+    const double alg = algbw_gbs(c.bytes, (c.t1 - c.t0) / 1e6);
+    std::string s;
+    Json j(s);
+    j.begin_object().field("type", "comm").field("rank", world_.rank).field("step", c.step);
+    j.field("op", "allreduce").field("bucket", c.bucket).field("bytes", c.bytes);
+    j.field("t0", c.t0).field("t1", c.t1).field("algbw", alg);
+    j.field("busbw", allreduce_busbw(alg, world_.size)).end_object();
+    ev_.record(s);
+    if (sampled)
+      sink_->span({world_.rank, 2, "allreduce bucket " + std::to_string(c.bucket), "comm", c.t0, c.t1, step, -1});
+    comm.push_back({c.t0, c.t1});
+  }
+  const double total = union_length(comm);
+  const double exposed = uncovered_length(comm, {{t_start, t_wait0}, {t_wait1, t_end}});
+  std::string s;
+  Json j(s);
+  j.begin_object().field("ms", total / 1e3).field("exposed_ms", exposed / 1e3);
+  j.field("overlap", total > 0 ? 100.0 * (1.0 - exposed / total) : 0.0).end_object();
+  return s;
+}
+
+// train.save_every: rank 0 writes the model, AdamW's moments and the
+// trainer's state (data position, RNG seeds, loss scale, noise scale).
+void Run::save_checkpoint(int64_t step) {
+  last_saved_ = step;
+  if (world_.rank != 0) return;
+  double g2, tr;
+  int64_t n;
+  noise_.get(g2, tr, n);
+  const TrainConfig& tc = cfg_.train;
+  std::map<std::string, std::string> st = {
+      {"steps", std::to_string(step)},
+      {"tokens", std::to_string(tokens_done_)},
+      {"first_loss", hex_double(first_loss_)},
+      {"last_loss", hex_double(last_loss_)},
+      {"last_val_loss", hex_double(last_val_)},
+      {"noise_g2", hex_double(g2)},
+      {"noise_tr", hex_double(tr)},
+      {"noise_n", std::to_string(n)},
+      {"optimizer_steps", std::to_string(optimizer_steps_)},
+      {"skipped_steps", std::to_string(skipped_steps_)},
+      {"loss_scale", hex_double(scaler_.scale())},
+      {"loss_scale_clean", std::to_string(scaler_.clean_steps())},
+      // Batches are a pure function of (seed, split, row): the data
+      // position and the RNG state are the next row and the seeds.
+      {"data_next_row", std::to_string(uint64_t(step) * tc.accumulate * world_.size * tc.batch)},
+      {"data_seed", std::to_string(cfg_.data.seed)},
+      {"train_seed", std::to_string(tc.seed)},
+  };
+  const double t0 = clk_.us();
+  std::string err;
+  if (!save_training_checkpoint(opt_.checkpoint_path, cfg_, *model_, step, st, err)) {
+    std::fprintf(stderr, "trainscope-train: warning: checkpoint at step %lld not saved: %s\n",
+                 (long long)step, err.c_str());
+    return;
+  }
+  uint64_t bytes = 0;
+  for (int l = 0; l < model_->num_layers(); ++l) bytes += 3 * model_->layer_params(l) * sizeof(float);
+  std::string s;
+  Json j(s);
+  j.begin_object().field("type", "save").field("step", step).field("path", opt_.checkpoint_path);
+  j.field("bytes", bytes).field("ms", (clk_.us() - t0) / 1e3).end_object();
+  ev_.record(s);
 }
 
 }  // namespace
 
 int run_training(const Config& cfg, const RunOptions& opt) {
   Run run(cfg, opt);
-  return run.go();
+  const int rc = run.go();
+  return run.settle(rc);
 }
 
 }  // namespace ts

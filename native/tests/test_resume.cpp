@@ -1,0 +1,182 @@
+// Checkpoints on disk (train.save_every, --resume): the file format round
+// trip and its refusals (not a checkpoint, other version, truncated,
+// damaged, another model), and training that stops and resumes giving
+// bitwise the losses and parameters of a run that never stopped (one rank;
+// the 2-rank case runs under mpirun in test/distributed.test.ts).
+#include <sys/stat.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "checkpoint_io.h"
+#include "config.h"
+#include "trainer.h"
+
+using namespace ts;
+
+static int failures = 0;
+static void expect(bool ok, const std::string& what) {
+  std::printf("%s %s\n", ok ? "ok  " : "FAIL", what.c_str());
+  if (!ok) ++failures;
+}
+static bool contains(const std::string& s, const std::string& sub) { return s.find(sub) != std::string::npos; }
+
+static const std::string kDir = "native/build/resume_test_files";
+
+static std::string slurp(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+static void spit(const std::string& path, const std::string& bytes) {
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  f << bytes;
+}
+
+static void test_format() {
+  const std::string path = kDir + "/format.bin";
+  std::vector<float> a(1000);
+  for (size_t i = 0; i < a.size(); ++i) a[i] = float(i) * 0.125f;
+  const std::string text = "hello checkpoint";
+  std::vector<SaveSection> sec = {{"text", {{text.data(), text.size()}}},
+                                  {"floats", {{a.data(), 400 * 4}, {a.data() + 400, 600 * 4}}}};
+  std::string err;
+  expect(write_checkpoint(path, 0x1234, 42, 2, sec, err), "write: " + err);
+  struct stat st {};
+  expect(stat((path + ".tmp").c_str(), &st) != 0, "no temp file left behind");
+  CheckpointReader r;
+  expect(r.open(path, err) && r.step() == 42 && r.ranks() == 2 && r.config_hash() == 0x1234 &&
+             r.version() == kCheckpointVersion && r.sections().size() == 2,
+         "header read back: " + err);
+  bool aligned = true;
+  for (const auto& s : r.sections()) aligned = aligned && s.offset % 64 == 0;
+  expect(aligned, "sections at 64-byte aligned (64-bit) offsets");
+  std::string t;
+  std::vector<float> b(1000);
+  expect(r.read_string("text", t, err) && t == text, "string section");
+  expect(r.read_parts("floats", {{b.data(), 300 * 4}, {b.data() + 300, 700 * 4}}, err) && a == b,
+         "float section, read in other pieces than written");
+  expect(!r.read("floats", b.data(), 4, err) && contains(err, "holds 4000 bytes"),
+         "a size mismatch is refused: " + err);
+  expect(!r.read_string("nope", t, err) && contains(err, "no section 'nope'"), "a missing section: " + err);
+
+  const std::string good = slurp(path);
+  auto refused = [&](const std::string& bytes, const std::string& want, const std::string& what) {
+    const std::string bad = kDir + "/bad.bin";
+    spit(bad, bytes);
+    CheckpointReader rb;
+    std::string e;
+    bool ok = rb.open(bad, e);
+    std::string s2;
+    std::vector<float> f2(1000);
+    if (ok) ok = rb.read_string("text", s2, e) && rb.read("floats", f2.data(), 4000, e);
+    expect(!ok && contains(e, want), what + ": " + e);
+  };
+  refused("not a checkpoint at all, just text that is long enough to hold a header....", "is not a TrainScope checkpoint",
+          "another file");
+  std::string v2 = good;
+  v2[8] = 2;
+  refused(v2, "is checkpoint format version 2; this trainer reads version 1", "another format version");
+  refused(good.substr(0, good.size() - 100), "is truncated", "a truncated file");
+  std::string flipped = good;
+  flipped[flipped.size() - 5] ^= 0x40;
+  refused(flipped, "section 'floats' fails its checksum", "a damaged section");
+  std::string hdr = good;
+  hdr[24] ^= 1;  // the step count
+  refused(hdr, "header fails its checksum", "a damaged header");
+  CheckpointReader none;
+  expect(!none.open(kDir + "/missing.bin", err) && contains(err, "cannot open checkpoint"), "no file: " + err);
+
+  // Identity: the keys that must match, named when they differ.
+  Config c1, c2;
+  c2.model.width = 256;
+  c2.train.batch = 3;
+  const std::string d = identity_differences(checkpoint_identity(c1), checkpoint_identity(c2));
+  expect(contains(d, "model.width 128 in the checkpoint, 256 here") &&
+             contains(d, "train.batch 8 in the checkpoint, 3 here") && !contains(d, "model.vocab"),
+         "identity differences name each key: " + d);
+  expect(identity_differences(checkpoint_identity(c1), checkpoint_identity(c1)).empty(), "same identity");
+  expect(parse_double(hex_double(0.1), 0) == 0.1 && std::isnan(parse_double(hex_double(NAN), 0)),
+         "hex floats round-trip");
+  expect(checkpoint_file_for("runs/a/") == "runs/a/checkpoint.bin", "--resume RUN_DIR reads RUN_DIR/checkpoint.bin");
+}
+
+struct Result {
+  int rc = -1;
+  std::vector<double> losses;
+  std::vector<float> params;
+};
+
+static Result train(const std::vector<std::string>& overrides, const std::string& events,
+                    const std::string& ckpt, const std::string& resume = "") {
+  Result r;
+  ParseResult pr = load_config("examples/tiny-gpt.train", overrides);
+  if (!pr.ok()) {
+    for (auto& d : pr.diagnostics) std::printf("%s\n", d.format().c_str());
+    ++failures;
+    return r;
+  }
+  RunOptions opt;
+  opt.log_steps = false;
+  opt.events_path = events;
+  opt.checkpoint_path = ckpt;
+  opt.resume_path = resume;
+  opt.step_losses = &r.losses;
+  opt.final_params = &r.params;
+  r.rc = run_training(pr.config, opt);
+  return r;
+}
+
+static void test_resume() {
+  // Constant learning rate (the schedule does not depend on train.steps),
+  // accumulation (the noise-scale averages are state too), two threads.
+  const std::vector<std::string> base = {"train.warmup=0", "train.schedule=constant", "train.accumulate=2",
+                                         "train.batch=4", "train.threads=2", "train.eval_every=0",
+                                         "model.layers=2",   "model.width=64",         "model.context=32"};
+  auto with = [&](std::vector<std::string> more) {
+    std::vector<std::string> o = base;
+    o.insert(o.end(), more.begin(), more.end());
+    return o;
+  };
+  const Result full = train(with({"train.steps=16"}), "", "");
+  const std::string ck = kDir + "/run/checkpoint.bin";
+  const Result first = train(with({"train.steps=10", "train.save_every=5"}), kDir + "/run/events.jsonl", ck);
+  expect(first.rc == 0 && first.losses.size() == 10, "the first part trains 10 steps and saves");
+  const std::string ev = slurp(kDir + "/run/events.jsonl");
+  expect(contains(ev, "{\"type\":\"save\",\"step\":5,") && contains(ev, "{\"type\":\"save\",\"step\":10,"),
+         "save records at steps 5 and 10");
+  const Result rest = train(with({"train.steps=16"}), kDir + "/resumed/events.jsonl", kDir + "/resumed/checkpoint.bin",
+                            kDir + "/run");
+  expect(rest.rc == 0 && rest.losses.size() == 6, "the resumed run trains steps 11..16");
+  bool same = full.losses.size() == 16 && rest.losses.size() == 6;
+  for (size_t i = 0; same && i < 6; ++i) same = full.losses[10 + i] == rest.losses[i];
+  expect(same, "resumed losses are bitwise the uninterrupted run's");
+  expect(!full.params.empty() && full.params == rest.params, "and so are the final parameters");
+  expect(first.losses.size() == 10 && std::equal(first.losses.begin(), first.losses.end(), full.losses.begin()),
+         "saving changes nothing in the run");
+  const std::string rev = slurp(kDir + "/resumed/events.jsonl");
+  expect(contains(rev, "\"resumed_from\":{\"checkpoint\":\"" + kDir + "/run/checkpoint.bin\",\"step\":10}") &&
+             contains(rev, "{\"type\":\"step\",\"step\":11,") && !contains(rev, "\"step\":10,\"loss\""),
+         "the resumed stream says where it came from and starts at step 11");
+
+  // Mismatches are clear errors.
+  const Result other = train(with({"train.steps=16", "model.width=32"}), "", "", kDir + "/run");
+  expect(other.rc == 1, "resuming another model fails (exit 1)");
+  const Result missing = train(with({"train.steps=16"}), "", "", kDir + "/nowhere");
+  expect(missing.rc == 1, "resuming from a folder without a checkpoint fails");
+}
+
+int main() {
+  std::string cmd = "mkdir -p " + kDir + "/run " + kDir + "/resumed";
+  if (std::system(cmd.c_str()) != 0) return 1;
+  test_format();
+  test_resume();
+  return failures ? 1 : 0;
+}
