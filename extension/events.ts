@@ -5,11 +5,11 @@
 export const SCHEMA_VERSION = 1;
 
 /** Record types schema 1 defines. */
-export const RECORD_TYPES = ['run', 'layer', 'step', 'eval', 'span', 'summary', 'error'] as const;
+export const RECORD_TYPES = ['run', 'layer', 'step', 'eval', 'span', 'comm', 'save', 'summary', 'error'] as const;
 export type RecordType = (typeof RECORD_TYPES)[number];
 
 /** Names later trainer versions will use; their fields are not defined yet. */
-export const RESERVED_RECORD_TYPES = ['comm', 'checkpoint'] as const;
+export const RESERVED_RECORD_TYPES = ['checkpoint'] as const;
 
 /** Per-category byte counts of one layer (measured or predicted). */
 export interface LayerBytes {
@@ -106,6 +106,24 @@ export interface RunRecord {
   data: RunData;
   layers: string[];
   predicted: MemoryPrediction;
+  /**
+   * µs per rank: its clock's offset from rank 0's, measured before the first
+   * step and already subtracted from every time the rank writes (`[0]` with
+   * one rank). Absent in streams of trainers that predate data parallelism.
+   */
+  clock_offsets_us?: number[];
+  /** Data-parallel runs only: each rank's process id, by rank. */
+  rank_pids?: number[];
+  /** Data-parallel runs only: each rank's host name, by rank. */
+  rank_hosts?: string[];
+  /** Data-parallel runs only: the MPI library, as it names itself. */
+  mpi?: string;
+  /** Data-parallel runs only: `"mpi"`. */
+  comm_backend?: string;
+  /** Data-parallel runs only: gradient buckets per step. */
+  buckets?: number;
+  /** The checkpoint a `--resume` run started from, and the steps it held. */
+  resumed_from?: { checkpoint: string; step: number };
 }
 
 export interface LayerRecord {
@@ -132,11 +150,25 @@ export interface StepPhases {
   optim: number;
   /** Recomputing checkpointed blocks in backward; only when a checkpoint plan is active. */
   recompute?: number;
+  /** Data-parallel runs only: waiting for the all-reduces and the per-step agreement after backward. */
+  comm?: number;
+}
+
+/** A data-parallel step's communication (the step record's `comm`). */
+export interface StepComm {
+  /** Time the step's all-reduces took: the union of their intervals. */
+  ms: number;
+  /** The part of `ms` no compute covered. */
+  exposed_ms: number;
+  /** Percent of `ms` hidden behind compute, 0–100. */
+  overlap: number;
 }
 
 export interface StepRecord {
   type: 'step';
   step: number;
+  /** Data-parallel runs only: the rank whose step this is (every rank writes its own). */
+  rank?: number;
   /** null: the trainer saw a non-finite loss (JSON has no NaN). */
   loss: number | null;
   lr: number;
@@ -158,6 +190,8 @@ export interface StepRecord {
   /** fp16 only: whether the update was skipped (gradient overflow). */
   skipped?: boolean;
   phases: StepPhases;
+  /** Data-parallel runs only. */
+  comm?: StepComm;
   mem: { live_bytes: number; peak_bytes: number };
 }
 
@@ -167,7 +201,10 @@ export interface EvalRecord {
   val_loss: number | null;
 }
 
-/** Phases a span can have: `recompute` only under a checkpoint plan; `comm` is reserved for later. */
+/**
+ * Phases a span can have: `recompute` only under a checkpoint plan. `comm` is
+ * reserved: the trainer reports all-reduces as `comm` records, not spans.
+ */
 export type SpanPhase = 'fwd' | 'bwd' | 'optim' | 'recompute' | 'comm';
 
 export interface SpanRecord {
@@ -181,6 +218,36 @@ export interface SpanRecord {
   /** µs since the run started. */
   t0: number;
   t1: number;
+}
+
+/** One gradient bucket's all-reduce on one rank and step (data-parallel runs). */
+export interface CommRecord {
+  type: 'comm';
+  rank: number;
+  step: number;
+  /** `"allreduce"` today; kept as string so a new operation is not an error. */
+  op: string;
+  /** Bucket index, 0 = the first reduced (the head's end of the model). */
+  bucket: number;
+  bytes: number;
+  /** µs since rank 0's run start (the rank's clock aligned). */
+  t0: number;
+  t1: number;
+  /** GB/s (10^9): bytes / (t1 − t0). */
+  algbw: number;
+  /** GB/s: algbw × 2(ranks − 1)/ranks. */
+  busbw: number;
+}
+
+/** A checkpoint rank 0 wrote (`train.save_every`). */
+export interface SaveRecord {
+  type: 'save';
+  /** The steps the checkpoint holds. */
+  step: number;
+  path: string;
+  /** Parameters and optimizer state written. */
+  bytes: number;
+  ms: number;
 }
 
 export type SummaryStatus = 'completed' | 'interrupted' | 'failed';
@@ -263,6 +330,8 @@ export type TrainerEvent =
   | StepRecord
   | EvalRecord
   | SpanRecord
+  | CommRecord
+  | SaveRecord
   | SummaryRecord
   | ErrorRecord;
 
@@ -390,6 +459,34 @@ function prediction(o: Obj, k: string): Check {
   return undefined;
 }
 
+function arrayOf(o: Obj, k: string, each: (v: unknown) => boolean, want: string): Check {
+  const v = o[k];
+  if (!Array.isArray(v)) return bad(k, v, `an array of ${want}s`);
+  for (let i = 0; i < v.length; i++) {
+    if (!each(v[i])) return bad(`${k}[${i}]`, v[i], `a ${want}`);
+  }
+  return undefined;
+}
+
+function numArray(o: Obj, k: string): Check {
+  return arrayOf(o, k, Number.isFinite, 'finite number');
+}
+
+function countArray(o: Obj, k: string): Check {
+  return arrayOf(o, k, (v) => Number.isInteger(v) && (v as number) >= 0, 'non-negative integer');
+}
+
+function strArray(o: Obj, k: string): Check {
+  return arrayOf(o, k, (v) => typeof v === 'string', 'string');
+}
+
+function resumedFrom(o: Obj, k: string): Check {
+  const e = obj(o, k);
+  if (e) return e;
+  const f = o[k] as Obj;
+  return str(f, 'checkpoint', `${k}.`) ?? count(f, 'step', `${k}.`);
+}
+
 function validateRun(r: Obj): Check {
   const e =
     positive(r, 'schema') ??
@@ -408,6 +505,13 @@ function validateRun(r: Obj): Check {
     optional(r, 'checkpoint', str) ??
     optional(r, 'accumulate', positive) ??
     count(r, 'tokens_per_step') ??
+    optional(r, 'clock_offsets_us', numArray) ??
+    optional(r, 'rank_pids', countArray) ??
+    optional(r, 'rank_hosts', strArray) ??
+    optional(r, 'mpi', str) ??
+    optional(r, 'comm_backend', str) ??
+    optional(r, 'buckets', count) ??
+    optional(r, 'resumed_from', resumedFrom) ??
     obj(r, 'data');
   if (e) return e;
   const c = r.config as Obj;
@@ -445,6 +549,7 @@ function validateLayer(r: Obj): Check {
 function validateStep(r: Obj): Check {
   const e =
     positive(r, 'step') ??
+    optional(r, 'rank', count) ??
     numOrNull(r, 'loss') ??
     num(r, 'lr') ??
     numOrNull(r, 'grad_norm') ??
@@ -458,6 +563,7 @@ function validateStep(r: Obj): Check {
     optional(r, 'loss_scale', num) ??
     optional(r, 'skipped', bool) ??
     obj(r, 'phases') ??
+    optional(r, 'comm', stepComm) ??
     obj(r, 'mem');
   if (e) return e;
   const ph = r.phases as Obj;
@@ -468,10 +574,19 @@ function validateStep(r: Obj): Check {
     num(ph, 'bwd', 'phases.') ??
     num(ph, 'optim', 'phases.') ??
     optional(ph, 'recompute', num, 'phases.') ??
+    optional(ph, 'comm', num, 'phases.') ??
     count(m, 'live_bytes', 'mem.') ??
     count(m, 'peak_bytes', 'mem.') ??
     ordered(r)
   );
+}
+
+function stepComm(o: Obj, k: string): Check {
+  const e = obj(o, k);
+  if (e) return e;
+  const c = o[k] as Obj;
+  const q = `${k}.`;
+  return num(c, 'ms', q) ?? num(c, 'exposed_ms', q) ?? num(c, 'overlap', q);
 }
 
 // t1 >= t0 when both are there (spans, and steps since they carry times).
@@ -496,6 +611,24 @@ function validateSpan(r: Obj): Check {
     num(r, 't0') ??
     num(r, 't1');
   return e ?? ordered(r);
+}
+
+function validateComm(r: Obj): Check {
+  const e =
+    count(r, 'rank') ??
+    positive(r, 'step') ??
+    str(r, 'op') ??
+    count(r, 'bucket') ??
+    count(r, 'bytes') ??
+    num(r, 't0') ??
+    num(r, 't1') ??
+    nonNegative(r, 'algbw') ??
+    nonNegative(r, 'busbw');
+  return e ?? ordered(r);
+}
+
+function validateSave(r: Obj): Check {
+  return positive(r, 'step') ?? str(r, 'path') ?? count(r, 'bytes') ?? nonNegative(r, 'ms');
 }
 
 function validateSummary(r: Obj): Check {
@@ -556,6 +689,8 @@ const validators: Record<RecordType, (r: Obj) => Check> = {
   step: validateStep,
   eval: validateEval,
   span: validateSpan,
+  comm: validateComm,
+  save: validateSave,
   summary: validateSummary,
   error: validateError,
 };

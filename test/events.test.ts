@@ -4,7 +4,7 @@
 // schema and ordering.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,7 +19,9 @@ import {
   validateEvent,
   type ErrorRecord,
   type LayerRecord,
+  type CommRecord,
   type RunRecord,
+  type SaveRecord,
   type SpanRecord,
   type StepRecord,
   type SummaryRecord,
@@ -277,7 +279,7 @@ test('an overlong line is rejected and not buffered; the next line parses', () =
 
 test('an unknown record type is reported and skipped', () => {
   const { events, errors } = parseEventsFile(
-    toJsonl([runRecord(), { type: 'comm', rank: 0 }, { type: 'bogus' }, { step: 3 }, stepRecord(1)]),
+    toJsonl([runRecord(), { type: 'checkpoint', rank: 0 }, { type: 'bogus' }, { step: 3 }, stepRecord(1)]),
   );
   assert.deepEqual(
     events.map((e) => e.type),
@@ -285,7 +287,7 @@ test('an unknown record type is reported and skipped', () => {
   );
   assert.equal(errors.length, 3);
   assert.equal(errors[0].kind, 'unknown-type');
-  assert.match(errors[0].message, /line 2: .*"comm".*reserved/);
+  assert.match(errors[0].message, /line 2: .*"checkpoint".*reserved/);
   assert.equal(errors[1].kind, 'unknown-type');
   assert.match(errors[1].message, /line 3: unknown record type "bogus"/);
   assert.equal(errors[2].kind, 'schema');
@@ -411,6 +413,151 @@ test('unknown fields are ignored; nullable fields accept null; optional fields m
     const r = validateEvent(c);
     assert.ok(r.ok, r.ok ? '' : r.error);
   }
+});
+
+// ---------------------------------------------------------------------------
+// Data-parallel records (docs/events.md, Data-parallel runs) and checkpoints.
+
+function commRecord(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    type: 'comm',
+    rank: 1,
+    step: 7,
+    op: 'allreduce',
+    bucket: 2,
+    bytes: 64000,
+    t0: 531804.2,
+    t1: 531838.9,
+    algbw: 1.84438,
+    busbw: 1.84438,
+    ...extra,
+  };
+}
+
+function saveRecord(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { type: 'save', step: 10, path: '/tmp/run/checkpoint.tsck', bytes: 324096, ms: 1.25, ...extra };
+}
+
+/** A rank's step record of a data-parallel run. */
+function rankStep(step: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return stepRecord(step, {
+    rank: 1,
+    phases: { data: 0.001, fwd: 0.3, bwd: 0.2, optim: 0.2, comm: 0.1 },
+    comm: { ms: 0.15, exposed_ms: 0.05, overlap: 66.7 },
+    ...extra,
+  });
+}
+
+function dpRunRecord(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    ...runRecord(),
+    ranks: 2,
+    tokens_per_step: 128,
+    clock_offsets_us: [0, -12.5],
+    rank_pids: [4242, 4243],
+    rank_hosts: ['box', 'box'],
+    mpi: 'Open MPI v4.1.4',
+    comm_backend: 'mpi',
+    buckets: 3,
+    resumed_from: { checkpoint: '/tmp/run/checkpoint.tsck', step: 5 },
+    ...extra,
+  };
+}
+
+function without(r: Record<string, unknown>, key: string): Record<string, unknown> {
+  const c = { ...r };
+  delete c[key];
+  return c;
+}
+
+test('comm and save records, and the data-parallel fields of run and step records, validate', () => {
+  const valid: [Record<string, unknown>, string][] = [
+    [commRecord(), 'comm'],
+    [commRecord({ t1: 531804.2, algbw: 0, busbw: 0, future: 'x' }), 'comm'],
+    [saveRecord(), 'save'],
+    [rankStep(7), 'step'],
+    [stepRecord(3, { rank: 0 }), 'step'],
+    [dpRunRecord(), 'run'],
+    [{ ...runRecord(), clock_offsets_us: [0] }, 'run'],
+  ];
+  for (const [value, type] of valid) {
+    const r = validateEvent(value);
+    assert.ok(r.ok, r.ok ? '' : `${JSON.stringify(value)}: ${r.error}`);
+    if (r.ok) assert.equal(r.event.type, type);
+  }
+  // Typed as the union's members.
+  const c = validateEvent(commRecord());
+  if (c.ok && c.event.type === 'comm') {
+    const comm: CommRecord = c.event;
+    assert.equal(comm.busbw, 1.84438);
+  } else assert.fail('comm');
+  const sv = validateEvent(saveRecord());
+  if (sv.ok && sv.event.type === 'save') {
+    const save: SaveRecord = sv.event;
+    assert.equal(save.path, '/tmp/run/checkpoint.tsck');
+  } else assert.fail('save');
+  const st = validateEvent(rankStep(7));
+  if (st.ok && st.event.type === 'step') {
+    assert.equal(st.event.rank, 1);
+    assert.equal(st.event.comm?.overlap, 66.7);
+    assert.equal(st.event.phases.comm, 0.1);
+  } else assert.fail('step');
+  const run = validateEvent(dpRunRecord());
+  if (run.ok && run.event.type === 'run') {
+    assert.deepEqual(run.event.rank_pids, [4242, 4243]);
+    assert.deepEqual(run.event.resumed_from, { checkpoint: '/tmp/run/checkpoint.tsck', step: 5 });
+  } else assert.fail('run');
+  // In a stream: a rank file's spans, comm and step records; rank 0's save after the step and eval.
+  const { events, errors } = parseEventsFile(
+    toJsonl([dpRunRecord(), commRecord({ rank: 0, step: 1 }), rankStep(1, { rank: 0 }), { type: 'eval', step: 1, val_loss: 3.3 }, saveRecord({ step: 1 }), summaryRecord()]),
+  );
+  assert.deepEqual(errors, []);
+  assert.deepEqual(
+    events.map((e) => e.type),
+    ['run', 'comm', 'step', 'eval', 'save', 'summary'],
+  );
+});
+
+test('comm and save records: a missing or mistyped field is reported by name', () => {
+  const cases: [unknown, RegExp][] = [
+    // Every field of comm and save is required.
+    ...['rank', 'step', 'op', 'bucket', 'bytes', 't0', 't1', 'algbw', 'busbw'].map(
+      (k): [unknown, RegExp] => [without(commRecord(), k), new RegExp(`^comm record: missing required field "${k}"$`)],
+    ),
+    ...['step', 'path', 'bytes', 'ms'].map(
+      (k): [unknown, RegExp] => [without(saveRecord(), k), new RegExp(`^save record: missing required field "${k}"$`)],
+    ),
+    [commRecord({ bytes: 1.5 }), /field "bytes" must be a non-negative integer/],
+    [commRecord({ step: 0 }), /field "step" must be a positive integer/],
+    [commRecord({ op: 1 }), /field "op" must be a string/],
+    [commRecord({ algbw: -1 }), /field "algbw" must be a non-negative number/],
+    [commRecord({ busbw: null }), /field "busbw" must be a non-negative number, got null/],
+    [commRecord({ t0: 10, t1: 5 }), /^comm record: "t1" \(5\) is before "t0" \(10\)$/],
+    [saveRecord({ path: null }), /field "path" must be a string, got null/],
+    [saveRecord({ step: 0 }), /field "step" must be a positive integer/],
+    // The data-parallel fields of step and run records are checked when present.
+    [rankStep(1, { rank: -1 }), /field "rank" must be a non-negative integer/],
+    [rankStep(1, { comm: 3 }), /field "comm" must be an object, got a number/],
+    [rankStep(1, { comm: { ms: 0.1, overlap: 50 } }), /^step record: missing required field "comm\.exposed_ms"$/],
+    [rankStep(1, { comm: { ms: 0.1, exposed_ms: 0, overlap: 'all' } }), /field "comm\.overlap" must be a finite number/],
+    [rankStep(1, { phases: { data: 0, fwd: 0, bwd: 0, optim: 0, comm: null } }), /field "phases\.comm" must be a finite number, got null/],
+    [dpRunRecord({ clock_offsets_us: 0 }), /field "clock_offsets_us" must be an array of finite numbers, got a number/],
+    [dpRunRecord({ clock_offsets_us: [0, null] }), /field "clock_offsets_us\[1\]" must be a finite number, got null/],
+    [dpRunRecord({ rank_pids: [1, -2] }), /field "rank_pids\[1\]" must be a non-negative integer/],
+    [dpRunRecord({ rank_hosts: ['a', 2] }), /field "rank_hosts\[1\]" must be a string/],
+    [dpRunRecord({ buckets: 1.5 }), /field "buckets" must be a non-negative integer/],
+    [dpRunRecord({ resumed_from: { step: 5 } }), /^run record: missing required field "resumed_from\.checkpoint"$/],
+    [dpRunRecord({ resumed_from: { checkpoint: 'c', step: '5' } }), /field "resumed_from\.step" must be a non-negative integer/],
+  ];
+  for (const [value, re] of cases) {
+    const r = validateEvent(value);
+    assert.equal(r.ok, false, JSON.stringify(value));
+    if (!r.ok) assert.match(r.error, re);
+  }
+  // "comm" is no longer reserved: a bad comm record is a schema error, not an unknown type.
+  const { errors } = parseEventsFile(toJsonl([runRecord(), { type: 'comm', rank: 0 }]));
+  assert.equal(errors.length, 1);
+  assert.equal(errors[0].kind, 'schema');
 });
 
 test('isShortSummary tells the summary of a run that failed before it started', () => {
@@ -593,7 +740,7 @@ function checkOrdering(events: TrainerEvent[]): void {
   assert.equal(sawError, summary.status === 'failed', 'an error record precedes exactly the failed summaries');
 }
 
-test('a short run writes a stream, a trace and a summary that follow docs/events.md', { timeout: 20_000 }, async (t) => {
+test('a short run writes a stream, a trace and a summary that follow docs/events.md', { timeout: 60_000 }, async (t) => {
   requireTrainer();
   const dir = tempDir();
   t.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -740,7 +887,7 @@ function planSegments(plan: string): [number, number][] {
   });
 }
 
-test('checkpoint sqrt + accumulate 2 + fp16: the fields of checkpointing, accumulation and loss scaling', { timeout: 20_000 }, async (t) => {
+test('checkpoint sqrt + accumulate 2 + fp16: the fields of checkpointing, accumulation and loss scaling', { timeout: 60_000 }, async (t) => {
   requireTrainer();
   const dir = tempDir();
   t.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -993,4 +1140,73 @@ test('SIGINT ends a run with every record written and an "interrupted" summary',
   assert.equal(summary.steps, steps.length);
   assert.ok(summary.steps < 100_000);
   assert.deepEqual(JSON.parse(readFileSync(path.join(out, 'summary.json'), 'utf8')), summary);
+});
+
+// ---------------------------------------------------------------------------
+// A data-parallel run: every line of every rank's file follows the schema.
+// Launched as test/distributed.test.ts launches its jobs (Open MPI needs
+// --allow-run-as-root and --oversubscribe in CI); that file checks what the
+// records say, this one only that they validate.
+
+function mpirunFlags(): string[] | undefined {
+  const r = spawnSync('mpirun', ['--version'], { encoding: 'utf8' });
+  if (r.error) return undefined;
+  return /Open MPI|OpenRTE/i.test(`${r.stdout}${r.stderr}`) ? ['--allow-run-as-root', '--oversubscribe'] : [];
+}
+
+const dpConfig = `${tinyConfig}save_every 5\n[parallel]\nranks 2\nbucket 64KB\n`;
+
+test('a 2-rank run under mpirun: every line of events.jsonl and events.rank1.jsonl validates', { timeout: 60_000 }, async (t) => {
+  const flags = mpirunFlags();
+  if (!flags) {
+    t.skip('mpirun not found (apt-get install openmpi-bin libopenmpi-dev); test/distributed.test.ts fails on it');
+    return;
+  }
+  requireTrainer();
+  const dir = tempDir();
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const config = path.join(dir, 'dp.train');
+  writeFileSync(config, dpConfig);
+  const out = path.join(dir, 'out');
+  // Its own process group, so that t.after can kill mpirun and the ranks it started.
+  const child = spawn('mpirun', [...flags, '-np', '2', trainer, config, '--out', out, '--quiet'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    detached: true,
+    env: { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1' },
+  });
+  t.after(() => {
+    if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      child.kill('SIGKILL');
+    }
+  });
+  let stderr = '';
+  child.stderr?.setEncoding('utf8').on('data', (s: string) => {
+    if (stderr.length < 100_000) stderr += s;
+  });
+  const fin = await new Promise<Finished>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stderr }));
+  });
+  assert.equal(fin.code, 0, `mpirun exited ${fin.code ?? fin.signal}\n${fin.stderr.slice(-3000)}`);
+
+  const seen = new Map<string, number>();
+  for (const name of ['events.jsonl', 'events.rank1.jsonl']) {
+    const text = readFileSync(path.join(out, name), 'utf8');
+    assert.ok(text.endsWith('\n'), `${name} ends with a whole line`);
+    const lines = text.split('\n').filter((l) => l !== '');
+    assert.ok(lines.length > 0, `${name} is not empty`);
+    lines.forEach((line, i) => {
+      const r = validateEvent(JSON.parse(line));
+      assert.ok(r.ok, r.ok ? '' : `${name}:${i + 1}: ${r.error}\n${line.slice(0, 300)}`);
+      seen.set(`${name} ${r.event.type}`, (seen.get(`${name} ${r.event.type}`) ?? 0) + 1);
+    });
+    assert.deepEqual(parseEventsFile(text).errors, [], name);
+  }
+  // The records this test exists for were there to validate.
+  for (const k of ['events.jsonl run', 'events.jsonl comm', 'events.jsonl step', 'events.jsonl save', 'events.rank1.jsonl comm', 'events.rank1.jsonl step']) {
+    assert.ok((seen.get(k) ?? 0) > 0, `no ${k} records (${[...seen].join(', ')})`);
+  }
 });

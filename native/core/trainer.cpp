@@ -769,7 +769,7 @@ int Run::go() {
     ev_.flush();
     if (opt_.log_steps && (step % log_every == 0 || step == 1 || step == tc.steps))
       std::fprintf(stderr, "step %5lld/%d | loss %.4f | lr %.2e | %.1f ms | %.0f tok/s\n",
-                   (long long)step, tc.steps, loss, lr, ms, B * double(T) * K / (ms / 1e3));
+                   (long long)step, tc.steps, loss, lr, ms, B * double(T) * K * R / (ms / 1e3));
   }
   // The last step is saved too (also when interrupted): a run can resume
   // from wherever it stopped.
