@@ -7,7 +7,7 @@
 // No `vscode` and no Node import: the webview bundle and the report use the
 // types and `applyDelta`; the host and the tests use the builder.
 import { isShortSummary } from './events';
-import type { LayerRecord, RunRecord, SpanRecord, StepRecord, SummaryRecord, TrainerEvent } from './events';
+import type { CommRecord, LayerRecord, RunRecord, SpanRecord, StepRecord, SummaryRecord, TrainerEvent } from './events';
 
 /** `live` while the trainer runs; `incomplete`: it ended without a summary (killed). */
 export type RunStatus = 'live' | 'completed' | 'interrupted' | 'failed' | 'incomplete';
@@ -86,6 +86,50 @@ export interface RunModel {
   /** Messages of the stream's error records. */
   errors: string[];
   streamProblems: StreamProblems;
+  /**
+   * Data-parallel runs only (run record `ranks` > 1): every rank's spans and
+   * all-reduces of the sampled steps kept in `spans`. Not shipped live.
+   */
+  timeline?: RankTimeline;
+}
+
+/** Bar kinds of a timeline sample. */
+export const BAR_SPAN = 0;
+export const BAR_COMM = 1;
+
+/**
+ * One sampled step of every rank, as columns with one entry per bar (a span
+ * or an all-reduce). Typed arrays in the host (they serialise to JSON as
+ * plain arrays, so the webview may get either).
+ */
+export interface TimelineSample {
+  step: number;
+  rank: ArrayLike<number>;
+  /** BAR_SPAN or BAR_COMM. */
+  kind: ArrayLike<number>;
+  /** µs since rank 0's run start (aligned clocks). */
+  t0: ArrayLike<number>;
+  t1: ArrayLike<number>;
+  /** Span: index into `RankTimeline.phases`; comm: the bucket. */
+  tag: ArrayLike<number>;
+  /** Span: the layer; comm: the bucket's bytes. */
+  value: ArrayLike<number>;
+  /** Comm: GB/s (10^9) as recorded; 0 for spans. */
+  algbw: ArrayLike<number>;
+  busbw: ArrayLike<number>;
+  /** Per rank (index = rank), from its step record; null until seen. */
+  stepT0: (number | null)[];
+  stepT1: (number | null)[];
+  commMs: (number | null)[];
+  exposedMs: (number | null)[];
+  overlap: (number | null)[];
+}
+
+export interface RankTimeline {
+  ranks: number;
+  /** Span phase names (the `tag` of span bars). */
+  phases: string[];
+  samples: TimelineSample[];
 }
 
 /** What changed since a cursor; spans are not shipped live (only in full models). */
@@ -169,6 +213,7 @@ export class RunModelBuilder {
   private spanStride = 1;
   private spanStepsSeen = 0;
   private currentSample: SpanSample | undefined;
+  private readonly tlBuild = new Map<number, SampleBuilder>();
 
   constructor(id: string, options: BuilderOptions = {}) {
     this.live = options.live ?? false;
@@ -182,12 +227,14 @@ export class RunModelBuilder {
       switch (ev.type) {
         case 'run':
           m.run = ev;
+          if (ev.ranks > 1 && !m.timeline) m.timeline = { ranks: ev.ranks, phases: [], samples: [] };
           break;
         case 'layer':
           this.addLayer(ev);
           break;
         case 'step':
           this.addStep(ev);
+          this.timelineStep(ev);
           break;
         case 'eval':
           m.evals.step.push(ev.step);
@@ -205,9 +252,69 @@ export class RunModelBuilder {
         case 'error':
           m.errors.push(ev.message);
           break;
+        default:
+          if ((ev as { type: string }).type === 'comm') this.addComm(ev as unknown as CommRecord);
+          break;
       }
     }
+    this.flushTimeline();
     this.updateStatus();
+  }
+
+  private flushTimeline(): void {
+    if (this.model.timeline) for (const b of this.tlBuild.values()) b.flush();
+  }
+
+  /**
+   * Adds the records of a rank N ≥ 1 file (events.rankN.jsonl): only its
+   * spans, comm records and step records, to the timeline of the sampled
+   * steps that rank 0's stream kept. Load events.jsonl first.
+   */
+  addRank(events: readonly TrainerEvent[]): void {
+    if (!this.model.timeline) return;
+    for (const ev of events) {
+      const t = (ev as { type: string }).type;
+      if (t === 'span') this.timelineSpan(ev as SpanRecord);
+      else if (t === 'comm') this.addComm(ev as unknown as CommRecord);
+      else if (t === 'step') this.timelineStep(ev as StepRecord);
+    }
+    this.flushTimeline();
+  }
+
+  private sampleFor(step: number): SampleBuilder | undefined {
+    return this.tlBuild.get(step);
+  }
+
+  private timelineSpan(ev: SpanRecord): void {
+    const tl = this.model.timeline;
+    const b = tl && this.sampleFor(ev.step);
+    if (!tl || !b) return;
+    b.push(ev.rank, BAR_SPAN, ev.t0, ev.t1, phaseIndex(tl.phases, ev.phase), ev.layer, 0, 0);
+  }
+
+  private addComm(ev: CommRecord): void {
+    const b = this.model.timeline && this.sampleFor(ev.step);
+    if (!b) return;
+    b.push(ev.rank, BAR_COMM, ev.t0, ev.t1, ev.bucket, ev.bytes, ev.algbw, ev.busbw);
+  }
+
+  private timelineStep(ev: StepRecord): void {
+    const b = this.model.timeline && this.sampleFor(ev.step);
+    if (!b) return;
+    const r = ev.rank ?? 0;
+    const s = b.sample;
+    while (s.stepT0.length <= r) {
+      s.stepT0.push(null);
+      s.stepT1.push(null);
+      s.commMs.push(null);
+      s.exposedMs.push(null);
+      s.overlap.push(null);
+    }
+    s.stepT0[r] = ev.t0 ?? null;
+    s.stepT1[r] = ev.t1 ?? null;
+    s.commMs[r] = ev.comm?.ms ?? null;
+    s.exposedMs[r] = ev.comm?.exposed_ms ?? null;
+    s.overlap[r] = ev.comm?.overlap ?? null;
   }
 
   /** Records the parser's problems (call with its errorCount and errors). */
@@ -342,6 +449,11 @@ export class RunModelBuilder {
       if ((this.spanStepsSeen - 1) % this.spanStride === 0) {
         this.currentSample = { step: ev.step, layer: [], phase: [], t0: [], t1: [] };
         m.spans.samples.push(this.currentSample);
+        if (m.timeline) {
+          const b = new SampleBuilder(ev.step);
+          this.tlBuild.set(ev.step, b);
+          m.timeline.samples.push(b.sample);
+        }
         if (m.spans.samples.length > this.maxSpanSamples) {
           // Keep every other sample (the first included) and take every
           // 2nd step from now on: an even spread over the whole run in
@@ -349,9 +461,15 @@ export class RunModelBuilder {
           m.spans.samples = m.spans.samples.filter((_, i) => i % 2 === 0);
           this.spanStride *= 2;
           if (!m.spans.samples.includes(this.currentSample)) this.currentSample = undefined;
+          if (m.timeline) {
+            const kept = new Set(m.spans.samples.map((x) => x.step));
+            m.timeline.samples = m.timeline.samples.filter((x) => kept.has(x.step));
+            for (const step of [...this.tlBuild.keys()]) if (!kept.has(step)) this.tlBuild.delete(step);
+          }
         }
       }
     }
+    if (m.timeline) this.timelineSpan(ev);
     const p = phaseIndex(m.spans.phases, ev.phase);
     if (this.currentSample) {
       this.currentSample.layer.push(ev.layer);
@@ -381,6 +499,92 @@ export class RunModelBuilder {
     cnt[ev.layer]++;
     mean[ev.layer] = sum[ev.layer] / cnt[ev.layer];
     this.layerTimeVersion++;
+  }
+}
+
+// A growable typed column; `view()` is the filled part, which serialises to
+// JSON as a plain array.
+class Column<A extends Float64Array | Float32Array | Uint32Array | Uint16Array | Uint8Array> {
+  n = 0;
+  constructor(
+    private a: A,
+    private readonly make: (n: number) => A,
+  ) {}
+  push(v: number): void {
+    if (this.n === this.a.length) {
+      const b = this.make(this.a.length * 2);
+      b.set(this.a);
+      this.a = b;
+    }
+    this.a[this.n++] = v;
+  }
+  view(): A {
+    return jsonArray(this.a.subarray(0, this.n) as A);
+  }
+}
+
+function jsonArray<A extends ArrayLike<number>>(a: A): A {
+  Object.defineProperty(a, 'toJSON', { value: () => Array.from(a), enumerable: false });
+  return a;
+}
+
+// Builds one TimelineSample; the sample's columns are views refreshed on push.
+class SampleBuilder {
+  readonly sample: TimelineSample;
+  private dirty = false;
+  private readonly rank = new Column(new Uint16Array(16), (n) => new Uint16Array(n));
+  private readonly kind = new Column(new Uint8Array(16), (n) => new Uint8Array(n));
+  private readonly t0 = new Column(new Float64Array(16), (n) => new Float64Array(n));
+  private readonly t1 = new Column(new Float64Array(16), (n) => new Float64Array(n));
+  private readonly tag = new Column(new Uint32Array(16), (n) => new Uint32Array(n));
+  private readonly value = new Column(new Float64Array(16), (n) => new Float64Array(n));
+  private readonly algbw = new Column(new Float32Array(16), (n) => new Float32Array(n));
+  private readonly busbw = new Column(new Float32Array(16), (n) => new Float32Array(n));
+
+  constructor(step: number) {
+    this.sample = {
+      step,
+      rank: [],
+      kind: [],
+      t0: [],
+      t1: [],
+      tag: [],
+      value: [],
+      algbw: [],
+      busbw: [],
+      stepT0: [],
+      stepT1: [],
+      commMs: [],
+      exposedMs: [],
+      overlap: [],
+    };
+  }
+
+  push(rank: number, kind: number, t0: number, t1: number, tag: number, value: number, algbw: number, busbw: number): void {
+    this.rank.push(rank);
+    this.kind.push(kind);
+    this.t0.push(t0);
+    this.t1.push(t1);
+    this.tag.push(tag);
+    this.value.push(value);
+    this.algbw.push(algbw);
+    this.busbw.push(busbw);
+    this.dirty = true;
+  }
+
+  /** Points the sample's columns at the filled parts (after pushes). */
+  flush(): void {
+    if (!this.dirty) return;
+    this.dirty = false;
+    const s = this.sample;
+    s.rank = this.rank.view();
+    s.kind = this.kind.view();
+    s.t0 = this.t0.view();
+    s.t1 = this.t1.view();
+    s.tag = this.tag.view();
+    s.value = this.value.view();
+    s.algbw = this.algbw.view();
+    s.busbw = this.busbw.view();
   }
 }
 

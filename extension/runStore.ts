@@ -174,7 +174,43 @@ export async function loadRun(dir: string, options: BuilderOptions = {}): Promis
   for await (const chunk of stream) builder.add(parser.push(chunk as Buffer));
   builder.add(parser.end());
   const problems = streamProblemsOf(parser);
-  builder.setStreamProblems(problems.count, problems.messages);
+  let count = problems.count;
+  const messages = problems.messages;
+  if (builder.model.timeline) {
+    // Data-parallel: the other ranks' files, through the same parser, into
+    // the timeline of the sampled steps rank 0's stream kept.
+    for (const file of await rankFiles(dir)) {
+      const p = new EventStreamParser();
+      try {
+        for await (const chunk of createReadStream(path.join(dir, file), { highWaterMark: 1 << 20 })) {
+          builder.addRank(p.push(chunk as Buffer));
+        }
+      } catch {
+        // A rank file that vanished or cannot be read: the timeline lacks that rank.
+        continue;
+      }
+      builder.addRank(p.end());
+      const rp = streamProblemsOf(p);
+      count += rp.count;
+      for (const msg of rp.messages) messages.push(`${file}: ${msg}`);
+    }
+  }
+  builder.setStreamProblems(count, messages);
   builder.finish();
   return { dir, model: builder.model };
+}
+
+/** The rank files of a data-parallel run folder (`events.rank1.jsonl`, …), by rank. */
+export async function rankFiles(dir: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return [];
+  }
+  return names
+    .map((n) => ({ n, m: /^events\.rank(\d+)\.jsonl$/.exec(n) }))
+    .filter((x) => x.m !== null && Number(x.m[1]) >= 1)
+    .sort((a, b) => Number(a.m![1]) - Number(b.m![1]))
+    .map((x) => x.n);
 }

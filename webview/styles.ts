@@ -87,4 +87,23 @@ header.ts-header h1 { font-size: 1.3em; font-weight: 600; margin: 0; }
 vscode-data-grid-row.ts-clickable { cursor: pointer; }
 vscode-panels { width: 100%; }
 vscode-panel-view { padding: 0; }
+/* Communication view (webview/views/communication.ts). */
+.ts-comm-timeline { position: relative; width: 100%; overflow: hidden; }
+.ts-comm-timeline canvas { display: block; cursor: grab; }
+.ts-comm-tip {
+  position: absolute; pointer-events: none; white-space: pre; z-index: 2;
+  background: var(--vscode-editorHoverWidget-background, var(--ts-card));
+  color: var(--vscode-editorHoverWidget-foreground, var(--ts-fg));
+  border: 1px solid var(--vscode-editorHoverWidget-border, var(--ts-border));
+  padding: 4px 6px; font-family: var(--ts-mono); font-size: 0.85em; border-radius: 3px;
+}
+.ts-comm-controls { display: flex; gap: 12px; align-items: center; margin-bottom: 6px; }
+.ts-comm-controls select {
+  background: var(--vscode-dropdown-background, var(--ts-card)); color: var(--vscode-dropdown-foreground, var(--ts-fg));
+  border: 1px solid var(--vscode-dropdown-border, var(--ts-border));
+}
+.ts-comm-details { display: grid; grid-template-columns: repeat(auto-fit, minmax(380px, 1fr)); gap: 12px; margin-top: 12px; }
+table.ts-comm-table { border-collapse: collapse; font-family: var(--ts-mono); font-size: 0.9em; }
+table.ts-comm-table th, table.ts-comm-table td { padding: 2px 8px; text-align: right; border-bottom: 1px solid var(--ts-border); white-space: nowrap; }
+table.ts-comm-table th { color: var(--ts-muted); font-weight: 600; }
 `;
