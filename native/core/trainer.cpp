@@ -23,6 +23,7 @@
 #include "json.h"
 #include "memory_model.h"
 #include "model.h"
+#include "planner.h"
 #include "checkpoint_io.h"
 #include "comm.h"
 #include "nccl_loader.h"
@@ -365,6 +366,9 @@ void Run::write_run_record(const MemoryPrediction& pred, const Dataset& data, in
   for (const auto& l : model_->layers()) j.value(l.name);
   j.end_array();
   j.key("predicted").raw(memory_prediction_to_json(pred));
+  // Every schedule, precision and accumulation the planner weighs, so a
+  // reader (the panel's checkpoint curve, report.html) needs no addon.
+  j.key("plan").raw(plan_report_json(cfg_, 0));
   j.end_object();
   ev_.record(s);
   ev_.flush();
