@@ -61,6 +61,32 @@ export interface MemoryPrediction {
   layers: PredictedLayer[];
 }
 
+/** One checkpoint schedule the planner evaluated (run record `plan.schedules`). */
+export interface PlanSchedule {
+  /** `"none"`, `"sqrt"`, `"every K"`, or `"budget"` for the budget's plan. */
+  name: string;
+  /** The schedule in config-language form: `"none"`, `"layers 0-2,3-5"`. */
+  checkpoint: string;
+  /** Checkpointed segments, as inclusive `[first, last]` layer indices. */
+  segments: [number, number][];
+  peak_act_bytes: number;
+  peak_bytes: number;
+  recompute_flops: number;
+  /** Recompute FLOPs as a fraction of a step's FLOPs. */
+  recompute_fraction: number;
+}
+
+/** The planner's report on checkpoint schedules, precisions and accumulation. */
+export interface PlanReport {
+  prediction?: MemoryPrediction;
+  schedules: PlanSchedule[];
+  min_peak_act_bytes?: number;
+  /** Present when the config asked for `checkpoint budget …`. */
+  budget?: { bytes: number; fits: boolean; min_budget?: number; plan?: PlanSchedule };
+  precisions?: { precision: string; peak_act_bytes: number; peak_bytes: number }[];
+  accumulate?: { accumulate: number; batch: number; peak_act_bytes: number; peak_bytes: number }[];
+}
+
 export interface RunData {
   source: string;
   description: string;
@@ -101,6 +127,8 @@ export interface RunRecord {
   checkpoint?: string;
   /** Micro-batches per optimizer step (`train.accumulate`). */
   accumulate?: number;
+  /** The planner's report (trainers that predate it write none). */
+  plan?: PlanReport;
   /** Tokens per optimizer step: batch × context × accumulate × ranks. */
   tokens_per_step: number;
   data: RunData;

@@ -2,10 +2,13 @@
 // full view (memory saved against time spent recomputing, per layer) comes
 // with the trainer's checkpointing; until a run has any, this says so
 // rather than drawing empty charts.
-import { formatMs } from '../../extension/format';
+import type { Chart, Plugin } from 'chart.js';
+import { formatBytes, formatMs } from '../../extension/format';
 import type { RunModel } from '../../extension/runModel';
+import { mountChart, type Theme } from '../charts';
 import { card, clear, el } from '../dom';
 import type { View, ViewState } from '../state';
+import { type CheckpointCurve, checkpointCurve, type CurvePoint, runCheckpoint } from './checkpointCurve';
 
 export interface CheckpointFacts {
   setting: string;
@@ -28,14 +31,62 @@ export function checkpointFacts(m: RunModel): CheckpointFacts | null {
   return { setting, checkpointed, recomputeMs };
 }
 
+interface XY {
+  x: number;
+  y: number;
+}
+
+const xy = (p: CurvePoint): XY => ({ x: p.recomputePct, y: p.peakActMB });
+
+/** Writes the names of the sqrt and budget points beside them. */
+function pointLabels(curve: CheckpointCurve, theme: Theme): Plugin<'line'> {
+  return {
+    id: 'tsCheckpointLabels',
+    afterDatasetsDraw(chart) {
+      const x = chart.scales.x;
+      const y = chart.scales.y;
+      if (!x || !y) return;
+      const ctx = chart.ctx;
+      ctx.save();
+      ctx.font = `11px ${theme.font}`;
+      ctx.fillStyle = theme.fg;
+      ctx.textBaseline = 'middle';
+      for (const p of curve.points) {
+        const tags = [p.sqrt ? 'sqrt(L)' : '', p.budget ? 'budget plan' : '', p.run ? 'this run' : ''].filter(Boolean);
+        if (!tags.length) continue;
+        const px = x.getPixelForValue(p.recomputePct);
+        const py = y.getPixelForValue(p.peakActMB);
+        const text = tags.join(', ');
+        const right = px + 10 + ctx.measureText(text).width > chart.chartArea.right;
+        ctx.textAlign = right ? 'right' : 'left';
+        ctx.fillText(text, right ? px - 10 : px + 10, py);
+      }
+      ctx.restore();
+    },
+  };
+}
+
 export class CheckpointsView implements View {
   readonly element = el('div', { className: 'ts-view' });
+  private readonly facts = el('div');
+  private readonly curveHost = el('div');
+  private chart: Chart<'line', XY[]> | undefined;
+  private curveKey = '';
 
-  render(s: ViewState): void {
-    clear(this.element);
+  render(s: ViewState, full = true): void {
+    if (!this.element.firstChild) this.element.append(this.facts, this.curveHost);
+    this.renderFacts(s);
+    const run = s.model.run;
+    const plan = run?.plan;
+    const key = plan && run ? `${s.model.id}|${runCheckpoint(run) ?? ''}|${plan.schedules?.length ?? 0}` : '';
+    if (full || key !== this.curveKey) this.renderCurve(s, key);
+  }
+
+  private renderFacts(s: ViewState): void {
+    clear(this.facts);
     const f = checkpointFacts(s.model);
     if (!f) {
-      this.element.append(
+      this.facts.append(
         el('p', { className: 'ts-empty', text: 'No checkpointing in this run: every activation is kept (train.checkpoint none).' }),
       );
       return;
@@ -47,10 +98,102 @@ export class CheckpointsView implements View {
       }),
     ];
     if (f.recomputeMs !== null) lines.push(el('p', { text: `Recompute: ${formatMs(f.recomputeMs)} per step on average` }));
-    this.element.append(card('Activation checkpointing', el('div', {}, lines)));
+    this.facts.append(card('Activation checkpointing', el('div', {}, lines)));
+  }
+
+  private renderCurve(s: ViewState, key: string): void {
+    this.chart?.destroy();
+    this.chart = undefined;
+    clear(this.curveHost);
+    this.curveKey = key;
+    const run = s.model.run;
+    if (!run?.plan || !Array.isArray(run.plan.schedules) || run.plan.schedules.length === 0) return;
+    const curve = checkpointCurve(run.plan, runCheckpoint(run));
+    if (!curve.points.length) return;
+    const t = s.theme;
+    const marker = (label: string, pts: CurvePoint[], color: string, style: 'circle' | 'rectRot' | 'triangle', radius: number) => ({
+      label,
+      data: pts.map(xy),
+      showLine: false,
+      pointStyle: style,
+      pointRadius: radius,
+      pointHoverRadius: radius + 2,
+      borderColor: color,
+      backgroundColor: color,
+    });
+    const datasets = [
+      {
+        label: 'schedules (by segment count)',
+        data: curve.points.map(xy),
+        borderColor: t.palette[0],
+        backgroundColor: t.palette[0],
+        borderWidth: 1.5,
+        pointRadius: 3,
+      },
+      marker('sqrt(L)', curve.points.filter((p) => p.sqrt), t.palette[2], 'rectRot', 7),
+      ...(curve.points.some((p) => p.budget) ? [marker('budget plan', curve.points.filter((p) => p.budget), t.palette[3], 'triangle', 8)] : []),
+      {
+        ...marker('this run', curve.points.filter((p) => p.run), 'transparent', 'circle', 10),
+        borderColor: t.error,
+        borderWidth: 2.5,
+      },
+    ];
+    const pointOf = (raw: unknown): CurvePoint | undefined => {
+      const r = raw as XY;
+      return curve.points.find((p) => p.recomputePct === r.x && p.peakActMB === r.y);
+    };
+    this.chart = mountChart<'line'>(
+      {
+        type: 'line',
+        data: { datasets: datasets as never },
+        options: {
+          parsing: false,
+          interaction: { mode: 'nearest', intersect: true },
+          scales: {
+            x: { type: 'linear', beginAtZero: true, title: { display: true, text: 'recompute (% of a step)' } },
+            y: {
+              type: 'linear',
+              beginAtZero: true,
+              // Keep the budget line in view when it is above every schedule.
+              suggestedMax: curve.budgetMB !== null ? curve.budgetMB * 1.05 : undefined,
+              title: { display: true, text: 'peak activations (MB)' } },
+          },
+          plugins: {
+            tooltip: {
+              callbacks: {
+                label: (i) => {
+                  const p = pointOf(i.raw);
+                  if (!p) return String(i.dataset.label ?? '');
+                  return `${p.label}: ${p.segments} segment${p.segments === 1 ? '' : 's'}, ${p.recomputePct.toFixed(1)}% recompute, ${formatBytes(p.peakActBytes)} activations (${formatBytes(p.peakBytes)} peak)`;
+                },
+                footer: (items) => {
+                  const p = items.length ? pointOf(items[0].raw) : undefined;
+                  return p ? `train.checkpoint ${p.checkpoint}` : '';
+                },
+              },
+            },
+            budgetLine: {
+              value: curve.budgetMB,
+              label: curve.budgetMB !== null ? `budget ${formatBytes(curve.budgetMB * 1e6)}${curve.budgetFits === false ? ' (does not fit)' : ''}` : '',
+              axis: 'y',
+            },
+          },
+        },
+        plugins: [pointLabels(curve, t)],
+      },
+      true,
+    ).chart as unknown as Chart<'line', XY[]>;
+    const note =
+      'One point per checkpoint schedule the planner evaluated (none, every K layers, sqrt(L)), ordered by segment count. ' +
+      'Peak activation memory against the forward work recomputed in the backward pass.' +
+      (curve.budgetMB !== null ? ' The dashed line is the checkpoint budget.' : '');
+    this.curveHost.append(card('Memory versus recompute', this.chart.canvas.parentElement!, note));
   }
 
   destroy(): void {
+    this.chart?.destroy();
+    this.chart = undefined;
+    this.curveKey = '';
     clear(this.element);
   }
 }
