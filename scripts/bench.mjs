@@ -18,7 +18,7 @@ import {
 } from './lib.mjs';
 
 // In the order they run. Add distributed, checkpointing, ingest, ... here.
-const SECTIONS = ['cpu', 'optimisations', 'distributed'];
+const SECTIONS = ['cpu', 'optimisations', 'distributed', 'extension'];
 
 function parseArgs(argv) {
   const opts = { only: null, rounds: undefined, list: false };
