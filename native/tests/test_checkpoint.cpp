@@ -15,42 +15,11 @@
 #include "model.h"
 #include "planner.h"
 #include "rng.h"
+#include "support.h"
 #include "trainer.h"
 
 using namespace ts;
-
-static int failures = 0;
-static void expect(bool ok, const std::string& what) {
-  if (!ok || std::getenv("VERBOSE")) std::printf("%s %s\n", ok ? "ok  " : "FAIL", what.c_str());
-  if (!ok) ++failures;
-}
-
-struct StepResult {
-  double loss;
-  std::vector<std::vector<float>> grads;
-  uint64_t peak_act;
-  std::vector<uint64_t> act_end_of_forward;
-};
-
-static StepResult step(const Config& cfg, const Segments& segs) {
-  Allocator alloc(cfg.model.layers + 2);
-  GPT<float> model(cfg.model, cfg.train.batch, alloc, 11);
-  model.set_checkpoint(segs);
-  const size_t n = size_t(cfg.train.batch) * cfg.model.context;
-  std::vector<int32_t> in(n), tg(n);
-  Rng r(9);
-  for (auto& t : in) t = int32_t(r.below(cfg.model.vocab));
-  for (auto& t : tg) t = int32_t(r.below(cfg.model.vocab));
-  StepResult res;
-  model.zero_grad();
-  res.loss = model.forward(in.data(), tg.data());
-  for (int l = 0; l < model.num_layers(); ++l) res.act_end_of_forward.push_back(alloc.layer(l, Cat::act).live);
-  model.backward();
-  for (int l = 0; l < model.num_layers(); ++l)
-    res.grads.emplace_back(model.grads(l), model.grads(l) + model.layer_params(l));
-  res.peak_act = alloc.category(Cat::act).peak;
-  return res;
-}
+using namespace ts::test;
 
 static void equivalence_and_memory() {
   Config cfg;
@@ -60,7 +29,7 @@ static void equivalence_and_memory() {
   cfg.model.width = 32;
   cfg.model.heads = 4;
   cfg.train.batch = 3;
-  const StepResult base = step(cfg, {});
+  const StepResult base = one_step(cfg, {});
   const std::vector<std::pair<std::string, Segments>> plans = {
       {"sqrt", segments_every(6, sqrt_segment_size(6))},
       {"every 1", segments_every(6, 1)},
@@ -71,7 +40,7 @@ static void equivalence_and_memory() {
       {"layers 2-4", {{2, 4}}},
   };
   for (const auto& [name, segs] : plans) {
-    const StepResult r = step(cfg, segs);
+    const StepResult r = one_step(cfg, segs);
     expect(r.loss == base.loss, name + ": loss bitwise equal to no checkpointing");
     bool same = r.grads.size() == base.grads.size();
     for (size_t l = 0; same && l < r.grads.size(); ++l)
@@ -163,23 +132,10 @@ static void trainer_runs_plans() {
   for (const char* plan : {"sqrt", "every 2", "layers 1-2", "budget 30MB"}) {
     std::vector<double> base, ck;
     for (int i = 0; i < 2; ++i) {
-      ParseResult pr = load_config("examples/tiny-gpt.train",
-                                   {"train.steps=4", "train.warmup=1", "train.threads=2",
-                                    std::string("train.checkpoint=") + (i ? plan : "none")});
-      if (!pr.ok()) {
-        for (auto& d : pr.diagnostics) std::printf("%s\n", d.format().c_str());
-        ++failures;
-        return;
-      }
-      RunOptions opt;
-      opt.log_steps = false;
-      opt.step_losses = i ? &ck : &base;
-      std::FILE* keep = stdout;
-      stdout = std::fopen("/dev/null", "w");
-      const int rc = run_training(pr.config, opt);
-      std::fclose(stdout);
-      stdout = keep;
-      expect(rc == 0, std::string("trainer runs checkpoint ") + (i ? plan : "none"));
+      const ExampleRun run = train_example({"train.steps=4", "train.warmup=1", "train.threads=2",
+                                            std::string("train.checkpoint=") + (i ? plan : "none")});
+      expect(run.exit_code == 0, std::string("trainer runs checkpoint ") + (i ? plan : "none"));
+      (i ? ck : base) = run.losses;
     }
     expect(base.size() == 4 && base == ck,
            std::string("trainer with checkpoint ") + plan + ": the same losses as none, bit for bit");

@@ -17,44 +17,19 @@
 #include "model.h"
 #include "planner.h"
 #include "rng.h"
+#include "support.h"
 #include "trainer.h"
 
 using namespace ts;
-
-static int failures = 0;
-static void expect(bool ok, const std::string& what) {
-  std::printf("%s %s\n", ok ? "ok  " : "FAIL", what.c_str());
-  if (!ok) ++failures;
-}
-
-static std::vector<double> train(std::vector<std::string> overrides, const std::string& events = "",
-                                 int64_t inject = 0, int* rc_out = nullptr) {
-  overrides.push_back("train.threads=2");
-  ParseResult pr = load_config("examples/tiny-gpt.train", overrides);
-  if (!pr.ok()) {
-    for (auto& d : pr.diagnostics) std::printf("%s\n", d.format().c_str());
-    ++failures;
-    return {};
-  }
-  std::vector<double> losses;
-  RunOptions opt;
-  opt.log_steps = false;
-  opt.events_path = events;
-  opt.step_losses = &losses;
-  opt.inject_overflow_at = inject;
-  std::FILE* keep = stdout;  // the human summary is not what this test reads
-  stdout = std::fopen("/dev/null", "w");
-  const int rc = run_training(pr.config, opt);
-  std::fclose(stdout);
-  stdout = keep;
-  if (rc_out) *rc_out = rc;
-  return losses;
-}
+using namespace ts::test;
 
 static void overflow() {
   const std::string events = "native/build/test_precision_overflow.jsonl";
   int rc = -1;
-  const std::vector<double> l = train({"train.precision=fp16", "train.steps=30", "train.warmup=2"}, events, 5, &rc);
+  const ExampleRun run = train_example(
+      {"train.precision=fp16", "train.steps=30", "train.warmup=2", "train.threads=2"}, events, false, 5);
+  const std::vector<double>& l = run.losses;
+  rc = run.exit_code;
   std::ifstream f(events);
   std::string line;
   double scale_before = 0, scale_after = 0;
@@ -76,34 +51,6 @@ static void overflow() {
   expect(!l.empty() && l.back() < l.front() - 1.0, "training goes on: the loss keeps falling after the skip");
 }
 
-struct StepResult {
-  double loss;
-  std::vector<std::vector<float>> grads;
-  uint64_t peak_act;
-  std::vector<uint64_t> act_end_of_forward;
-};
-
-static StepResult step(const Config& cfg, const Segments& segs) {
-  Allocator alloc(cfg.model.layers + 2);
-  GPT<float> model(cfg.model, cfg.train.batch, alloc, 11);
-  model.set_checkpoint(segs);
-  model.set_precision(precision_from_name(cfg.train.precision));
-  const size_t n = size_t(cfg.train.batch) * cfg.model.context;
-  std::vector<int32_t> in(n), tg(n);
-  Rng r(9);
-  for (auto& t : in) t = int32_t(r.below(cfg.model.vocab));
-  for (auto& t : tg) t = int32_t(r.below(cfg.model.vocab));
-  StepResult res;
-  model.zero_grad();
-  res.loss = model.forward(in.data(), tg.data());
-  for (int l = 0; l < model.num_layers(); ++l) res.act_end_of_forward.push_back(alloc.layer(l, Cat::act).live);
-  model.backward();
-  for (int l = 0; l < model.num_layers(); ++l)
-    res.grads.emplace_back(model.grads(l), model.grads(l) + model.layer_params(l));
-  res.peak_act = alloc.category(Cat::act).peak;
-  return res;
-}
-
 static void memory_and_exactness() {
   Config cfg;
   cfg.model.vocab = 40;
@@ -115,14 +62,14 @@ static void memory_and_exactness() {
   uint64_t fp32_peak = 0;
   for (const char* prec : {"fp32", "bf16", "fp16"}) {
     cfg.train.precision = prec;
-    const StepResult base = step(cfg, {});
+    const StepResult base = one_step(cfg, {});
     if (std::string(prec) == "fp32") fp32_peak = base.peak_act;
     const BudgetPlan budget = plan_budget(chain_costs(cfg, 4), (min_peak_activation(chain_costs(cfg, 4)) * 3) / 2);
     const std::vector<std::pair<std::string, Segments>> plans = {
         {"none", {}}, {"sqrt", segments_every(6, sqrt_segment_size(6))}, {"every 2", segments_every(6, 2)},
         {"layers 1-3", {{1, 3}}}, {"budget", budget.segments}};
     for (const auto& [name, segs] : plans) {
-      const StepResult r = step(cfg, segs);
+      const StepResult r = one_step(cfg, segs);
       const MemoryPrediction p = predict_memory(cfg, segs);
       const double rel = std::fabs(double(r.peak_act) - double(p.peak_act)) / double(p.peak_act);
       bool layers_ok = true;

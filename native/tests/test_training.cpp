@@ -10,42 +10,19 @@
 #include <vector>
 
 #include "config.h"
+#include "support.h"
 #include "trainer.h"
 
 using namespace ts;
-
-static int failures = 0;
-static void expect(bool ok, const std::string& what) {
-  std::printf("%s %s\n", ok ? "ok  " : "FAIL", what.c_str());
-  if (!ok) ++failures;
-}
-
-static std::vector<double> train(const std::vector<std::string>& overrides, int* exit_code = nullptr,
-                                 const std::string& events = "",
-                                 std::vector<float>* params = nullptr) {
-  ParseResult pr = load_config("examples/tiny-gpt.train", overrides);
-  if (!pr.ok()) {
-    for (auto& d : pr.diagnostics) std::printf("%s\n", d.format().c_str());
-    ++failures;
-    return {};
-  }
-  std::vector<double> losses;
-  RunOptions opt;
-  opt.log_steps = false;
-  opt.events_path = events;
-  opt.step_losses = &losses;
-  opt.final_params = params;
-  const int rc = run_training(pr.config, opt);
-  if (exit_code) *exit_code = rc;
-  return losses;
-}
+using namespace ts::test;
 
 int main() {
   // The example as shipped. Threshold: the synthetic task's best possible
   // loss is ~0.50 and ln(64) = 4.16; the example reaches ~0.56 in 300 steps.
-  int rc = -1;
   const std::string events = "native/build/test_training_events.jsonl";
-  std::vector<double> full = train({}, &rc, events);
+  const ExampleRun example = train_example({}, events);
+  const int rc = example.exit_code;
+  const std::vector<double>& full = example.losses;
   expect(rc == 0, "the example trains (exit 0)");
   expect(full.size() == 300, "300 steps recorded, got " + std::to_string(full.size()));
   if (!full.empty()) {
@@ -63,7 +40,7 @@ int main() {
 
   // Mixed precision reaches the same loss on the example, within 2%.
   for (const char* p : {"bf16", "fp16"}) {
-    const std::vector<double> low = train({std::string("train.precision=") + p});
+    const std::vector<double> low = train_example({std::string("train.precision=") + p}).losses;
     char buf[160];
     std::snprintf(buf, sizeof buf, "%s reaches loss %.4f after %zu steps, fp32 %.4f (within 2%%)", p,
                   low.empty() ? NAN : low.back(), low.size(), full.empty() ? NAN : full.back());
@@ -74,21 +51,25 @@ int main() {
 
   // Determinism: same seed, same losses, to the last bit, also with two threads.
   const std::vector<std::string> short_run = {"train.steps=25", "train.warmup=5", "train.threads=2"};
-  const std::vector<double> a = train(short_run), b = train(short_run);
+  const std::vector<double> a = train_example(short_run).losses, b = train_example(short_run).losses;
   bool same = a.size() == 25 && a == b;
   expect(same, "the same seed gives bitwise-identical losses over 25 steps");
   std::vector<std::string> other = short_run;
   other.push_back("train.seed=43");
-  const std::vector<double> c = train(other);
+  const std::vector<double> c = train_example(other).losses;
   expect(c.size() == 25 && c != a, "another seed gives other losses");
 
   // Gradient accumulation: K micro-batches of b sequences train like one
   // batch of K*b (same data, mean gradient), up to float rounding.
   for (int K : {2, 4}) {
-    std::vector<float> pa, pb;
-    const std::vector<double> big = train({"train.steps=10", "train.warmup=2", "train.batch=" + std::to_string(4 * K)}, nullptr, "", &pa);
-    const std::vector<double> acc = train({"train.steps=10", "train.warmup=2", "train.batch=4",
-                                           "train.accumulate=" + std::to_string(K)}, nullptr, "", &pb);
+    const ExampleRun one = train_example(
+        {"train.steps=10", "train.warmup=2", "train.batch=" + std::to_string(4 * K)}, "", true);
+    const ExampleRun many = train_example({"train.steps=10", "train.warmup=2", "train.batch=4",
+                                           "train.accumulate=" + std::to_string(K)}, "", true);
+    const std::vector<double>& big = one.losses;
+    const std::vector<double>& acc = many.losses;
+    const std::vector<float>& pa = one.params;
+    const std::vector<float>& pb = many.params;
     double worst_loss = 0, diff2 = 0, norm2 = 0;
     for (size_t i = 0; i < big.size() && i < acc.size(); ++i)
       worst_loss = std::max(worst_loss, std::fabs(big[i] - acc[i]) / std::fabs(big[i]));
