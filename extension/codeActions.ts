@@ -3,6 +3,7 @@
 // re-profile" variants, and the TrainScope warnings they fix (the last run
 // went over the memory budget; the config's checkpoint budget fits no plan).
 import * as vscode from 'vscode';
+import { KeyedDebouncer } from './debounce';
 import { COMMANDS } from './commandIds';
 import { type ConfigAction, type ConfigInsights, configInsights, type LastRunFacts } from './configActions';
 import type { TextEdit } from './configEdits';
@@ -64,7 +65,7 @@ function fileNameOf(doc: vscode.TextDocument): string {
  */
 export class ConfigInsightsService implements vscode.Disposable {
   private readonly facts = new Map<string, Promise<LastRunFacts | undefined>>();
-  private readonly timers = new Map<string, ReturnType<typeof setTimeout>>();
+  private readonly debounce = new KeyedDebouncer();
   private readonly collection = vscode.languages.createDiagnosticCollection('trainscope-insights');
   private readonly disposables: vscode.Disposable[] = [];
 
@@ -84,7 +85,7 @@ export class ConfigInsightsService implements vscode.Disposable {
         if (e.contentChanges.length) this.schedule(e.document, DEBOUNCE_MS);
       }),
       vscode.workspace.onDidCloseTextDocument((d) => {
-        this.cancel(d.uri);
+        this.debounce.cancel(d.uri.toString());
         this.collection.delete(d.uri);
       }),
     );
@@ -92,8 +93,7 @@ export class ConfigInsightsService implements vscode.Disposable {
   }
 
   dispose(): void {
-    for (const t of this.timers.values()) clearTimeout(t);
-    this.timers.clear();
+    this.debounce.dispose();
     for (const d of this.disposables.splice(0)) d.dispose();
   }
 
@@ -135,24 +135,9 @@ export class ConfigInsightsService implements vscode.Disposable {
     }
   }
 
-  private cancel(uri: vscode.Uri): void {
-    const key = uri.toString();
-    const t = this.timers.get(key);
-    if (t) clearTimeout(t);
-    this.timers.delete(key);
-  }
-
   private schedule(doc: vscode.TextDocument, delay: number): void {
     if (doc.languageId !== LANGUAGE) return;
-    this.cancel(doc.uri);
-    const key = doc.uri.toString();
-    this.timers.set(
-      key,
-      setTimeout(() => {
-        this.timers.delete(key);
-        void this.publish(doc);
-      }, delay),
-    );
+    this.debounce.schedule(doc.uri.toString(), delay, () => void this.publish(doc));
   }
 
   private async publish(doc: vscode.TextDocument): Promise<void> {

@@ -4,6 +4,7 @@
 // actions (codeActions.ts), and CodeLenses to profile the config or reopen
 // its last profile.
 import * as vscode from 'vscode';
+import { KeyedDebouncer } from './debounce';
 import { COMMANDS } from './commandIds';
 import { registerConfigActions } from './codeActions';
 import { predictionNotes } from './configActions';
@@ -26,7 +27,7 @@ export function registerEditorFeatures(ctx: Ctx): void {
 
 /** Runs the addon's parser on open and edit (debounced) and publishes its diagnostics. */
 class ParseDiagnostics implements vscode.Disposable {
-  private readonly timers = new Map<string, ReturnType<typeof setTimeout>>();
+  private readonly debounce = new KeyedDebouncer();
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor(private readonly ctx: Ctx) {
@@ -39,7 +40,7 @@ class ParseDiagnostics implements vscode.Disposable {
         this.schedule(e.document, PARSE_DEBOUNCE_MS);
       }),
       vscode.workspace.onDidCloseTextDocument((d) => {
-        this.cancel(d.uri);
+        this.debounce.cancel(d.uri.toString());
         ctx.parseDiagnostics.delete(d.uri);
       }),
     );
@@ -47,29 +48,13 @@ class ParseDiagnostics implements vscode.Disposable {
   }
 
   dispose(): void {
-    for (const t of this.timers.values()) clearTimeout(t);
-    this.timers.clear();
+    this.debounce.dispose();
     for (const d of this.disposables.splice(0)) d.dispose();
-  }
-
-  private cancel(uri: vscode.Uri): void {
-    const key = uri.toString();
-    const t = this.timers.get(key);
-    if (t) clearTimeout(t);
-    this.timers.delete(key);
   }
 
   private schedule(doc: vscode.TextDocument, delay: number): void {
     if (doc.languageId !== LANGUAGE) return;
-    this.cancel(doc.uri);
-    const key = doc.uri.toString();
-    this.timers.set(
-      key,
-      setTimeout(() => {
-        this.timers.delete(key);
-        this.check(doc);
-      }, delay),
-    );
+    this.debounce.schedule(doc.uri.toString(), delay, () => this.check(doc));
   }
 
   private check(doc: vscode.TextDocument): void {
