@@ -10,7 +10,8 @@ import { setKeyEdits, type TextEdit, valueSpan } from './configEdits';
 import { findKeyLine, findSectionLine } from './configText';
 import type { RunConfigEcho } from './events';
 import { formatBytes } from './format';
-import { type PlannedSchedule, type PlanReport, type Range, type ResolvedConfig, splitLines, type TrainScopeNative } from './native';
+import type { PlanReport, PlanSchedule } from './events';
+import { type Range, type ResolvedConfig, splitLines, type TrainScopeNative } from './native';
 
 export type ActionId =
   | 'budget'
@@ -115,7 +116,7 @@ export function sizeTextAtLeast(bytes: number): string {
   return `${Math.ceil(bytes)}B`;
 }
 
-export type BudgetFit = { fits: true; schedule: PlannedSchedule } | { fits: false; smallest: number };
+export type BudgetFit = { fits: true; schedule: PlanSchedule } | { fits: false; smallest: number };
 
 // Refinement rounds of fitTotalBudget; the first usually lands.
 const FIT_ROUNDS = 4;
@@ -282,7 +283,7 @@ export function configInsights(input: InsightsInput): ConfigInsights {
   const actions: ConfigAction[] = [];
   const diagnostics: ConfigDiagnostic[] = [];
   const train = config.train;
-  const pct = (s: PlannedSchedule): string => `about +${stepTimePercent(s.recompute_fraction)}% step time`;
+  const pct = (s: PlanSchedule): string => `about +${stepTimePercent(s.recompute_fraction)}% step time`;
   const fits = (peak: number): boolean | undefined => (budgetBytes === null ? undefined : peak <= budgetBytes);
   const checkpointLines = offerLines(lines, ['checkpoint']);
 
@@ -457,7 +458,7 @@ export function predictionNotes(plan: PlanReport, config: ResolvedConfig, key: s
       // first schedule with the same explicit layers.
       const setting = config.train.checkpoint;
       let marked = false;
-      const current = (s: PlannedSchedule): boolean => {
+      const current = (s: PlanSchedule): boolean => {
         const hit = !marked && (s.name === setting || (setting.startsWith('layers') && s.checkpoint === setting));
         if (hit) marked = true;
         return hit;

@@ -76,15 +76,20 @@ export interface PlanSchedule {
   recompute_fraction: number;
 }
 
-/** The planner's report on checkpoint schedules, precisions and accumulation. */
+/**
+ * The planner's report on checkpoint schedules, precisions and accumulation
+ * (run record `plan`; the addon's `plan()` returns the same JSON).
+ */
 export interface PlanReport {
-  prediction?: MemoryPrediction;
+  prediction: MemoryPrediction;
   schedules: PlanSchedule[];
-  min_peak_act_bytes?: number;
-  /** Present when the config asked for `checkpoint budget …`. */
-  budget?: { bytes: number; fits: boolean; min_budget?: number; plan?: PlanSchedule };
-  precisions?: { precision: string; peak_act_bytes: number; peak_bytes: number }[];
-  accumulate?: { accumulate: number; batch: number; peak_act_bytes: number; peak_bytes: number }[];
+  /** The smallest peak activation memory any checkpoint plan reaches. */
+  min_peak_act_bytes: number;
+  /** Present when a budget was given (the config's `checkpoint budget …`, or the caller's). */
+  budget?: { bytes: number; fits: boolean; min_budget: number; plan?: PlanSchedule };
+  precisions: { precision: 'fp32' | 'bf16' | 'fp16'; peak_act_bytes: number; peak_bytes: number }[];
+  /** Same global batch as K micro-batches of batch/K. */
+  accumulate: { accumulate: number; batch: number; peak_act_bytes: number; peak_bytes: number }[];
 }
 
 export interface RunData {

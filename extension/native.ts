@@ -6,6 +6,7 @@
 // The addon gives 1-based line and BYTE columns (UTF-8, as the C++ counts);
 // utf16Range / byteColToUtf16 turn them into the 0-based UTF-16 positions an
 // editor uses, given the text that was parsed.
+import type { MemoryPrediction, PlanReport } from './events';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -79,40 +80,6 @@ export interface ParseResult {
   where: Record<string, SourceLoc>;
 }
 
-export interface LayerPrediction {
-  /** "embed", "block.0", ..., "head" */
-  name: string;
-  /** Parameter elements. */
-  params: number;
-  /** Recomputes its forward in backward (a checkpoint segment's block). */
-  checkpointed: boolean;
-  /** First block of a checkpoint segment. */
-  segment_start: boolean;
-  /** act: held when the forward pass ends; act_peak: largest live (forward or recompute). */
-  bytes: { param: number; grad: number; optim: number; act: number; act_peak: number; workspace: number };
-}
-
-/** memory_prediction_to_json: totals in bytes, per-layer breakdown. */
-export interface MemoryPrediction {
-  param: number;
-  grad: number;
-  optim: number;
-  peak_act_bytes: number;
-  peak_workspace_bytes: number;
-  peak_bytes: number;
-  /** Activations live when the forward pass ends. */
-  act_end_of_forward: number;
-  /** Parameter elements. */
-  params: number;
-  /** The checkpoint plan assumed, in config-language form. */
-  checkpoint: string;
-  recompute_flops: number;
-  step_flops: number;
-  /** Why the config's checkpoint budget could not be planned (the prediction then assumes none). */
-  error?: string;
-  layers: LayerPrediction[];
-}
-
 export interface KeyInfo {
   section: string;
   key: string;
@@ -140,31 +107,6 @@ export interface TrainScopeNative {
   plan(text: string, fileName: string, overrides?: readonly string[], budgetBytes?: number): PlanReport;
   keyTable(): KeyInfo[];
   version(): string;
-}
-
-export interface PlannedSchedule {
-  /** "none", "sqrt", "every K" or "budget". */
-  name: string;
-  /** The plan in config-language form ("none", "layers 0-2,3-5"). */
-  checkpoint: string;
-  /** [first, last] blocks of each recomputed segment. */
-  segments: [number, number][];
-  peak_act_bytes: number;
-  peak_bytes: number;
-  recompute_flops: number;
-  /** Recompute as a fraction of a step's FLOPs (about the extra step time). */
-  recompute_fraction: number;
-}
-
-export interface PlanReport {
-  prediction: MemoryPrediction;
-  schedules: PlannedSchedule[];
-  /** The smallest peak activation memory any checkpoint plan reaches. */
-  min_peak_act_bytes: number;
-  budget?: { bytes: number; fits: boolean; min_budget: number; plan?: PlannedSchedule };
-  precisions: { precision: 'fp32' | 'bf16' | 'fp16'; peak_act_bytes: number; peak_bytes: number }[];
-  /** Same global batch as K micro-batches of batch/K. */
-  accumulate: { accumulate: number; batch: number; peak_act_bytes: number; peak_bytes: number }[];
 }
 
 /** The diagnostics' file name for --set overrides. */
@@ -331,20 +273,25 @@ export interface Range {
 }
 
 /**
+ * The line the trainer's 1-based `line` names in `text` (clamped to the
+ * text's lines), 0-based, without the UTF-8 byte-order mark the trainer's
+ * columns start after; `bom` is the UTF-16 units it took (0 or 1).
+ */
+export function sourceLine(text: string | readonly string[], line: number): { index: number; text: string; bom: number } {
+  const lines = typeof text === 'string' ? splitLines(text) : text;
+  const index = Math.min(Math.max(0, line - 1), Math.max(0, lines.length - 1));
+  const s = lines[index] ?? '';
+  return index === 0 && s.startsWith('\uFEFF') ? { index, text: s.slice(1), bom: 1 } : { index, text: s, bom: 0 };
+}
+
+/**
  * An editor range for a 1-based line and byte columns [col, endCol) of
  * `text`, the text that was parsed (pass splitLines(text) when converting
  * many). A UTF-8 byte-order mark starts line 1 and the C++ columns start
  * after it.
  */
 export function utf16Range(text: string | readonly string[], line: number, col: number, endCol: number): Range {
-  const lines = typeof text === 'string' ? splitLines(text) : text;
-  const l = Math.min(Math.max(0, line - 1), Math.max(0, lines.length - 1));
-  let s = lines[l] ?? '';
-  let bom = 0;
-  if (l === 0 && s.startsWith('\uFEFF')) {
-    bom = 1;
-    s = s.slice(1);
-  }
+  const { index: l, text: s, bom } = sourceLine(text, line);
   const start = byteColToUtf16(s, col) + bom;
   const end = Math.max(start, byteColToUtf16(s, Math.max(col, endCol), true) + bom);
   return { start: { line: l, character: start }, end: { line: l, character: end } };

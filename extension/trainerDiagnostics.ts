@@ -1,7 +1,7 @@
 // The trainer's error lines on stderr (`file:line:col: error: message`,
 // docs/config.md "Diagnostics") turned into editor ranges. No `vscode`
 // import: the host wraps the result in vscode.Diagnostic.
-import { byteColToUtf16, OVERRIDE_FILE, splitLines } from './native';
+import { byteColToUtf16, OVERRIDE_FILE, sourceLine } from './native';
 
 export type TrainerMessage =
   /** Points into a file (a config line) or into the --set overrides. */
@@ -53,15 +53,7 @@ export interface LineRange {
  * the text lands on the last line.
  */
 export function rangeForColumn(text: string | readonly string[], line: number, byteCol: number): LineRange {
-  const lines = typeof text === 'string' ? splitLines(text) : text;
-  const l = Math.min(Math.max(0, line - 1), Math.max(0, lines.length - 1));
-  let s = lines[l] ?? '';
-  let bom = 0;
-  if (l === 0 && s.startsWith('\uFEFF')) {
-    // The trainer counts columns after a byte-order mark.
-    bom = 1;
-    s = s.slice(1);
-  }
+  const { index: l, text: s, bom } = sourceLine(text, line);
   const start = byteColToUtf16(s, byteCol);
   let end = start;
   if (s[start] === '"') {

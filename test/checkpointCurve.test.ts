@@ -104,14 +104,14 @@ describe('checkpoint curve (synthetic)', () => {
   });
 
   test('a run without a matching plan flags nothing; the budget plan becomes its own point', () => {
-    const plan: PlanReport = {
+    const plan: Pick<PlanReport, 'schedules' | 'budget'> = {
       schedules: [
         sched('every 1', 'layers 0,1', [[0, 0], [1, 1]], 10, 0.3),
         sched('none', 'none', [], 40, 0),
         sched('every 2', 'layers 0-1', [[0, 1]], 30, 0.3),
         sched('sqrt', 'layers 0-1', [[0, 1]], 30, 0.3),
       ],
-      budget: { bytes: 25e6, fits: true, plan: sched('budget', 'layers 0', [[0, 0]], 20, 0.15) },
+      budget: { bytes: 25e6, fits: true, min_budget: 10e6, plan: sched('budget', 'layers 0', [[0, 0]], 20, 0.15) },
     };
     const c = checkpointCurve(plan, 'layers 5');
     assert.deepEqual(

@@ -46,7 +46,7 @@ export function runCheckpoint(run: Pick<RunRecord, 'checkpoint' | 'predicted'>):
  * text are one point (sqrt often equals some every K); sorted by segment
  * count, then by recompute. `runPlan` is the run's own checkpoint text.
  */
-export function checkpointCurve(plan: PlanReport, runPlan?: string): CheckpointCurve {
+export function checkpointCurve(plan: Pick<PlanReport, 'schedules' | 'budget'>, runPlan?: string): CheckpointCurve {
   const byKey = new Map<string, CurvePoint>();
   const add = (s: PlanSchedule, budget: boolean): void => {
     const key = norm(s.checkpoint);
@@ -71,7 +71,7 @@ export function checkpointCurve(plan: PlanReport, runPlan?: string): CheckpointC
     if (s.name === 'sqrt') p.sqrt = true;
     if (budget) p.budget = true;
   };
-  for (const s of plan.schedules ?? []) add(s, false);
+  for (const s of plan.schedules) add(s, false);
   if (plan.budget?.plan) add(plan.budget.plan, true);
   const points = [...byKey.values()];
   const want = runPlan !== undefined ? norm(runPlan) : undefined;
