@@ -56,6 +56,19 @@ inline ExampleRun train_example(const std::vector<std::string>& overrides,
   return run;
 }
 
+// A small model (6 blocks) that still has every part of the real one: the
+// checkpoint and precision tests step it under each plan.
+inline Config small_model_config() {
+  Config cfg;
+  cfg.model.vocab = 40;
+  cfg.model.context = 16;
+  cfg.model.layers = 6;
+  cfg.model.width = 32;
+  cfg.model.heads = 4;
+  cfg.train.batch = 3;
+  return cfg;
+}
+
 struct StepResult {
   double loss = 0;
   std::vector<std::vector<float>> grads;  // per layer

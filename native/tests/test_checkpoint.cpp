@@ -22,13 +22,7 @@ using namespace ts;
 using namespace ts::test;
 
 static void equivalence_and_memory() {
-  Config cfg;
-  cfg.model.vocab = 40;
-  cfg.model.context = 16;
-  cfg.model.layers = 6;
-  cfg.model.width = 32;
-  cfg.model.heads = 4;
-  cfg.train.batch = 3;
+  Config cfg = small_model_config();
   const StepResult base = one_step(cfg, {});
   const std::vector<std::pair<std::string, Segments>> plans = {
       {"sqrt", segments_every(6, sqrt_segment_size(6))},

@@ -52,13 +52,7 @@ static void overflow() {
 }
 
 static void memory_and_exactness() {
-  Config cfg;
-  cfg.model.vocab = 40;
-  cfg.model.context = 16;
-  cfg.model.layers = 6;
-  cfg.model.width = 32;
-  cfg.model.heads = 4;
-  cfg.train.batch = 3;
+  Config cfg = small_model_config();
   uint64_t fp32_peak = 0;
   for (const char* prec : {"fp32", "bf16", "fp16"}) {
     cfg.train.precision = prec;
