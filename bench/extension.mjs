@@ -18,7 +18,8 @@
 //
 // The extension sources (extension/events.ts, runModel.ts, runStore.ts) are
 // bundled for Node with esbuild into a temporary .mjs: what runs is the
-// extension's code, not a copy.
+// extension's code, not a copy. So is the synthetic 2-rank run of section 2
+// (test/support/timelineRun.ts, which the webview test renders too).
 import { spawnSync } from 'node:child_process';
 import {
   createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync,
@@ -64,6 +65,7 @@ async function bundleExtensionModules(root, tmp) {
         "export { EventStreamParser } from './extension/events';",
         "export { RunModelBuilder } from './extension/runModel';",
         "export { loadRun } from './extension/runStore';",
+        "export { writeTimelineRun } from './test/support/timelineRun';",
       ].join('\n'),
       resolveDir: root,
       loader: 'ts',
@@ -173,48 +175,6 @@ async function loadRunTimed(mod, dir, events) {
 }
 
 // ---------------------------------------------------------------- 2. render
-
-// A 2-rank run: the real run record with ranks = 2, its layer records, and
-// step 1 holding N_BARS bars: per rank N_BARS/4 spans and N_BARS/4 all-reduces.
-function writeTimelineRun(lines, dir) {
-  mkdirSync(dir, { recursive: true });
-  const runLine = lines.find((l) => l.startsWith('{"type":"run"'));
-  const run = JSON.parse(runLine);
-  run.ranks = 2;
-  run.clock_offsets_us = [0, 0];
-  if (run.config?.parallel) run.config.parallel.ranks = 2;
-  const layers = lines.filter((l) => l.startsWith('{"type":"layer"'));
-  const nLayers = Math.max(1, layers.length);
-  const summary = lines.find((l) => l.startsWith('{"type":"summary"'));
-  const perKind = N_BARS / 4;
-  const stepUs = 1e6;
-  const rankLines = (rank) => {
-    const out = [];
-    const t0 = 1000;
-    out.push(JSON.stringify({
-      type: 'step', rank, step: 1, loss: 4.0, t0, t1: t0 + stepUs, lr: 1e-3, grad_norm: 1, ms: stepUs / 1e3,
-      tokens_per_s: 1000, phases: { data: 0.1, fwd: 300, bwd: 600, optim: 99.9 },
-      mem: { live_bytes: 1 << 20, peak_bytes: 1 << 22 },
-    }));
-    const dt = stepUs / perKind;
-    for (let i = 0; i < perKind; i++) {
-      const a = t0 + i * dt;
-      const phase = i < perKind / 3 ? 'fwd' : i < (perKind * 5) / 6 ? 'bwd' : 'optim';
-      out.push(`{"type":"span","rank":${rank},"step":1,"layer":${i % nLayers},"name":"l","phase":"${phase}","t0":${a.toFixed(3)},"t1":${(a + dt * 0.8).toFixed(3)}}`);
-    }
-    for (let i = 0; i < perKind; i++) {
-      const a = t0 + i * dt + dt * 0.1;
-      const d = dt * 0.7;
-      const bytes = 65536;
-      const algbw = bytes / (d * 1e3);
-      out.push(`{"type":"comm","rank":${rank},"step":1,"op":"allreduce","bucket":${i},"bytes":${bytes},"t0":${a.toFixed(3)},"t1":${(a + d).toFixed(3)},"algbw":${algbw.toFixed(6)},"busbw":${algbw.toFixed(6)}}`);
-    }
-    return out;
-  };
-  writeFileSync(path.join(dir, 'events.jsonl'),
-    [JSON.stringify(run), ...layers, ...rankLines(0), ...(summary ? [summary] : [])].join('\n') + '\n');
-  writeFileSync(path.join(dir, 'events.rank1.jsonl'), rankLines(1).join('\n') + '\n');
-}
 
 // Before the page's scripts: note when an animation-frame callback first
 // paints on a canvas inside the communication timeline.
@@ -406,7 +366,7 @@ export async function run(ctx) {
 
     // 2. render
     const tlDir = path.join(tmp, 'timeline');
-    writeTimelineRun(lines, tlDir);
+    mod.writeTimelineRun(lines, tlDir, N_BARS);
     const rep = spawnSync(process.execPath, [path.join(ctx.root, 'out', 'report.js'), tlDir], { cwd: ctx.root, encoding: 'utf8' });
     if (rep.status !== 0) throw new Error(`out/report.js failed: ${rep.stderr.slice(-500)}`);
     const reportFile = path.join(tlDir, 'report.html');

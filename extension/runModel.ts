@@ -8,6 +8,7 @@
 // types and `applyDelta`; the host and the tests use the builder.
 import { isShortSummary } from './events';
 import type { CommRecord, LayerRecord, RunRecord, SpanRecord, StepRecord, SummaryRecord, TrainerEvent } from './events';
+import { type PackedBars, packOnSerialise, type TimelineBars } from './timelineBars';
 
 /** `live` while the trainer runs; `incomplete`: it ended without a summary (killed). */
 export type RunStatus = 'live' | 'completed' | 'interrupted' | 'failed' | 'incomplete';
@@ -98,25 +99,20 @@ export const BAR_SPAN = 0;
 export const BAR_COMM = 1;
 
 /**
- * One sampled step of every rank, as columns with one entry per bar (a span
- * or an all-reduce). Typed arrays in the host (they serialise to JSON as
- * plain arrays, so the webview may get either).
+ * One sampled step of every rank: its bars (spans and all-reduces) as
+ * columns, and per rank the step record's figures.
  */
 export interface TimelineSample {
   step: number;
-  rank: ArrayLike<number>;
-  /** BAR_SPAN or BAR_COMM. */
-  kind: ArrayLike<number>;
-  /** µs since rank 0's run start (aligned clocks). */
-  t0: ArrayLike<number>;
-  t1: ArrayLike<number>;
-  /** Span: index into `RankTimeline.phases`; comm: the bucket. */
-  tag: ArrayLike<number>;
-  /** Span: the layer; comm: the bucket's bytes. */
-  value: ArrayLike<number>;
-  /** Comm: GB/s (10^9) as recorded; 0 for spans. */
-  algbw: ArrayLike<number>;
-  busbw: ArrayLike<number>;
+  /**
+   * Typed columns in the host; they serialise packed (extension/timelineBars.ts)
+   * and the view decodes a sample's bars when it shows them (`barColumns`).
+   * Per bar: `rank`; `kind` BAR_SPAN or BAR_COMM; `t0`/`t1` µs since rank
+   * 0's run start (aligned clocks); `tag` the span's phase index (into
+   * `RankTimeline.phases`) or the comm's bucket; `value` the span's layer or
+   * the bucket's bytes; `algbw`/`busbw` the comm's GB/s (10^9), 0 for spans.
+   */
+  bars: TimelineBars | PackedBars;
   /** Per rank (index = rank), from its step record; null until seen. */
   stepT0: (number | null)[];
   stepT1: (number | null)[];
@@ -502,8 +498,7 @@ export class RunModelBuilder {
   }
 }
 
-// A growable typed column; `view()` is the filled part, which serialises to
-// JSON as a plain array.
+// A growable typed column; `view()` is the filled part.
 class Column<A extends Float64Array | Float32Array | Uint32Array | Uint16Array | Uint8Array> {
   n = 0;
   constructor(
@@ -519,16 +514,11 @@ class Column<A extends Float64Array | Float32Array | Uint32Array | Uint16Array |
     this.a[this.n++] = v;
   }
   view(): A {
-    return jsonArray(this.a.subarray(0, this.n) as A);
+    return this.a.subarray(0, this.n) as A;
   }
 }
 
-function jsonArray<A extends ArrayLike<number>>(a: A): A {
-  Object.defineProperty(a, 'toJSON', { value: () => Array.from(a), enumerable: false });
-  return a;
-}
-
-// Builds one TimelineSample; the sample's columns are views refreshed on push.
+// Builds one TimelineSample; its bars are views refreshed on flush.
 class SampleBuilder {
   readonly sample: TimelineSample;
   private dirty = false;
@@ -542,22 +532,7 @@ class SampleBuilder {
   private readonly busbw = new Column(new Float32Array(16), (n) => new Float32Array(n));
 
   constructor(step: number) {
-    this.sample = {
-      step,
-      rank: [],
-      kind: [],
-      t0: [],
-      t1: [],
-      tag: [],
-      value: [],
-      algbw: [],
-      busbw: [],
-      stepT0: [],
-      stepT1: [],
-      commMs: [],
-      exposedMs: [],
-      overlap: [],
-    };
+    this.sample = { step, bars: this.bars(), stepT0: [], stepT1: [], commMs: [], exposedMs: [], overlap: [] };
   }
 
   push(rank: number, kind: number, t0: number, t1: number, tag: number, value: number, algbw: number, busbw: number): void {
@@ -572,19 +547,24 @@ class SampleBuilder {
     this.dirty = true;
   }
 
-  /** Points the sample's columns at the filled parts (after pushes). */
+  /** Points the sample's bars at the filled parts (after pushes). */
   flush(): void {
     if (!this.dirty) return;
+    this.sample.bars = this.bars();
+  }
+
+  private bars(): TimelineBars {
     this.dirty = false;
-    const s = this.sample;
-    s.rank = this.rank.view();
-    s.kind = this.kind.view();
-    s.t0 = this.t0.view();
-    s.t1 = this.t1.view();
-    s.tag = this.tag.view();
-    s.value = this.value.view();
-    s.algbw = this.algbw.view();
-    s.busbw = this.busbw.view();
+    return packOnSerialise({
+      rank: this.rank.view(),
+      kind: this.kind.view(),
+      t0: this.t0.view(),
+      t1: this.t1.view(),
+      tag: this.tag.view(),
+      value: this.value.view(),
+      algbw: this.algbw.view(),
+      busbw: this.busbw.view(),
+    });
   }
 }
 

@@ -12,8 +12,18 @@ import { after, before, describe, test } from 'node:test';
 
 import { BAR_COMM, BAR_SPAN, type RankTimeline, type RunModel, RunModelBuilder } from '../extension/runModel';
 import { loadRun } from '../extension/runStore';
+import { barColumns, isPackedBars, isPackedBarsValue } from '../extension/timelineBars';
 import { REPORT_DATA_ID } from '../webview/protocol';
-import { bucketRows, decimate, rankCommRows, timelineLayout } from '../webview/views/commTimeline';
+import {
+  bucketRows,
+  coveredBy,
+  decimate,
+  intervalUnion,
+  MAX_VISIBLE_BARS,
+  maxDrawnBars,
+  rankCommRows,
+  timelineLayout,
+} from '../webview/views/commTimeline';
 import { root, tempDir, trainer } from './support/trainer';
 
 describe('decimation', () => {
@@ -70,6 +80,20 @@ describe('decimation', () => {
     assert.equal(mergedTotal, n, 'every bar is accounted for once');
   });
 
+  test('more bars than a lane has pixels are merged, at most MAX_VISIBLE_BARS are drawn one by one', () => {
+    assert.equal(maxDrawnBars(4, 1000), 4000);
+    assert.equal(maxDrawnBars(1000, 1000), MAX_VISIBLE_BARS);
+    const n = 8000;
+    const bars = { lane: new Uint16Array(n), t0: new Float64Array(n), t1: new Float64Array(n), color: new Uint16Array(n) };
+    for (let i = 0; i < n; i++) {
+      bars.t0[i] = i;
+      bars.t1[i] = i + 0.5;
+    }
+    const out = decimate(bars, n, { t0: 0, t1: n, widthPx: 1000 }, maxDrawnBars(1, 1000));
+    assert.equal(out.decimated, true);
+    assert.ok(out.count <= 1002, `${out.count} bars drawn for 1000 px`);
+  });
+
   test('few visible bars are kept as they are; bars outside the view are dropped', () => {
     const bars = { lane: [0, 0, 1], t0: [0, 10, 5], t1: [5, 20, 6], color: [0, 1, 2] };
     const out = decimate(bars, 3, { t0: 0, t1: 8, widthPx: 80 });
@@ -80,6 +104,63 @@ describe('decimation', () => {
     // Forced decimation of the same bars: wide bars of different colours stay apart.
     const forced = decimate(bars, 3, { t0: 0, t1: 20, widthPx: 200 }, 0);
     assert.equal(forced.count, 3);
+  });
+});
+
+describe('overlap of all-reduces with backward', () => {
+  // Deterministic pseudo-random intervals.
+  const rng = (seed: number) => () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+
+  test('the union of intervals covers exactly what the intervals cover', () => {
+    const r = rng(7);
+    const list: [number, number][] = [];
+    for (let i = 0; i < 300; i++) {
+      const a = Math.floor(r() * 1000);
+      list.push([a, a + Math.floor(r() * 20)]);
+    }
+    const brute = (a: number, b: number): number => {
+      // Unit cells of [a, b) inside any interval (endpoints are integers).
+      let n = 0;
+      for (let t = a; t < b; t++) if (list.some(([s, e]) => s <= t && t + 1 <= e)) n++;
+      return n;
+    };
+    const u = intervalUnion(list.map(([s, e]) => [s, e]));
+    for (let k = 1; k < u.start.length; k++) assert.ok(u.start[k] > u.end[k - 1], 'runs are disjoint and sorted');
+    for (let i = 0; i < 200; i++) {
+      const a = Math.floor(r() * 1000);
+      const b = a + Math.floor(r() * 80);
+      assert.equal(coveredBy(u, a, b), brute(a, b), `[${a}, ${b}]`);
+    }
+  });
+
+  test('bucket overlap of a 10^5-bar step matches the pairwise sum', () => {
+    const b = new RunModelBuilder('big', { maxSpanSamples: 4 });
+    const per = 25_000;
+    const ev: Parameters<RunModelBuilder['add']>[0][number][] = [
+      { type: 'run', schema: 1, ranks: 2, layers: [], predicted: {} } as unknown as Parameters<RunModelBuilder['add']>[0][number],
+    ];
+    for (const rank of [0, 1]) {
+      for (let i = 0; i < per; i++) {
+        const t = i * 40;
+        ev.push({ type: 'span', rank, step: 1, layer: i % 6, name: 'l', phase: i % 3 ? 'bwd' : 'fwd', t0: t, t1: t + 30 });
+        ev.push({ type: 'comm', rank, step: 1, op: 'allreduce', bucket: i, bytes: 4096, t0: t + 25, t1: t + 45, algbw: 1, busbw: 1 });
+      }
+    }
+    b.add(ev);
+    const tl = b.model.timeline!;
+    const started = Date.now();
+    const rows = bucketRows(tl, tl.samples[0]);
+    const ms = Date.now() - started;
+    assert.equal(rows.length, per);
+    // Bucket i's all-reduce [40i+25, 40i+45] meets span i's [40i, 40i+30]
+    // (5 µs) and span i+1's [40i+40, 40i+70] (5 µs), when they are backward.
+    const bwd = (i: number): boolean => i < per && i % 3 !== 0;
+    for (const i of [0, 1, 2, 3, 100, 999, per - 1]) {
+      const want = ((bwd(i) ? 5 : 0) + (bwd(i + 1) ? 5 : 0)) / 20;
+      assert.ok(Math.abs(rows[i].overlapBwd - want) < 1e-9, `bucket ${i}: ${rows[i].overlapBwd} vs ${want}`);
+      assert.equal(rows[i].ranks, 2);
+    }
+    assert.ok(ms < 2000, `bucketRows took ${ms} ms for ${2 * per} all-reduces`);
   });
 });
 
@@ -103,10 +184,17 @@ describe('timeline builder', () => {
       b.model.spans.samples.map((x) => x.step),
     );
     assert.ok(tl.samples.length <= 4);
-    for (const x of tl.samples) assert.deepEqual(Array.from(x.kind), [BAR_SPAN, BAR_COMM]);
-    // Typed columns serialise as plain arrays.
+    for (const x of tl.samples) assert.deepEqual(Array.from(barColumns(x.bars).kind), [BAR_SPAN, BAR_COMM]);
+    // Typed columns serialise packed, and decode to the same values.
     const json = JSON.parse(JSON.stringify(tl)) as RankTimeline;
-    assert.deepEqual(json.samples[0].t0, Array.from(tl.samples[0].t0));
+    const packed = json.samples[0].bars;
+    assert.ok(isPackedBarsValue(packed), 'packed in JSON');
+    const host = barColumns(tl.samples[0].bars);
+    const back = barColumns(packed);
+    for (const k of Object.keys(host) as (keyof typeof host)[]) {
+      assert.equal(back[k].constructor, host[k].constructor, `${k} keeps its element type`);
+      assert.deepEqual(Array.from(back[k]), Array.from(host[k]), k);
+    }
   });
 });
 
@@ -179,7 +267,8 @@ describe('a 2-rank run', () => {
       tl.samples.map((x) => x.step),
       [1, 4, 8, 12],
     );
-    assert.ok(tl.samples[0].rank instanceof Uint16Array && tl.samples[0].t0 instanceof Float64Array, 'typed columns');
+    const bars = tl.samples[0].bars;
+    assert.ok(!isPackedBars(bars) && bars.rank instanceof Uint16Array && bars.t0 instanceof Float64Array, 'typed columns');
     // Rank 0's step columns are not doubled by rank 1's step records.
     assert.deepEqual(model.steps.step, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
   });
@@ -234,10 +323,11 @@ describe('a 2-rank run', () => {
     assert.ok(tl, 'the report has the timeline');
     assert.equal(tl.samples.length, model.timeline!.samples.length);
     for (const sample of tl.samples) {
-      assert.ok(Array.isArray(sample.t0), 'plain arrays in JSON');
+      assert.ok(isPackedBarsValue(sample.bars), 'bars packed in JSON');
+      const b = barColumns(sample.bars);
       for (const rank of [0, 1]) {
         let n = 0;
-        for (let i = 0; i < sample.kind.length; i++) if (sample.kind[i] === BAR_COMM && sample.rank[i] === rank) n++;
+        for (let i = 0; i < b.kind.length; i++) if (b.kind[i] === BAR_COMM && b.rank[i] === rank) n++;
         assert.ok(n > 0, `step ${sample.step}: rank ${rank}'s all-reduces`);
       }
       assert.equal(sample.overlap.length, 2);

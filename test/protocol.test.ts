@@ -81,4 +81,25 @@ describe('messages from the host', () => {
     assert.equal(isHostMessage({ type: 'init', model: good, settings: { budgetBytes: null } }), false, 'no compare list');
     assert.equal(isHostMessage({ type: 'delta', delta: { id: 'r', status: 'live', steps: { from: 0, columns: {} } } }), false);
   });
+
+  test('a timeline arrives packed; columns of the wrong length or alphabet are rejected', () => {
+    const b = new RunModelBuilder('dp');
+    b.add([
+      { type: 'run', schema: 1, ranks: 2, layers: [], predicted: {} } as unknown as Parameters<RunModelBuilder['add']>[0][number],
+      { type: 'span', rank: 0, step: 1, layer: 0, name: 'l', phase: 'bwd', t0: 0, t1: 10 },
+      { type: 'comm', rank: 1, step: 1, op: 'allreduce', bucket: 0, bytes: 64, t0: 5, t1: 20, algbw: 1, busbw: 1 },
+    ]);
+    const wire = () => JSON.parse(JSON.stringify(b.model)) as { timeline: { samples: { bars: { n: number; columns: Record<string, string> } }[] } };
+    assert.equal(isRunModel(wire()), true);
+    const short = wire();
+    short.timeline.samples[0].bars.n = 3;
+    assert.equal(isRunModel(short), false, 'n does not match the columns');
+    const garbled = wire();
+    const t0 = garbled.timeline.samples[0].bars.columns.t0;
+    garbled.timeline.samples[0].bars.columns.t0 = '<' + t0.slice(1);
+    assert.equal(isRunModel(garbled), false, 'not base64');
+    const missing = wire();
+    delete missing.timeline.samples[0].bars.columns.busbw;
+    assert.equal(isRunModel(missing), false, 'a column missing');
+  });
 });

@@ -9,7 +9,7 @@ import { applyDelta, emptyModel, RunModelBuilder } from '../extension/runModel';
 import { withAlpha } from '../webview/color';
 import { bucketRanges, downsample } from '../webview/downsample';
 import { checkpointFacts } from '../webview/views/checkpoints';
-import { commFacts } from '../webview/views/communication';
+import { commFacts } from '../webview/views/commTimeline';
 
 const bytes = { param: 1, grad: 1, optim: 2, act: 3, workspace: 4 };
 

@@ -16,7 +16,8 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import { formatBytes } from '../extension/format';
+import { formatBytes, formatMs } from '../extension/format';
+import { writeTimelineRun } from './support/timelineRun';
 import { haveTrainer, NO_TRAINER, root, runTrainer, tempDir } from './support/trainer';
 
 const CHROMIUM_CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
@@ -239,5 +240,72 @@ describe('report.html in Chromium', { skip: !haveTrainer && NO_TRAINER }, () => 
     const remote = problems.requests.filter((u) => !u.startsWith('file:') && !u.startsWith('data:'));
     assert.deepEqual(remote, [], `requests beyond file://: ${remote.join(', ')}`);
     assert.ok(problems.requests.length >= 1);
+  });
+});
+
+describe('report.html of a busy 2-rank step in Chromium', { skip: !haveTrainer && NO_TRAINER }, () => {
+  // 20 000 bars: 5 000 buckets per rank, far more rows than a table should build at once.
+  const BARS = 20_000;
+  let dir = '';
+  let browser: Browser | undefined;
+  let page: Page;
+  const problems: string[] = [];
+
+  before(async () => {
+    assert.ok(chromiumPath && existsSync(chromiumPath), 'Chromium is not installed (apt-get install chromium)');
+    dir = tempDir('trainscope-webview-dp-');
+    const real = path.join(dir, 'real');
+    runTrainer(path.join(root, 'examples', 'tiny-gpt.train'), real, ['train.steps=2', 'train.warmup=0', 'train.threads=1']);
+    const lines = readFileSync(path.join(real, 'events.jsonl'), 'utf8').split('\n').filter(Boolean);
+    const run = path.join(dir, 'dp');
+    writeTimelineRun(lines, run, BARS);
+    const r = spawnSync(process.execPath, [path.join(root, 'out', 'report.js'), run], { encoding: 'utf8' });
+    assert.equal(r.status, 0, `out/report.js failed: ${r.stderr}`);
+    browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
+    const context = await browser.newContext({ viewport: VIEWPORT, deviceScaleFactor: 1, colorScheme: 'dark' });
+    page = await context.newPage();
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => problems.push(`uncaught: ${e.message}`));
+    await page.goto(pathToFileURL(path.join(run, 'report.html')).href + '#communication');
+    await page.locator('#view-communication .ts-comm-details table').first().waitFor();
+  });
+
+  after(async () => {
+    await browser?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('the timeline draws both ranks’ lanes', async () => {
+    const [px] = await canvasPixels(page, '#view-communication .ts-comm-timeline canvas');
+    assert.ok(px.width > 1000, `canvas width ${px.width}`);
+    // Four lanes of bars across the plot: thousands of coloured pixels.
+    assert.ok(px.data > 20_000, `timeline bars: ${JSON.stringify(px)}`);
+    await screenshot(page, 'communication-2-ranks', false);
+  });
+
+  test('the bucket table builds a page of rows, and more on request', async () => {
+    const buckets = page.locator('#view-communication .ts-comm-details .ts-card').first();
+    assert.match(await buckets.locator('h2').innerText(), /^Buckets of step 1$/);
+    const rows = buckets.locator('tbody tr');
+    const more = /^(\d+) of (\d+) rows/.exec(await buckets.locator('.ts-table-more').innerText());
+    assert.ok(more, 'a "Show more" line under the table');
+    const page1 = Number(more[1]);
+    assert.equal(Number(more[2]), BARS / 4, 'every bucket counted');
+    assert.ok(page1 >= 50 && page1 <= 500, `a page of ${page1} rows`);
+    assert.equal(await rows.count(), page1);
+    assert.equal((await rows.first().locator('td').allInnerTexts())[0], '0');
+    await buckets.locator('.ts-table-more vscode-button').click();
+    assert.equal(await rows.count(), 2 * page1);
+    assert.equal((await rows.nth(2 * page1 - 1).locator('td').allInnerTexts())[0], String(2 * page1 - 1));
+    // Overlap per sampled step: one step, two ranks, from their step records.
+    const overlap = page.locator('#view-communication .ts-comm-details .ts-card').nth(1).locator('tbody tr');
+    assert.equal(await overlap.count(), 2);
+    assert.deepEqual(await overlap.first().locator('td').allInnerTexts(), ['1', '0', formatMs(700), formatMs(100), '85.7%']);
+  });
+
+  test('no console errors', () => {
+    assert.deepEqual(problems, []);
   });
 });

@@ -2,8 +2,9 @@
 // ways, with type guards. Each side validates what it receives: a webview
 // is a separate, less trusted context, and a stale webview (reloaded
 // extension) may speak an older dialect. No `vscode` and no DOM import.
-import type { EvalColumns, LayerTime, RunDelta, RunModel, SpanSamples, StepColumns } from '../extension/runModel';
+import type { EvalColumns, LayerTime, RankTimeline, RunDelta, RunModel, SpanSamples, StepColumns } from '../extension/runModel';
 import { RUN_STATUSES } from '../extension/runModel';
+import { isPackedBarsValue } from '../extension/timelineBars';
 
 /** Id of the <script type="application/json"> holding a standalone report's InitMessage. */
 export const REPORT_DATA_ID = 'trainscope-data';
@@ -119,6 +120,23 @@ function isSpanSamples(v: unknown): v is SpanSamples {
   );
 }
 
+// Bars arrive packed (extension/timelineBars.ts): checked by length and
+// alphabet here, decoded only when the Communication view shows the sample.
+function isRankTimeline(v: unknown): v is RankTimeline {
+  if (!isObj(v) || !Number.isInteger(v.ranks) || (v.ranks as number) < 1 || !isStrArray(v.phases) || !Array.isArray(v.samples)) return false;
+  return v.samples.every(
+    (s) =>
+      isObj(s) &&
+      typeof s.step === 'number' &&
+      isPackedBarsValue(s.bars) &&
+      isNumArray(s.stepT0, true) &&
+      isNumArray(s.stepT1, true) &&
+      isNumArray(s.commMs, true) &&
+      isNumArray(s.exposedMs, true) &&
+      isNumArray(s.overlap, true),
+  );
+}
+
 // Records inside the model were validated against the event schema when
 // they were parsed (extension/events.ts); here only their container shape
 // and the fields the views index by are checked.
@@ -152,6 +170,7 @@ export function isRunModel(v: unknown): v is RunModel {
     isEvalColumns(v.evals) &&
     isLayerTime(v.layerTime) &&
     isSpanSamples(v.spans) &&
+    (v.timeline === undefined || isRankTimeline(v.timeline)) &&
     (v.summary === null || isRecordLike(v.summary, 'summary')) &&
     isStrArray(v.errors) &&
     isProblems(v.streamProblems)

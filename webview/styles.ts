@@ -106,4 +106,5 @@ vscode-panel-view { padding: 0; }
 table.ts-comm-table { border-collapse: collapse; font-family: var(--ts-mono); font-size: 0.9em; }
 table.ts-comm-table th, table.ts-comm-table td { padding: 2px 8px; text-align: right; border-bottom: 1px solid var(--ts-border); white-space: nowrap; }
 table.ts-comm-table th { color: var(--ts-muted); font-weight: 600; }
+.ts-table-more { display: flex; gap: 8px; align-items: center; margin-top: 6px; font-size: 0.9em; }
 `;

@@ -1,10 +1,36 @@
 // The communication timeline's geometry, without the DOM (unit-tested under
 // plain Node): lanes per rank, the bars of one sampled step, per-bucket
-// statistics and decimation of more bars than pixels.
-import { BAR_COMM, BAR_SPAN, type RankTimeline, type TimelineSample } from '../../extension/runModel';
+// statistics, decimation of more bars than pixels, and what the view says
+// about a run's communication.
+import { BAR_COMM, BAR_SPAN, type RankTimeline, type RunModel, type TimelineSample } from '../../extension/runModel';
+import { barColumns } from '../../extension/timelineBars';
 
-/** Bars with more than this many visible are decimated. */
+/** What the view says about a run's communication, from its step records. */
+export type CommFacts =
+  | { kind: 'single-rank' }
+  | { kind: 'no-records'; ranks: number }
+  | { kind: 'timed'; ranks: number; commMs: number; share: number };
+
+export function commFacts(m: RunModel): CommFacts {
+  const ranks = m.run?.ranks ?? 1;
+  const p = m.steps.phaseNames.indexOf('comm');
+  if (p === -1 || !m.steps.step.length) return ranks > 1 ? { kind: 'no-records', ranks } : { kind: 'single-rank' };
+  const comm = m.steps.phaseMs[p].reduce((a, b) => a + b, 0) / m.steps.step.length;
+  const total = m.steps.ms.reduce((a, b) => a + b, 0) / m.steps.step.length;
+  return { kind: 'timed', ranks, commMs: comm, share: total > 0 ? comm / total : 0 };
+}
+
+/** Bars with more than this many visible are always decimated. */
 export const MAX_VISIBLE_BARS = 100_000;
+
+/**
+ * The most bars drawn one by one: more bars than a lane has pixels cannot
+ * all be seen, and drawing 10^5 of them took most of a first render; past
+ * this, sub-pixel bars are merged (decimate).
+ */
+export function maxDrawnBars(lanes: number, widthPx: number): number {
+  return Math.min(MAX_VISIBLE_BARS, Math.max(1, lanes) * Math.ceil(widthPx));
+}
 
 /**
  * The bars of one sampled step on one time axis: lane 2r holds rank r's
@@ -29,9 +55,10 @@ export interface TimelineLayout {
 }
 
 export function timelineLayout(tl: RankTimeline, sample: TimelineSample): TimelineLayout {
-  const n = sample.t0.length;
+  const b = barColumns(sample.bars);
+  const n = b.t0.length;
   let ranks = tl.ranks;
-  for (let i = 0; i < n; i++) if (sample.rank[i] + 1 > ranks) ranks = sample.rank[i] + 1;
+  for (let i = 0; i < n; i++) if (b.rank[i] + 1 > ranks) ranks = b.rank[i] + 1;
   const lane = new Uint16Array(n);
   const t0 = new Float64Array(n);
   const t1 = new Float64Array(n);
@@ -40,11 +67,11 @@ export function timelineLayout(tl: RankTimeline, sample: TimelineSample): Timeli
   let tMin = Infinity;
   let tMax = -Infinity;
   for (let i = 0; i < n; i++) {
-    const comm = sample.kind[i] === BAR_COMM;
-    lane[i] = sample.rank[i] * 2 + (comm ? 1 : 0);
-    t0[i] = sample.t0[i];
-    t1[i] = sample.t1[i];
-    color[i] = comm ? commColor : sample.tag[i];
+    const comm = b.kind[i] === BAR_COMM;
+    lane[i] = b.rank[i] * 2 + (comm ? 1 : 0);
+    t0[i] = b.t0[i];
+    t1[i] = b.t1[i];
+    color[i] = comm ? commColor : b.tag[i];
     if (t0[i] < tMin) tMin = t0[i];
     if (t1[i] > tMax) tMax = t1[i];
   }
@@ -230,42 +257,39 @@ export interface BucketRow {
 
 /** Per-bucket table of a sample: bytes, ms, bandwidth, overlap with the rank's backward (and recompute) spans. */
 export function bucketRows(tl: RankTimeline, sample: TimelineSample): BucketRow[] {
+  const b = barColumns(sample.bars);
   const bwdPhases = new Set<number>();
   tl.phases.forEach((p, i) => {
     if (p === 'bwd' || p === 'recompute') bwdPhases.add(i);
   });
-  // Per rank: backward intervals, sorted.
+  // Per rank: backward intervals, then their union as disjoint sorted runs,
+  // so each all-reduce finds the runs it meets by binary search (a step may
+  // hold 10^4+ of each: comparing every pair took seconds).
   const bwd = new Map<number, [number, number][]>();
-  const n = sample.t0.length;
+  const n = b.t0.length;
   for (let i = 0; i < n; i++) {
-    if (sample.kind[i] !== BAR_SPAN || !bwdPhases.has(sample.tag[i])) continue;
-    const r = sample.rank[i];
+    if (b.kind[i] !== BAR_SPAN || !bwdPhases.has(b.tag[i])) continue;
+    const r = b.rank[i];
     let list = bwd.get(r);
     if (!list) bwd.set(r, (list = []));
-    list.push([sample.t0[i], sample.t1[i]]);
+    list.push([b.t0[i], b.t1[i]]);
   }
-  for (const list of bwd.values()) list.sort((a, b) => a[0] - b[0]);
+  const unions = new Map<number, IntervalUnion>();
+  for (const [r, list] of bwd) unions.set(r, intervalUnion(list));
   const acc = new Map<number, { bytes: number; ms: number; busbw: number; algbw: number; ov: number; n: number }>();
   for (let i = 0; i < n; i++) {
-    if (sample.kind[i] !== BAR_COMM) continue;
-    const a = sample.t0[i];
-    const b = sample.t1[i];
-    const dur = b - a;
-    let covered = 0;
-    let end = -Infinity;
-    for (const [s, e] of bwd.get(sample.rank[i]) ?? []) {
-      // Union of the backward intervals clipped to [a, b].
-      const lo = Math.max(s, a, end);
-      const hi = Math.min(e, b);
-      if (hi > lo) covered += hi - lo;
-      if (e > end) end = e;
-    }
-    const k = sample.tag[i];
+    if (b.kind[i] !== BAR_COMM) continue;
+    const a = b.t0[i];
+    const e = b.t1[i];
+    const dur = e - a;
+    const u = unions.get(b.rank[i]);
+    const covered = u ? coveredBy(u, a, e) : 0;
+    const k = b.tag[i];
     let r = acc.get(k);
-    if (!r) acc.set(k, (r = { bytes: sample.value[i], ms: 0, busbw: 0, algbw: 0, ov: 0, n: 0 }));
+    if (!r) acc.set(k, (r = { bytes: b.value[i], ms: 0, busbw: 0, algbw: 0, ov: 0, n: 0 }));
     r.ms += dur / 1e3;
-    r.busbw += sample.busbw[i];
-    r.algbw += sample.algbw[i];
+    r.busbw += b.busbw[i];
+    r.algbw += b.algbw[i];
     r.ov += dur > 0 ? covered / dur : 0;
     r.n++;
   }
@@ -280,6 +304,45 @@ export function bucketRows(tl: RankTimeline, sample: TimelineSample): BucketRow[
       overlapBwd: r.ov / r.n,
       ranks: r.n,
     }));
+}
+
+/** Disjoint intervals, sorted: run k is [start[k], end[k]). */
+export interface IntervalUnion {
+  start: Float64Array;
+  end: Float64Array;
+}
+
+export function intervalUnion(list: [number, number][]): IntervalUnion {
+  list.sort((x, y) => x[0] - y[0]);
+  const start: number[] = [];
+  const end: number[] = [];
+  for (const [s, e] of list) {
+    const last = end.length - 1;
+    if (last >= 0 && s <= end[last]) {
+      if (e > end[last]) end[last] = e;
+    } else {
+      start.push(s);
+      end.push(e);
+    }
+  }
+  return { start: Float64Array.from(start), end: Float64Array.from(end) };
+}
+
+/** Length of [a, b] that the union covers. */
+export function coveredBy(u: IntervalUnion, a: number, b: number): number {
+  // The first run that ends after a.
+  let lo = 0;
+  let hi = u.end.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (u.end[mid] <= a) lo = mid + 1;
+    else hi = mid;
+  }
+  let covered = 0;
+  for (let k = lo; k < u.start.length && u.start[k] < b; k++) {
+    covered += Math.min(u.end[k], b) - Math.max(u.start[k], a);
+  }
+  return covered;
 }
 
 /** Per rank of a sample: the step record's communication figures. */

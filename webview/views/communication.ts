@@ -5,32 +5,22 @@
 // overlap figures. Single-rank runs say they have none.
 import { formatBytes, formatMs } from '../../extension/format';
 import { BAR_COMM, type RankTimeline, type RunModel, type TimelineSample } from '../../extension/runModel';
+import { barColumns } from '../../extension/timelineBars';
 import { categoryColor, type Theme } from '../charts';
+import { createButton } from '../components';
 import { card, clear, el } from '../dom';
 import type { View, ViewState } from '../state';
 import {
   bucketRows,
+  commFacts,
   decimate,
   hitTest,
+  maxDrawnBars,
   type PixelBars,
   rankCommRows,
   timelineLayout,
   type TimelineLayout,
 } from './commTimeline';
-
-export type CommFacts =
-  | { kind: 'single-rank' }
-  | { kind: 'no-records'; ranks: number }
-  | { kind: 'timed'; ranks: number; commMs: number; share: number };
-
-export function commFacts(m: RunModel): CommFacts {
-  const ranks = m.run?.ranks ?? 1;
-  const p = m.steps.phaseNames.indexOf('comm');
-  if (p === -1 || !m.steps.step.length) return ranks > 1 ? { kind: 'no-records', ranks } : { kind: 'single-rank' };
-  const comm = m.steps.phaseMs[p].reduce((a, b) => a + b, 0) / m.steps.step.length;
-  const total = m.steps.ms.reduce((a, b) => a + b, 0) / m.steps.step.length;
-  return { kind: 'timed', ranks, commMs: comm, share: total > 0 ? comm / total : 0 };
-}
 
 const GUTTER = 90;
 const LANE_H = 22;
@@ -44,11 +34,38 @@ function fmtMsOrDash(x: number | null): string {
   return x === null ? '—' : formatMs(x);
 }
 
-function table(head: string[], rows: string[][]): HTMLElement {
+/** Rows a table shows at first, and adds per "Show more". */
+const TABLE_PAGE = 100;
+
+/**
+ * A table of `count` rows made by `row(i)` on demand, TABLE_PAGE at a time:
+ * a synthetic or very long run has 10^4+ buckets, and a row of DOM per
+ * bucket would cost seconds of layout before anything else shows.
+ */
+function table(head: string[], count: number, row: (i: number) => string[]): HTMLElement {
   const t = el('table', { className: 'ts-comm-table' });
   t.append(el('thead', {}, [el('tr', {}, head.map((h) => el('th', { text: h })))]));
-  t.append(el('tbody', {}, rows.map((r) => el('tr', {}, r.map((c) => el('td', { text: c }))))));
-  return el('div', { className: 'ts-table-wrap' }, [t]);
+  const body = el('tbody');
+  t.append(body);
+  const wrap = el('div', { className: 'ts-table-wrap' }, [t]);
+  const more = el('div', { className: 'ts-table-more' });
+  let shown = 0;
+  const grow = (): void => {
+    const upTo = Math.min(count, shown + TABLE_PAGE);
+    for (; shown < upTo; shown++) body.append(el('tr', {}, row(shown).map((c) => el('td', { text: c }))));
+    clear(more);
+    if (shown >= count) {
+      more.remove();
+      return;
+    }
+    more.append(
+      el('span', { className: 'ts-muted', text: `${shown} of ${count} rows ` }),
+      createButton(`Show ${Math.min(TABLE_PAGE, count - shown)} more`, grow),
+    );
+  };
+  grow();
+  if (shown < count) wrap.append(more);
+  return wrap;
 }
 
 /** The canvas timeline of one sample: zoom, pan, hover. */
@@ -140,16 +157,17 @@ class TimelineCanvas {
       return;
     }
     const i = this.bars.source[k];
-    const ms = (s.t1[i] - s.t0[i]) / 1e3;
+    const b = barColumns(s.bars);
+    const ms = (b.t1[i] - b.t0[i]) / 1e3;
     const merged = this.bars.merged[k] > 1 ? ` (+${this.bars.merged[k] - 1} merged)` : '';
     let text: string;
-    if (s.kind[i] === BAR_COMM) {
+    if (b.kind[i] === BAR_COMM) {
       text =
-        `rank ${s.rank[i]} · all-reduce bucket ${s.tag[i]}${merged}\n` +
-        `${formatBytes(s.value[i])} · ${formatMs(ms)}\n` +
-        `algbw ${Number(s.algbw[i]).toFixed(3)} GB/s · busbw ${Number(s.busbw[i]).toFixed(3)} GB/s`;
+        `rank ${b.rank[i]} · all-reduce bucket ${b.tag[i]}${merged}\n` +
+        `${formatBytes(b.value[i])} · ${formatMs(ms)}\n` +
+        `algbw ${b.algbw[i].toFixed(3)} GB/s · busbw ${b.busbw[i].toFixed(3)} GB/s`;
     } else {
-      text = `rank ${s.rank[i]} · layer ${s.value[i]} ${tl.phases[s.tag[i]] ?? '?'}${merged}\n${formatMs(ms)}`;
+      text = `rank ${b.rank[i]} · layer ${b.value[i]} ${tl.phases[b.tag[i]] ?? '?'}${merged}\n${formatMs(ms)}`;
     }
     this.tip.textContent = text;
     this.tip.hidden = false;
@@ -161,7 +179,8 @@ class TimelineCanvas {
     const L = this.layout;
     const theme = this.theme;
     const tl = this.tl;
-    if (!L || !theme || !tl) return;
+    // Not attached yet: no width to draw at (the view draws it once attached).
+    if (!L || !theme || !tl || !this.element.isConnected) return;
     const w = this.plotWidth();
     const cssW = w + GUTTER;
     const cssH = AXIS_H + L.lanes * LANE_H + 4;
@@ -206,7 +225,7 @@ class TimelineCanvas {
     }
     const colors = tl.phases.map((p) => categoryColor(theme, p));
     colors.push(categoryColor(theme, 'comm'));
-    const bars = decimate(L, L.t0.length, { t0: this.vt0, t1: this.vt1, widthPx: w });
+    const bars = decimate(L, L.t0.length, { t0: this.vt0, t1: this.vt1, widthPx: w }, maxDrawnBars(L.lanes, w));
     this.bars = bars;
     g.save();
     g.beginPath();
@@ -284,43 +303,45 @@ export class CommunicationView implements View {
     const canvas = new TimelineCanvas();
     this.canvas = canvas;
     const details = el('div', { className: 'ts-comm-details' });
-    const show = (): void => {
-      const sample = tl.samples[this.selected];
-      canvas.show(tl, sample, theme);
+    const perStep = tl.samples.flatMap((x) => rankCommRows(x).map((r) => ({ step: x.step, ...r })));
+    const fillDetails = (sample: TimelineSample): void => {
       clear(details);
       const buckets = bucketRows(tl, sample);
       details.append(
         card(
           `Buckets of step ${sample.step}`,
-          table(
-            ['bucket', 'bytes', 'ms', 'algbw GB/s', 'busbw GB/s', 'overlap with backward'],
-            buckets.map((b) => [
+          table(['bucket', 'bytes', 'ms', 'algbw GB/s', 'busbw GB/s', 'overlap with backward'], buckets.length, (i) => {
+            const b = buckets[i];
+            return [
               String(b.bucket),
               formatBytes(b.bytes),
               formatMs(b.ms),
               b.algbw.toFixed(3),
               b.busbw.toFixed(3),
               `${(b.overlapBwd * 100).toFixed(1)}%`,
-            ]),
-          ),
+            ];
+          }),
           'Means over the ranks. Overlap: the share of the all-reduce that ran while its rank was in backward.',
         ),
         card(
           'Overlap per sampled step',
-          table(
-            ['step', 'rank', 'comm ms', 'exposed ms', 'overlap'],
-            tl.samples.flatMap((x) =>
-              rankCommRows(x).map((r) => [String(x.step), String(r.rank), fmtMsOrDash(r.commMs), fmtMsOrDash(r.exposedMs), fmtPct(r.overlap)]),
-            ),
-          ),
+          table(['step', 'rank', 'comm ms', 'exposed ms', 'overlap'], perStep.length, (i) => {
+            const r = perStep[i];
+            return [String(r.step), String(r.rank), fmtMsOrDash(r.commMs), fmtMsOrDash(r.exposedMs), fmtPct(r.overlap)];
+          }),
           'From the step records: the all-reduces’ time, the part no compute hid (exposed), and the share hidden.',
         ),
       );
     };
     select.addEventListener('change', () => {
       this.selected = Number(select.value) || 0;
-      show();
+      const sample = tl.samples[this.selected];
+      canvas.show(tl, sample, theme);
+      fillDetails(sample);
     });
+    // Before it is attached: lays the bars out without drawing them.
+    const sample = tl.samples[this.selected];
+    canvas.show(tl, sample, theme);
     this.element.append(
       card(
         'Timeline',
@@ -335,9 +356,14 @@ export class CommunicationView implements View {
       ),
       details,
     );
-    // Drawn once attached, so the canvas knows its width.
-    show();
-    requestAnimationFrame(() => canvas.draw());
+    // The timeline first: drawn in the next frame, once attached (the canvas
+    // then knows its width); the tables after that frame has painted.
+    requestAnimationFrame(() => {
+      canvas.draw();
+      setTimeout(() => {
+        if (this.canvas === canvas) fillDetails(sample);
+      }, 0);
+    });
   }
 
   destroy(): void {
