@@ -8,6 +8,7 @@ import { type FileHandle, open } from 'node:fs/promises';
 import path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { EventStreamParser, type TrainerEvent } from './events';
+import { pushBytes } from './runStore';
 
 /** Splits a byte stream into lines; an endless line is cut at `maxLine` rather than held whole. */
 export class LineSplitter {
@@ -177,9 +178,9 @@ export class EventTail {
       const { bytesRead } = await this.fh.read(this.chunk, 0, want, this.offset);
       if (bytesRead === 0) break;
       this.offset += bytesRead;
-      // The parser decodes (and keeps a split character) itself; it copies
-      // what it keeps, so the chunk buffer can be reused.
-      const events = this.parser.push(this.chunk.subarray(0, bytesRead));
+      // The parser keeps a split character and copies what it keeps, so
+      // the chunk buffer can be reused.
+      const events = pushBytes(this.parser, this.chunk.subarray(0, bytesRead));
       if (events.length) this.onEvents(events);
     }
   }

@@ -16,6 +16,7 @@ import {
   SHORT_SUMMARY_OMITS,
   isShortSummary,
   parseEventsFile,
+  parseSpanLine,
   validateEvent,
   type ErrorRecord,
   type LayerRecord,
@@ -599,6 +600,113 @@ test('parses 100k records quickly', () => {
   assert.equal(errors.length, 0);
   // Generous bound: this is a regression guard, not a benchmark.
   assert.ok(ms < 5000, `took ${ms.toFixed(0)} ms`);
+});
+
+// ---------------------------------------------------------------------------
+// The span fast path: what it returns must be what JSON.parse and the
+// validator give, and every other line must take the general path.
+
+const SPAN_LINE = '{"type":"span","rank":0,"step":7,"layer":3,"name":"block.2","phase":"bwd","t0":19882.823,"t1":20141.067}';
+
+/** What the general path makes of a line: the parsed record if it is a valid span. */
+function generalSpan(line: string): TrainerEvent | undefined {
+  let v: unknown;
+  try {
+    v = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  const r = validateEvent(v);
+  return r.ok && r.event.type === 'span' ? r.event : undefined;
+}
+
+test('span fast path: the trainer\'s form is read exactly as JSON.parse reads it', () => {
+  const lines = [
+    SPAN_LINE,
+    SPAN_LINE.replace('"t0":19882.823', '"t0":0').replace('"t1":20141.067', '"t1":0'),
+    SPAN_LINE.replace('"t0":19882.823', '"t0":-12.5'),
+    SPAN_LINE.replace('"t1":20141.067', '"t1":123456789.123456'),
+    SPAN_LINE.replace('"t0":19882.823', '"t0":0.1').replace('"t1":20141.067', '"t1":0.30000000000001'),
+    SPAN_LINE.replace('"phase":"bwd"', '"phase":"recompute"'),
+    SPAN_LINE.replace('"name":"block.2"', '"name":""'),
+    SPAN_LINE.replace('"name":"block.2"', '"name":"ünïcode ✓"'),
+    SPAN_LINE.replace('"rank":0', '"rank":65535'),
+  ];
+  for (const line of lines) {
+    const fast = parseSpanLine(line);
+    assert.ok(fast, `fast path: ${line}`);
+    assert.deepEqual(fast, generalSpan(line), line);
+    assert.ok(Object.is(fast.t0, (JSON.parse(line) as SpanRecord).t0), `t0 rounds like JSON.parse: ${line}`);
+  }
+  // Times of every magnitude and precision the fast path takes (≤ 15 digits).
+  let seed = 12345;
+  const digits = (n: number): string => {
+    let d = '';
+    for (let k = 0; k < n; k++) d += String((seed = (seed * 1103515245 + 12345) % 2 ** 31) % 10);
+    return d;
+  };
+  for (let k = 0; k < 20_000; k++) {
+    const intDigits = 1 + (k % 9);
+    const frac = k % 7;
+    const int = String(Number(digits(intDigits)));
+    const t = frac ? `${int}.${digits(frac)}` : int;
+    const line = SPAN_LINE.replace('"t0":19882.823', `"t0":${t}`).replace('"t1":20141.067', `"t1":${t}`);
+    const fast = parseSpanLine(line);
+    assert.ok(fast && Object.is(fast.t0, Number(t)) && Object.is(fast.t1, Number(t)), `${t}: ${fast?.t0}`);
+  }
+  // Offsets: a line inside a chunk, with a \r before its newline.
+  const chunk = `xx${SPAN_LINE}\r\nyy`;
+  assert.deepEqual(parseSpanLine(chunk, 2, chunk.indexOf('\n')), JSON.parse(SPAN_LINE));
+});
+
+test('span fast path: any other form is left to the general path', () => {
+  const others = [
+    SPAN_LINE.replace('"step":7', '"step":0'), // invalid: the general path reports it
+    SPAN_LINE.replace('"step":7', '"step":07'),
+    SPAN_LINE.replace('"rank":0', '"rank":-1'),
+    SPAN_LINE.replace('"t0":19882.823', '"t0":1.9882823e4'),
+    SPAN_LINE.replace('"t0":19882.823', '"t0":19882.'),
+    SPAN_LINE.replace('"t0":19882.823', '"t0":.5'),
+    SPAN_LINE.replace('"t0":19882.823', '"t0":01.5'),
+    SPAN_LINE.replace('"t1":20141.067', '"t1":2014106.7123456789'), // 17 digits
+    SPAN_LINE.replace('"t1":20141.067', '"t1":1'), // t1 before t0
+    SPAN_LINE.replace('"name":"block.2"', '"name":"a\\"b"'),
+    SPAN_LINE.replace('"name":"block.2"', '"name":"tab\there"'),
+    SPAN_LINE.replace('"phase":"bwd"', '"phase":"bwdx"'),
+    SPAN_LINE.replace('"phase":"bwd"', '"phase":"backward"'),
+    SPAN_LINE.replace(',"step"', ', "step"'),
+    SPAN_LINE.replace('}', ',"extra":1}'),
+    SPAN_LINE + ' ',
+    SPAN_LINE + '}',
+    SPAN_LINE.slice(0, -1),
+    SPAN_LINE.slice(0, 40),
+  ];
+  for (const line of others) assert.equal(parseSpanLine(line), undefined, line);
+  // Through the parser, the same lines come out as the general path says.
+  const { events } = parseEventsFile(others.join('\n') + '\n');
+  const general = others.map(generalSpan).filter((e) => e !== undefined);
+  assert.deepEqual(events, general);
+  assert.ok(general.length >= 4, 'some of them are valid spans in another form');
+});
+
+test('span fast path: single-character damage never yields a record the general path would not', () => {
+  // Every position, a few replacement characters: the fast path either
+  // declines or agrees with JSON.parse + validateEvent.
+  const subs = ['0', '9', '-', '.', 'e', '"', '\\', ',', '}', ' ', 'x'];
+  let agreed = 0;
+  for (let i = 0; i < SPAN_LINE.length; i++) {
+    for (const c of subs) {
+      const line = SPAN_LINE.slice(0, i) + c + SPAN_LINE.slice(i + 1);
+      const fast = parseSpanLine(line);
+      if (fast === undefined) continue;
+      assert.deepEqual(fast, generalSpan(line), line);
+      agreed++;
+    }
+    const dropped = SPAN_LINE.slice(0, i) + SPAN_LINE.slice(i + 1);
+    const fast = parseSpanLine(dropped);
+    if (fast !== undefined) assert.deepEqual(fast, generalSpan(dropped), dropped);
+  }
+  assert.ok(agreed > 20, `digits changed in place still take the fast path (${agreed})`);
 });
 
 // ---------------------------------------------------------------------------

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { createRunDir, listRuns, loadRun, runDirName, runUsesConfig } from '../extension/runStore';
+import { EventStreamParser } from '../extension/events';
+import { createRunDir, listRuns, loadRun, pushBytes, runDirName, runUsesConfig } from '../extension/runStore';
 import { haveTrainer, NO_TRAINER, root, runTrainer, tempDir } from './support/trainer';
 
 describe('run folder names', () => {
@@ -26,6 +27,34 @@ describe('run folder names', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('reading bytes', () => {
+  test('ASCII pieces and UTF-8 pieces, with a character split between pieces, decode as one text', () => {
+    const span = (i: number, name: string) =>
+      `{"type":"span","rank":0,"step":${i + 1},"layer":0,"name":"${name}","phase":"fwd","t0":${i},"t1":${i + 0.5}}\n`;
+    // ASCII lines up to just before 64 KiB, then a line whose three-byte
+    // character straddles the 64 KiB boundary, then more ASCII pieces.
+    let text = '';
+    let i = 0;
+    while (Buffer.byteLength(text) < 65536 - 200) text += span(i++, 'ascii');
+    // The ✓ (3 bytes) starts at byte 65535.
+    const nameAt = span(i, '').indexOf('"name":"') + 8;
+    const pad = 'p'.repeat(65535 - Buffer.byteLength(text) - nameAt);
+    text += span(i++, `${pad}✓tail`);
+    for (let k = 0; k < 3000; k++) text += span(i++, k % 100 ? 'ascii' : 'é');
+    const bytes = Buffer.from(text, 'utf8');
+    const cut = text.indexOf('✓');
+    const at = Buffer.byteLength(text.slice(0, cut));
+    assert.ok(at < 65536 && at + 3 > 65536, `the character straddles the boundary (bytes ${at}..${at + 2})`);
+    const p = new EventStreamParser();
+    const events = [...pushBytes(p, bytes), ...p.end()];
+    assert.equal(p.errorCount, 0, JSON.stringify(p.errors));
+    const whole = new EventStreamParser();
+    assert.deepEqual(events, [...whole.push(text), ...whole.end()]);
+    assert.equal(events.length, i);
+    assert.ok(events.some((e) => e.type === 'span' && e.name.endsWith('✓tail')));
   });
 });
 
