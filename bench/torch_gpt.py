@@ -15,9 +15,15 @@ Batches are random tokens of shape (batch, context + 1): the content does not
 change the speed. A step is data + forward + backward + clip + optimizer, as
 in the trainer's step records. Prints one JSON object on stdout.
 
+On a GPU (`--device cuda`, `npm run bench:gpu`) this is PyTorch eager at its
+best: bf16 autocast (fp32 master weights, as the trainer's mixed
+precision), fused AdamW, the faster of SDPA (flash attention) and the
+matmul attention, and the step timed to its last kernel (synchronised).
+
   /usr/bin/python3 bench/torch_gpt.py [--layers 6 --width 256 --heads 8
       --context 128 --vocab 256 --batch 8] [--warmup 3 --steps 20]
-      [--attention auto|matmul|sdpa] [--threads 1]
+      [--attention auto|matmul|sdpa] [--threads 1] [--device cpu|cuda]
+      [--precision fp32|bf16]
 """
 
 import argparse
@@ -44,6 +50,8 @@ def parse_args():
     p.add_argument("--attention", choices=["auto", "matmul", "sdpa"], default="auto",
                    help="auto: time both (where SDPA exists) and keep the faster")
     p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    p.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
     return p.parse_args()
 
 
@@ -153,10 +161,12 @@ def main():
 
     def make(attention):
         torch.manual_seed(args.seed)
-        model = GPT(attention)
+        model = GPT(attention).to(args.device)
         params = list(model.parameters())
         # foreach: the multi-tensor AdamW, faster than the per-tensor loop on CPU too.
         opt_kwargs = dict(lr=args.lr, betas=(0.9, 0.95), eps=1e-8, weight_decay=0.0)
+        if cuda:
+            return model, params, torch.optim.AdamW(params, fused=True, **opt_kwargs)
         try:
             opt = torch.optim.AdamW(params, foreach=True, **opt_kwargs)
         except TypeError:  # an old torch without the option
@@ -164,19 +174,29 @@ def main():
         return model, params, opt
 
     gen = torch.Generator().manual_seed(args.seed)
+    cuda = args.device == "cuda"
+    # On the GPU each phase ends when its last kernel has run.
+    sync = torch.cuda.synchronize if cuda else (lambda: None)
+    autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if args.precision == "bf16" \
+        else (lambda: torch.autocast(args.device, enabled=False))
 
     def step(model, params, opt, phases=None):
         t0 = time.perf_counter()
-        batch = torch.randint(0, V, (B, T + 1), generator=gen)
+        batch = torch.randint(0, V, (B, T + 1), generator=gen).to(args.device)
         x, y = batch[:, :-1], batch[:, 1:]
+        sync()
         t1 = time.perf_counter()
-        loss = model(x, y)
+        with autocast():
+            loss = model(x, y)
+        sync()
         t2 = time.perf_counter()
         opt.zero_grad(set_to_none=True)
         loss.backward()
+        sync()
         t3 = time.perf_counter()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
+        sync()
         t4 = time.perf_counter()
         if phases is not None:
             phases.append({"data": (t1 - t0) * 1e3, "fwd": (t2 - t1) * 1e3,
@@ -223,12 +243,15 @@ def main():
         "torch": torch.__version__,
         "python": sys.executable,
         "threads": torch.get_num_threads(),
+        "device": torch.cuda.get_device_name(0) if cuda else "cpu",
+        "precision": args.precision,
         "blas": blas,
         "attention": "F.scaled_dot_product_attention(is_causal=True)" if attention == "sdpa"
                      else "matmul + masked softmax",
         "attention_trial_ms": tried,
         "sdpa_available": has_sdpa,
-        "optimizer": "AdamW(foreach=True)" if opt.defaults.get("foreach") else "AdamW",
+        "optimizer": "AdamW(fused=True)" if opt.defaults.get("fused") else
+                     "AdamW(foreach=True)" if opt.defaults.get("foreach") else "AdamW",
         "params": n_params,
         "batch": B,
         "context": T,

@@ -98,3 +98,24 @@ export async function buildTypeScript() {
   }
   await Promise.all(jobs);
 }
+
+// LD_LIBRARY_PATH for GPU runs: cuBLAS and NCCL are opened at run time
+// (native/cuda/cublas.cuh, native/core/nccl_loader.cpp). Besides the
+// caller's path and the CUDA toolkit's folder, the lib folders of the
+// NVIDIA pip packages (nvidia-cublas, nvidia-nccl, as PyTorch installs
+// them) are added when python3 can import them.
+export function cudaLibraryPath() {
+  const dirs = (process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean);
+  const py = spawnSync('python3', ['-c', [
+    'import importlib, os',
+    'for m in ("nvidia.cublas", "nvidia.nccl", "nvidia.cu13", "nvidia.cuda_runtime"):',
+    '    try: mod = importlib.import_module(m)',
+    '    except Exception: continue',
+    '    for p in mod.__path__:',
+    '        d = os.path.join(p, "lib")',
+    '        if os.path.isdir(d): print(d)',
+  ].join('\n')], { encoding: 'utf8' });
+  if (py.status === 0) dirs.push(...py.stdout.split('\n').filter(Boolean));
+  dirs.push('/usr/local/cuda/lib64');
+  return [...new Set(dirs)].join(':');
+}

@@ -56,6 +56,14 @@ function buildNativeRelease(cmakeArgs) {
       throw new Error(`the native build made no ${f} (is the addon skipped? see the CMake output above; npm install provides its headers)`);
     }
   }
+  // The CUDA backend, where this machine has nvcc: the .vsix then trains on
+  // GPUs too (train.device cuda|auto); without it, on the CPU only.
+  if (cudaConfigured(nativeDir)) run('cmake', ['--build', nativeDir, '-j', jobs, '--target', 'trainscope_cuda']);
+}
+
+function cudaConfigured(dir) {
+  const cache = path.join(dir, 'CMakeCache.txt');
+  return existsSync(cache) && /^CMAKE_CUDA_COMPILER:\w+=\S*nvcc/m.test(readFileSync(cache, 'utf8'));
 }
 
 function copy(rel, from = path.join(root, rel)) {
@@ -92,6 +100,8 @@ function stage() {
   }
   copy(path.join('native', 'build', 'trainscope-train'), path.join(nativeDir, 'trainscope-train'));
   copy(path.join('native', 'build', 'trainscope_addon.node'), path.join(nativeDir, 'trainscope_addon.node'));
+  const plugin = path.join('native', 'build', 'libtrainscope_cuda.so');
+  if (existsSync(path.join(nativeDir, 'libtrainscope_cuda.so'))) copy(plugin, path.join(nativeDir, 'libtrainscope_cuda.so'));
   return pkg;
 }
 

@@ -13,7 +13,8 @@ await buildTypeScript();
 
 const bin = (name) => path.join(root, 'node_modules', '.bin', name);
 const suites = [
-  ['native (ctest)', 'ctest', ['--test-dir', buildDir, '--output-on-failure']],
+  // The GPU tests (label gpu) need a GPU: npm run test:gpu.
+  ['native (ctest)', 'ctest', ['--test-dir', buildDir, '--output-on-failure', '-LE', 'gpu']],
   ['node', process.execPath, ['--test', '--test-reporter=spec', 'out/test/']],
   ['grammar', bin('vscode-tmgrammar-test'), ['-g', 'syntaxes/trainscope.tmLanguage.json', 'test/grammar/*.train']],
   ['types', bin('tsc'), ['--noEmit', '-p', '.']],

@@ -11,12 +11,23 @@ const char* cat_name(Cat c) {
   return names[int(c)];
 }
 
-Allocator::Allocator(int num_layers)
-    : num_layers_(num_layers), per_layer_(size_t(num_layers) * kNumCats) {}
+namespace {
+class HostMemory final : public RawMemory {
+ public:
+  void* allocate(size_t bytes) override { return std::aligned_alloc(64, (bytes + 63) / 64 * 64); }
+  void release(void* p) override { std::free(p); }
+  void zero(void* p, size_t bytes) override { std::memset(p, 0, bytes); }
+};
+HostMemory g_host_memory;
+}  // namespace
+
+Allocator::Allocator(int num_layers, RawMemory* raw)
+    : num_layers_(num_layers), per_layer_(size_t(num_layers) * kNumCats),
+      raw_(raw ? raw : &g_host_memory) {}
 
 Allocator::~Allocator() {
-  for (auto& kv : live_blocks_) std::free(kv.first);
-  for (auto& kv : cache_) std::free(kv.second);
+  for (auto& kv : live_blocks_) raw_->release(kv.first);
+  for (auto& kv : cache_) raw_->release(kv.second);
 }
 
 void* Allocator::alloc(size_t bytes, int layer, Cat cat) {
@@ -29,8 +40,15 @@ void* Allocator::alloc(size_t bytes, int layer, Cat cat) {
     cache_.erase(it);
     cached_bytes_ -= bytes;
   } else {
-    size_t rounded = (bytes + 63) / 64 * 64;
-    p = std::aligned_alloc(64, rounded);
+    p = raw_->allocate(bytes);
+    if (!p && !cache_.empty()) {
+      // Out of memory with blocks cached for other sizes: give them back and
+      // try once more, as a caching allocator does before it reports OOM.
+      for (auto& kv : cache_) raw_->release(kv.second);
+      cache_.clear();
+      cached_bytes_ = 0;
+      p = raw_->allocate(bytes);
+    }
     if (!p) throw std::bad_alloc();
   }
   live_blocks_.emplace(p, Block{bytes, layer, cat});
@@ -42,7 +60,7 @@ void* Allocator::alloc(size_t bytes, int layer, Cat cat) {
 
 void* Allocator::alloc_zeroed(size_t bytes, int layer, Cat cat) {
   void* p = alloc(bytes, layer, cat);
-  if (p) std::memset(p, 0, bytes);
+  if (p) raw_->zero(p, bytes);
   return p;
 }
 

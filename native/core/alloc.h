@@ -8,6 +8,10 @@
 // allocator does) costs no malloc after the first step. Live/peak counts are
 // of bytes requested by tensors, not of bytes cached, like
 // torch.cuda.memory_allocated.
+//
+// The same accounting serves device memory: the CUDA backend hands the
+// allocator a RawMemory over cudaMalloc/cudaFree/cudaMemset, so GPU runs
+// report per-layer device bytes exactly as CPU runs report host bytes.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -32,9 +36,21 @@ struct MemCounter {
   void sub(uint64_t b) { live -= b; }
 };
 
+// Where blocks come from: host memory by default, device memory for GPU runs.
+class RawMemory {
+ public:
+  virtual ~RawMemory() = default;
+  // nullptr when the memory is exhausted.
+  virtual void* allocate(size_t bytes) = 0;
+  virtual void release(void* p) = 0;
+  virtual void zero(void* p, size_t bytes) = 0;
+};
+
 class Allocator {
  public:
-  explicit Allocator(int num_layers);
+  // raw == nullptr: 64-byte aligned host memory. A RawMemory given here
+  // must outlive the allocator.
+  explicit Allocator(int num_layers, RawMemory* raw = nullptr);
   ~Allocator();
   Allocator(const Allocator&) = delete;
   Allocator& operator=(const Allocator&) = delete;
@@ -76,6 +92,7 @@ class Allocator {
   std::unordered_map<void*, Block> live_blocks_;
   std::multimap<size_t, void*> cache_;
   uint64_t cached_bytes_ = 0;
+  RawMemory* raw_;
   std::mutex mu_;
 };
 

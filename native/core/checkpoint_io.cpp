@@ -395,7 +395,7 @@ double parse_double(const std::string& s, double fallback) {
   return end && *end == 0 ? v : fallback;
 }
 
-bool save_training_checkpoint(const std::string& path, const Config& cfg, GPT<float>& model,
+bool save_training_checkpoint(const std::string& path, const Config& cfg, TrainModel& model,
                               int64_t step, const std::map<std::string, std::string>& state,
                               std::string& err) {
   const std::string identity = checkpoint_identity(cfg);
@@ -424,7 +424,7 @@ bool save_training_checkpoint(const std::string& path, const Config& cfg, GPT<fl
                           uint32_t(cfg.parallel.ranks), sec, err);
 }
 
-bool load_training_checkpoint(const std::string& path, const Config& cfg, GPT<float>& model,
+bool load_training_checkpoint(const std::string& path, const Config& cfg, TrainModel& model,
                               int64_t& step, std::map<std::string, std::string>& state,
                               std::vector<std::string>& warnings, std::string& err) {
   CheckpointReader r;
@@ -470,7 +470,7 @@ bool load_training_checkpoint(const std::string& path, const Config& cfg, GPT<fl
   return true;
 }
 
-bool broadcast_training_state(const World& w, GPT<float>& model, int64_t& step,
+bool broadcast_training_state(const World& w, TrainModel& model, int64_t& step,
                               std::map<std::string, std::string>& state, std::string& err) {
   if (w.size < 2) return true;
   std::string st = w.rank == 0 ? kv_encode(state) : std::string();

@@ -30,7 +30,7 @@
 
 #include "comm.h"
 #include "config.h"
-#include "model.h"
+#include "backend.h"
 
 namespace ts {
 
@@ -103,18 +103,18 @@ double parse_double(const std::string& s, double fallback);
 // A whole training checkpoint: identity, config, trainer state (`state`:
 // key/value lines the trainer owns), per-layer sizes, parameters and AdamW
 // moments of `model`, as of `step` finished steps.
-bool save_training_checkpoint(const std::string& path, const Config& cfg, GPT<float>& model,
+bool save_training_checkpoint(const std::string& path, const Config& cfg, TrainModel& model,
                               int64_t step, const std::map<std::string, std::string>& state,
                               std::string& err);
 // Reads one back into `model` (built from the same config), after checking
 // the identity (a mismatch is an error naming every differing key) and
 // noting in `warnings` the optimizer settings that changed (they change
 // the losses).
-bool load_training_checkpoint(const std::string& path, const Config& cfg, GPT<float>& model,
+bool load_training_checkpoint(const std::string& path, const Config& cfg, TrainModel& model,
                               int64_t& step, std::map<std::string, std::string>& state,
                               std::vector<std::string>& warnings, std::string& err);
 // Sends what rank 0 loaded (parameters, moments, step, state) to every rank.
-bool broadcast_training_state(const World& w, GPT<float>& model, int64_t& step,
+bool broadcast_training_state(const World& w, TrainModel& model, int64_t& step,
                               std::map<std::string, std::string>& state, std::string& err);
 
 // Where --resume RUN reads: RUN/checkpoint.bin, or RUN itself when it is a file.

@@ -197,7 +197,7 @@ const Spec kSpecs[] = {
      "Micro-batches whose gradients are summed per optimizer step."},
     {"train", "device", Type::Enum, "cpu|cuda|auto", "cpu", 0, 0, false, false,
      [](Config& c, const Value& v) { c.train.device = v.s; },
-     "Where the math runs: cpu, cuda, or auto (the best one available)."},
+     "Where the math runs: cpu; cuda (the first GPU, an error when none is usable); auto (the GPU when one is usable, else the cpu, saying why in the run record)."},
     {"train", "save_every", Type::Int, "", "0", 0, kIntMax, false, false,
      [](Config& c, const Value& v) { c.train.save_every = int(v.i); },
      "Write the weights and optimizer state to disk every N steps; 0 = never."},
@@ -244,8 +244,9 @@ struct NotBuilt {
   const char* so_far;
 };
 const NotBuilt kNotBuilt[] = {
-    {"train.device", [](const Config& c) { return c.train.device == "cuda"; },
-     "this trainer runs on the cpu so far (auto picks cpu)"},
+    {"parallel.ranks", [](const Config& c) { return c.train.device == "cuda" && c.parallel.ranks > 1; },
+     "with train.device cuda (data-parallel training on GPUs, NCCL all-reducing device gradients, "
+     "comes later; auto trains several ranks on the cpu)"},
 };
 
 std::string full_name(const Spec& k) { return std::string(k.section) + "." + k.key; }

@@ -2,15 +2,17 @@
 // them (no calls, no branches): libm's scalar tanhf made GELU alone a third
 // of a block's forward time. Cephes' expf polynomial after a Cody-Waite
 // range reduction, within 2 ulp over the clamped range. The double
-// versions used by the gradient checks are libm's.
+// versions used by the gradient checks are libm's. Shared with the CUDA
+// kernels (hd.h), so the GPU's GELU and softmax are bit-for-bit this code.
 #pragma once
 #include <cmath>
 #include <cstdint>
-#include <cstring>
+
+#include "hd.h"
 
 namespace ts::k {
 
-inline float exp_fast(float x) {
+TS_HD float exp_fast(float x) {
   x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
   // Round to nearest by adding and removing 1.5 * 2^23: unlike floorf this
   // vectorises without -ffast-math (which would also fold it away; the
@@ -26,26 +28,19 @@ inline float exp_fast(float x) {
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   p = p * r * r + r + 1.0f;
-  const int32_t bits = (int32_t(n) + 127) << 23;
-  float scale;
-  std::memcpy(&scale, &bits, sizeof scale);
+  const float scale = bits_to_float(uint32_t(int32_t(n) + 127) << 23);
   return p * scale;
 }
 
-inline float tanh_fast(float x) {
+TS_HD float tanh_fast(float x) {
   // tanh(x) = 1 - 2 / (exp(2x) + 1); beyond |x| = 10 it is +-1 in float.
   x = x < -10.0f ? -10.0f : (x > 10.0f ? 10.0f : x);
   return 1.0f - 2.0f / (exp_fast(2.0f * x) + 1.0f);
 }
 
-template <typename F>
-inline F exp_(F x) { return std::exp(x); }
-template <>
-inline float exp_<float>(float x) { return exp_fast(x); }
-
-template <typename F>
-inline F tanh_(F x) { return std::tanh(x); }
-template <>
-inline float tanh_<float>(float x) { return tanh_fast(x); }
+TS_HD float exp_(float x) { return exp_fast(x); }
+TS_HD double exp_(double x) { return std::exp(x); }
+TS_HD float tanh_(float x) { return tanh_fast(x); }
+TS_HD double tanh_(double x) { return std::tanh(x); }
 
 }  // namespace ts::k

@@ -14,7 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "fastmath.h"
+#include "elementwise.h"
 #include "gemm.h"
 
 namespace ts::k {
@@ -159,21 +159,6 @@ void matmul_backward(F* dinp, F* dW, F* dbias, const F* dout, const F* inp, cons
   gemm<F>(false, false, N, C, OC, F(1), dout, OC, W, C, F(0), dinp, C);
   gemm<F>(true, false, OC, C, N, F(1), dout, OC, inp, C, F(1), dW, C);
   if (dbias) bias_backward(dbias, dout, N, OC);
-}
-
-template <typename F>
-inline F gelu(F x) {
-  const F s = F(0.7978845608028654);  // sqrt(2/pi)
-  return F(0.5) * x * (F(1) + tanh_(s * (x + F(0.044715) * x * x * x)));
-}
-
-template <typename F>
-inline F gelu_grad(F x) {
-  const F s = F(0.7978845608028654);
-  const F u = s * (x + F(0.044715) * x * x * x);
-  const F th = tanh_(u);
-  const F sech2 = F(1) - th * th;
-  return F(0.5) * (F(1) + th) + F(0.5) * x * sech2 * s * (F(1) + F(3) * F(0.044715) * x * x);
 }
 
 template <typename F>
@@ -343,19 +328,9 @@ void scale(F* x, F s, size_t n) {
 template <typename F>
 void adamw(F* p, const F* g, F* m, F* v, size_t n, double lr, double beta1, double beta2,
            double eps, double decay, int64_t t) {
-  const F b1 = F(beta1), b2 = F(beta2);
-  const F c1 = F(1.0 / (1.0 - std::pow(beta1, double(t))));
-  const F c2 = F(1.0 / (1.0 - std::pow(beta2, double(t))));
-  const F lrf = F(lr), epsf = F(eps), wd = F(decay);
+  const AdamW<F> upd = AdamW<F>::make(lr, beta1, beta2, eps, decay, t);
 #pragma omp parallel for schedule(static)
-  for (size_t i = 0; i < n; ++i) {
-    const F gi = g[i];
-    const F mi = b1 * m[i] + (F(1) - b1) * gi;
-    const F vi = b2 * v[i] + (F(1) - b2) * gi * gi;
-    m[i] = mi;
-    v[i] = vi;
-    p[i] -= lrf * ((mi * c1) / (std::sqrt(vi * c2) + epsf) + wd * p[i]);
-  }
+  for (size_t i = 0; i < n; ++i) upd(p[i], g[i], m[i], v[i]);
 }
 
 }  // namespace ts::k

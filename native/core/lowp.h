@@ -10,25 +10,23 @@
 #include <cstring>
 #include <string>
 
+#include "hd.h"
+
 namespace ts {
 
 enum class Precision : int { fp32 = 0, bf16, fp16 };
 Precision precision_from_name(const std::string& name);
 
-inline uint16_t float_to_bf16(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
+// Shared with the CUDA kernels (hd.h): the GPU stores bf16 activations
+// with exactly this rounding.
+TS_HD uint16_t float_to_bf16(float f) {
+  const uint32_t u = float_to_bits(f);
   const bool nan = (u & 0x7fffffffu) > 0x7f800000u;
   const uint32_t rounded = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
   return uint16_t(nan ? ((u >> 16) | 0x40u) : rounded);
 }
 
-inline float bf16_to_float(uint16_t h) {
-  const uint32_t u = uint32_t(h) << 16;
-  float f;
-  std::memcpy(&f, &u, 4);
-  return f;
-}
+TS_HD float bf16_to_float(uint16_t h) { return bits_to_float(uint32_t(h) << 16); }
 
 // IEEE binary16 through the compiler's _Float16 (F16C instructions on x86).
 inline uint16_t float_to_fp16(float f) {

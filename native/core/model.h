@@ -34,6 +34,14 @@ class LayerObserver {
   virtual ~LayerObserver() = default;
   virtual void begin(int layer, Phase phase) = 0;
   virtual void end(int layer, Phase phase) = 0;
+  // A device backend calls begin()/end() as it queues the work, and, once
+  // the work has run, span() with its device-event times mapped onto the
+  // observer's clock (now_us()): the times of queued work are not known
+  // when begin()/end() are called.
+  virtual double now_us() const { return 0; }
+  virtual void span(int layer, Phase phase, double t0_us, double t1_us) {}
+  // True when the observer takes its times from span() (device backends).
+  bool timed_by_device = false;
 };
 
 struct TensorInfo {

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "alloc.h"
+#include "backend.h"
 #include "data.h"
 #include "events.h"
 #include "gemm.h"
@@ -65,12 +66,15 @@ class Profiler : public LayerObserver {
   double recompute_ms() const { return recompute_us_ / 1e3; }
   bool sampled() const { return sampled_; }
   void begin(int layer, Phase phase) override {
+    if (timed_by_device) return;
     if (sampled_ || phase == Phase::recompute) t0_[size_t(layer) * kNumPhases + int(phase)] = clk_.us();
   }
   void end(int layer, Phase phase) override {
-    if (!sampled_ && phase != Phase::recompute) return;
-    const double t1 = clk_.us();
-    const double t0 = t0_[size_t(layer) * kNumPhases + int(phase)];
+    if (timed_by_device || (!sampled_ && phase != Phase::recompute)) return;
+    span(layer, phase, t0_[size_t(layer) * kNumPhases + int(phase)], clk_.us());
+  }
+  double now_us() const override { return clk_.us(); }
+  void span(int layer, Phase phase, double t0, double t1) override {
     if (phase == Phase::recompute) recompute_us_ += t1 - t0;
     if (!sampled_) return;
     std::string s;
@@ -254,14 +258,18 @@ class Run {
   std::string comm_step(int64_t step, bool sampled, double t_start, double t_wait0,
                         double t_wait1, double t_end);
   void save_checkpoint(int64_t step);
+  int choose_device(const CudaBackend*& cuda);
 
   const Config& cfg_;
   RunOptions opt_;  // a copy: the output paths depend on the rank
   RunClock clk_;
   EventWriter ev_;
   TraceBuilder trace_;
-  std::unique_ptr<Allocator> alloc_;
-  std::unique_ptr<GPT<float>> model_;
+  // The model's memory (host, or the GPU's through the CUDA backend) and,
+  // for GPU runs, the host memory of the token batches.
+  std::unique_ptr<Allocator> alloc_, host_alloc_;
+  std::unique_ptr<TrainModel> model_;
+  DeviceInfo device_;
   std::unique_ptr<Dataset> data_;
   Buffer<int32_t> inputs_, targets_;
   static constexpr size_t kStepWindow = 1000;
@@ -337,7 +345,13 @@ void Run::write_run_record(const MemoryPrediction& pred, const Dataset& data, in
   j.field("config_file", cfg_.file);
   j.key("config").raw(config_to_json(cfg_));
   j.field("model", cfg_.model.type).field("params", uint64_t(model_->num_params()));
-  j.field("ranks", world_.size).field("device", "cpu").field("threads", threads).field("blas", blas_name());
+  j.field("ranks", world_.size).field("device", device_.type).field("threads", threads).field("blas", blas_name());
+  j.key("device_info").begin_object();
+  j.field("type", device_.type).field("requested", device_.requested).field("name", device_.name);
+  if (!device_.compute_capability.empty()) j.field("compute_capability", device_.compute_capability);
+  j.field("capacity_bytes", device_.capacity_bytes).field("free_bytes", device_.free_bytes);
+  if (!device_.note.empty()) j.field("note", device_.note);
+  j.end_object();
   j.field("precision", cfg_.train.precision).field("checkpoint", pred.checkpoint);
   j.field("tokens_per_step",
           uint64_t(cfg_.train.batch) * cfg_.model.context * cfg_.train.accumulate * world_.size);
@@ -418,7 +432,7 @@ double Run::evaluate(int64_t step) {
     // Validation batches are the same every evaluation, so curves compare.
     // Rank r takes rows [r*B, (r+1)*B) of what one rank with R*B would read.
     data_->batch(true, uint64_t(i) * world_.size + world_.rank, B, T, inputs_.data(), targets_.data());
-    total += model_->forward(inputs_.data(), targets_.data());
+    total += model_->forward(inputs_.data(), targets_.data(), nullptr);
     model_->release_activations();
   }
   std::string err;
@@ -493,8 +507,13 @@ void Run::finish(const char* status, const MemoryPrediction& pred) {
     std::printf(")\n");
   }
   if (!std::isnan(last_val_)) std::printf("  val loss %.4f\n", last_val_);
-  std::printf("  speed    %.2f ms/step (median), %.0f tokens/s, %d threads, %s\n", ms, tps,
-              omp_get_max_threads(), blas_name());
+  if (device_.type == "cuda")
+    std::printf("  speed    %.2f ms/step (median), %.0f tokens/s, %s (cuBLAS)\n", ms, tps,
+                device_.name.c_str());
+  else
+    std::printf("  speed    %.2f ms/step (median), %.0f tokens/s, %d threads, %s\n", ms, tps,
+                omp_get_max_threads(), blas_name());
+  if (!device_.note.empty()) std::printf("  device   %s\n", device_.note.c_str());
   std::string by_cat;
   for (int c = 0; c < kNumCats; ++c)
     if (a.category(Cat(c)).peak)
@@ -535,6 +554,34 @@ bool can_create(const std::string& path, std::string& err) {
   std::fclose(f);
   std::remove(probe.c_str());
   return true;
+}
+
+// train.device: cpu; cuda (a usable GPU or a clear error); auto (the GPU
+// when one is usable, else the cpu with a note in the run record saying
+// why). Returns -1 to go on, else the exit code.
+int Run::choose_device(const CudaBackend*& cuda) {
+  device_ = cpu_device_info();
+  device_.requested = cfg_.train.device;
+  if (cfg_.train.device == "cpu") return -1;
+  std::string why;
+  if (cfg_.train.device == "auto" && cfg_.parallel.ranks > 1) {
+    device_.note = "train.device auto: data-parallel training on GPUs is not built yet; training on the cpu";
+    return -1;
+  }
+  const CudaBackend* b = CudaBackend::get(why);
+  DeviceInfo gpu;
+  if (b && b->probe(gpu, why)) {
+    cuda = b;
+    gpu.requested = cfg_.train.device;
+    device_ = gpu;
+    return -1;
+  }
+  if (cfg_.train.device == "cuda")
+    return fail_before_start(where_of(cfg_, "train.device"), "train.device cuda: no usable GPU: " + why,
+                             kExitRuntime);
+  device_.note = "train.device auto: no usable GPU (" + why + "); training on the cpu";
+  if (opt_.log_steps) std::fprintf(stderr, "trainscope: %s\n", device_.note.c_str());
+  return -1;
 }
 
 int Run::go() {
@@ -581,12 +628,14 @@ int Run::go() {
           where_of(cfg_, "parallel.backend"),
           "parallel.backend nccl (NCCL " + nccl.version_string() +
               ") all-reduces GPU memory, but this model trains on the cpu (train.device " +
-              cfg_.train.device + "; the CUDA backend is not built yet): use parallel.backend mpi",
+              cfg_.train.device + "): use train.device cuda, or parallel.backend mpi",
           kExitUsage);
   }
   const TrainConfig& tc = cfg_.train;
   const int threads = tc.threads > 0 ? tc.threads : omp_get_num_procs();
   set_compute_threads(threads);
+  const CudaBackend* cuda = nullptr;
+  if (const int rc = choose_device(cuda); rc >= 0) return rc;
 
   data_.reset(new Dataset);
   DataError derr;
@@ -605,16 +654,27 @@ int Run::go() {
   if (!pred.error.empty())
     return fail_before_start(where_of(cfg_, "train.checkpoint"), pred.error, kExitUsage);
   try {
-    alloc_.reset(new Allocator(cfg_.model.layers + 2));
-    model_.reset(new GPT<float>(cfg_.model, B, *alloc_, tc.seed));
-    model_->set_checkpoint(pred.segments);
-    model_->set_precision(precision_from_name(tc.precision));
-    inputs_ = Buffer<int32_t>(*alloc_, size_t(B) * T, 0, Cat::workspace);
-    targets_ = Buffer<int32_t>(*alloc_, size_t(B) * T, 0, Cat::workspace);
+    const Precision prec = precision_from_name(tc.precision);
+    alloc_.reset(new Allocator(cfg_.model.layers + 2, cuda ? cuda->memory() : nullptr));
+    if (cuda) {
+      std::string cerr;
+      model_ = cuda->create(cfg_.model, B, *alloc_, tc.seed, pred.segments, prec, cerr);
+      if (!model_) return fail_before_start(where_of(cfg_, "train.device"), "train.device cuda: " + cerr, kExitRuntime);
+      // The batches' tokens stay in host memory; the model copies them over.
+      host_alloc_.reset(new Allocator(cfg_.model.layers + 2));
+    } else {
+      model_ = make_cpu_model(cfg_.model, B, *alloc_, tc.seed, pred.segments, prec);
+    }
+    Allocator& io = host_alloc_ ? *host_alloc_ : *alloc_;
+    inputs_ = Buffer<int32_t>(io, size_t(B) * T, 0, Cat::workspace);
+    targets_ = Buffer<int32_t>(io, size_t(B) * T, 0, Cat::workspace);
   } catch (const std::bad_alloc&) {
-    return fail_before_start(Where{}, "out of memory allocating the model (predicted peak " +
+    return fail_before_start(Where{}, std::string("out of ") + (cuda ? "GPU " : "") +
+                                          "memory allocating the model (predicted peak " +
                                           human_bytes(pred.peak) + ")",
                              kExitRuntime);
+  } catch (const std::runtime_error& e) {
+    return fail_before_start(where_of(cfg_, "train.device"), e.what(), kExitRuntime);
   }
   const int prc = start_parallel();
   if (prc >= 0) return prc;
@@ -625,6 +685,7 @@ int Run::go() {
 
   sink_.reset(new TraceSink(trace_, world_.rank));
   Profiler prof(clk_, model_->layers(), ev_, *sink_, *alloc_);
+  prof.timed_by_device = cuda != nullptr;
   const int log_every = std::max(1, tc.steps / 20);
   const char* status = "completed";
   for (int64_t step = first_step_; step <= tc.steps; ++step) {
@@ -668,8 +729,15 @@ int Run::go() {
         model_->backward(reducer_ ? reducer_->observer(&prof) : &prof, float(scaler_.scale() / K));
       } catch (const std::bad_alloc&) {
         local_failure_ = true;
-        fail(Where{}, "out of memory at step " + std::to_string(step) + " (predicted peak " +
-                          human_bytes(pred.peak) + ")");
+        fail(Where{}, std::string("out of ") + (cuda ? "GPU " : "") + "memory at step " +
+                          std::to_string(step) + " (predicted peak " + human_bytes(pred.peak) + ")");
+        finish("failed", pred);
+        return kExitRuntime;
+      } catch (const std::runtime_error& e) {
+        // A device error (the CUDA backend's checks throw): the run ends
+        // with its records, like any other failure.
+        local_failure_ = true;
+        fail(Where{}, "at step " + std::to_string(step) + ": " + e.what());
         finish("failed", pred);
         return kExitRuntime;
       }
@@ -691,7 +759,7 @@ int Run::go() {
       finish("failed", pred);
       return kExitRuntime;
     }
-    if (step == opt_.inject_overflow_at) model_->grads(0)[0] = INFINITY;
+    if (step == opt_.inject_overflow_at) model_->poison_grad();
     const double used_scale = scaler_.scale();
     const double g_raw_sq = model_->grad_norm_sq();
     // fp16: an overflow anywhere skips the step on every rank alike (the
@@ -778,6 +846,7 @@ int Run::go() {
   // The last step is saved too (also when interrupted): a run can resume
   // from wherever it stopped.
   if (tc.save_every > 0 && steps_done_ > last_saved_) save_checkpoint(steps_done_);
+  if (opt_.final_params) model_->pull_state();
   if (opt_.final_params)
     for (int l = 0; l < model_->num_layers(); ++l)
       opt_.final_params->insert(opt_.final_params->end(), model_->params(l),
@@ -841,6 +910,7 @@ int Run::start_parallel() {
     optimizer_steps_ = int64_t(num("optimizer_steps", double(step)));
     skipped_steps_ = int64_t(num("skipped_steps", 0));
     if (scaler_.enabled()) scaler_.restore(num("loss_scale", scaler_.scale()), int(num("loss_scale_clean", 0)));
+    model_->push_state();
   }
   if (world_.size < 2) return -1;
   // Rank clocks: shift this rank's origin onto rank 0's.
@@ -945,6 +1015,7 @@ void Run::save_checkpoint(int64_t step) {
   };
   const double t0 = clk_.us();
   std::string err;
+  model_->pull_state();
   if (!save_training_checkpoint(opt_.checkpoint_path, cfg_, *model_, step, st, err)) {
     std::fprintf(stderr, "trainscope-train: warning: checkpoint at step %lld not saved: %s\n",
                  (long long)step, err.c_str());

@@ -306,7 +306,7 @@ void test_overrides() {
       {{"train.stesp=3"}, 1, 7, "unknown key 'stesp' in [train] (did you mean 'steps'?)"},
       {{"model.lr=3"}, 1, 7, "'lr' belongs in [train], not [model]"},
       {{"train.steps="}, 1, 7, "train.steps needs a value"},
-      {{"train.device=cuda"}, 1, 14, "train.device cuda is not built yet"},
+      {{"train.device=cuda", "parallel.ranks=2"}, 2, 16, "parallel.ranks 2 is not built yet: with train.device cuda"},
       {{"train.warmup=100"}, 1, 14, "train.warmup 100 must be less than train.steps 100"},
   };
   for (const auto& b : bad) {
@@ -327,14 +327,14 @@ void test_overrides() {
 
 void test_errors_keep_going() {
   ParseResult r = parse_config(
-      "[model]\nlayers x\nwidth 130\nheads 4\n[train]\nsteps 1.5\ndevice cuda\nlr 2\n",
+      "[model]\nlayers x\nwidth 130\nheads 4\n[train]\nsteps 1.5\ndevice cuda\nlr 2\n[parallel]\nranks 2\n",
       "a.train");
-  // Per-line errors on lines 2 and 6 plus the not-built one on line 7; the
+  // Per-line errors on lines 2 and 6 plus the not-built one on line 10; the
   // width/heads rule is skipped because values are partly defaults.
   check(r.diagnostics.size() == 3, "keeps going after errors:" + all_diagnostics(r));
   if (r.diagnostics.size() == 3) {
     check(r.diagnostics[0].line == 2 && r.diagnostics[1].line == 6 &&
-              r.diagnostics[2].line == 7,
+              r.diagnostics[2].line == 10,
           "error lines in order:" + all_diagnostics(r));
     check(r.diagnostics[0].key == "model.layers", "diagnostic key");
   }

@@ -1,0 +1,692 @@
+// The `gpt` model on the GPU: the CPU model's layers (core/model.cpp), in
+// the same order, with the same activations kept, the same checkpoint
+// segments and the same numbers where the formats allow:
+//
+//   - Matrix products in cuBLAS (cublasGemmStridedBatchedEx, fp32
+//     accumulation): fp32 without TF32 under precision fp32; bf16/fp16
+//     inputs on the tensor cores under mixed precision, reading a 16-bit
+//     copy of the weights that AdamW refreshes. Parameters, their
+//     gradients, AdamW's moments and the residual stream's gradient stay
+//     fp32, as on the CPU.
+//   - The other layers are this folder's kernel families (one per file),
+//     whose per-element math is shared with the CPU kernels (core/hd.h).
+//   - Every byte comes from the tracking allocator over cudaMalloc, tagged
+//     by layer and category: the memory view shows device memory exactly
+//     as it shows host memory for CPU runs.
+//   - Phases and layers are timed with CUDA events on one stream and
+//     reported to the observer after the work has run (LayerObserver::span).
+//
+// Parameters are initialised by building the CPU model with the same seed
+// and copying its tensors, so a CPU run and a GPU run start from the same
+// point (the parity tests rely on it).
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "attention.cuh"
+#include "backend.h"
+#include "common.cuh"
+#include "crossentropy.cuh"
+#include "elementwise.cuh"
+#include "layernorm.cuh"
+#include "model.h"
+#include "reduce.cuh"
+
+namespace ts::cuda {
+namespace {
+
+constexpr unsigned kThreads = 256;
+
+// Device memory for the tracking allocator. An allocation that fails
+// returns nullptr (the allocator drops its cache, retries, then reports
+// out of memory); the sticky error state is cleared so the run can say so.
+class DeviceMemory final : public RawMemory {
+ public:
+  void* allocate(size_t bytes) override {
+    void* p = nullptr;
+    if (cudaMalloc(&p, bytes) != cudaSuccess) {
+      cudaGetLastError();
+      return nullptr;
+    }
+    return p;
+  }
+  void release(void* p) override { cudaFree(p); }
+  void zero(void* p, size_t bytes) override { CUDA_CHECK(cudaMemset(p, 0, bytes)); }
+};
+
+// CUDA events around each (layer, phase), resolved after the work ran.
+class EventTimer {
+ public:
+  ~EventTimer() {
+    for (cudaEvent_t e : pool_) cudaEventDestroy(e);
+  }
+  void begin(int layer, Phase phase, cudaStream_t s) {
+    recs_.push_back({layer, phase, record(s), nullptr});
+  }
+  void end(int layer, Phase phase, cudaStream_t s) {
+    for (auto it = recs_.rbegin(); it != recs_.rend(); ++it)
+      if (it->layer == layer && it->phase == phase && !it->e1) {
+        it->e1 = record(s);
+        return;
+      }
+  }
+  // Waits for the stream, then maps each event onto the observer's clock:
+  // t(e) = now - (tail - e), tail recorded after all the work.
+  void resolve(LayerObserver* obs, cudaStream_t s) {
+    if (recs_.empty()) return;
+    cudaEvent_t tail = record(s);
+    CUDA_CHECK(cudaEventSynchronize(tail));
+    const double now = obs->now_us();
+    for (const Rec& r : recs_) {
+      if (!r.e1) continue;
+      float a = 0, b = 0;
+      CUDA_CHECK(cudaEventElapsedTime(&a, r.e0, tail));
+      CUDA_CHECK(cudaEventElapsedTime(&b, r.e1, tail));
+      obs->span(r.layer, r.phase, now - a * 1e3, now - b * 1e3);
+    }
+    recs_.clear();
+    used_ = 0;
+  }
+
+ private:
+  struct Rec {
+    int layer;
+    Phase phase;
+    cudaEvent_t e0, e1;
+  };
+  cudaEvent_t record(cudaStream_t s) {
+    if (used_ == pool_.size()) {
+      cudaEvent_t e;
+      CUDA_CHECK(cudaEventCreate(&e));
+      pool_.push_back(e);
+    }
+    cudaEvent_t e = pool_[used_++];
+    CUDA_CHECK(cudaEventRecord(e, s));
+    return e;
+  }
+  std::vector<cudaEvent_t> pool_;
+  size_t used_ = 0;
+  std::vector<Rec> recs_;
+};
+
+// The batch's positions grouped by token, for the embedding's backward:
+// out = [tokens (U), starts (U + 1), positions (N)], a counting sort.
+// Returns U, the number of distinct tokens.
+size_t token_csr(const std::vector<int32_t>& in, int V, std::vector<int32_t>& out) {
+  std::vector<int32_t> count(size_t(V) + 1, 0);
+  for (int32_t t : in) ++count[size_t(t) + 1];
+  std::vector<int32_t> tokens;
+  std::vector<int32_t> starts(1, 0);
+  for (int v = 0; v < V; ++v)
+    if (count[size_t(v) + 1] > 0) {
+      tokens.push_back(v);
+      starts.push_back(starts.back() + count[size_t(v) + 1]);
+    }
+  for (int v = 0; v < V; ++v) count[size_t(v) + 1] += count[size_t(v)];
+  std::vector<int32_t> pos(in.size(), 0);
+  for (size_t i = 0; i < in.size(); ++i) {
+    const size_t tok = size_t(in[i]);
+    pos[size_t(count[tok])] = int32_t(i);
+    count[tok] += 1;
+  }
+  out = tokens;
+  out.insert(out.end(), starts.begin(), starts.end());
+  out.insert(out.end(), pos.begin(), pos.end());
+  return tokens.size();
+}
+
+// Offsets of a block's tensors in its parameter block (as core/model.cpp).
+struct BlockLayout {
+  size_t ln1w, ln1b, qkvw, qkvb, projw, projb, ln2w, ln2b, fcw, fcb, fcprojw, fcprojb, total;
+  explicit BlockLayout(size_t C) {
+    size_t o = 0;
+    auto take = [&](size_t n) { size_t at = o; o += n; return at; };
+    ln1w = take(C); ln1b = take(C);
+    qkvw = take(3 * C * C); qkvb = take(3 * C);
+    projw = take(C * C); projb = take(C);
+    ln2w = take(C); ln2b = take(C);
+    fcw = take(4 * C * C); fcb = take(4 * C);
+    fcprojw = take(4 * C * C); fcprojb = take(C);
+    total = o;
+  }
+};
+
+template <typename T>
+class CudaGPT final : public TrainModel {
+ public:
+  CudaGPT(const ModelConfig& mc, int batch, Allocator& alloc, uint64_t seed, const Segments& segs);
+  ~CudaGPT() override;
+
+  const std::vector<LayerInfo>& layers() const override { return layers_; }
+  double forward(const int32_t* inputs, const int32_t* targets, LayerObserver* obs) override;
+  void backward(LayerObserver* obs, float loss_scale) override;
+  void release_activations() override { acts_.reset(new Acts); }
+  void zero_grad() override {
+    for (int l = 0; l < num_layers(); ++l)
+      CUDA_CHECK(cudaMemsetAsync(grads_[l].data(), 0, layer_params(l) * sizeof(float), stream_));
+  }
+  double grad_norm_sq() override;
+  void scale_grads(float s) override {
+    for (int l = 0; l < num_layers(); ++l) {
+      scale_kernel<<<blocks_for(layer_params(l), kThreads), kThreads, 0, stream_>>>(grads_[l].data(), s, layer_params(l));
+      KERNEL_CHECK();
+    }
+  }
+  void adamw_step(double lr, double beta1, double beta2, double eps, double wd, int64_t t,
+                  LayerObserver* obs) override;
+  float* params(int l) override { return host_[0][l].data(); }
+  float* grads(int l) override { return host_[1][l].data(); }
+  float* adam_m(int l) override { return host_[2][l].data(); }
+  float* adam_v(int l) override { return host_[3][l].data(); }
+  void pull_state() override;
+  void push_state() override;
+  void poison_grad() override {
+    const float inf = INFINITY;
+    CUDA_CHECK(cudaMemcpyAsync(grads_[0].data(), &inf, sizeof inf, cudaMemcpyHostToDevice, stream_));
+    CUDA_CHECK(cudaStreamSynchronize(stream_));
+  }
+
+ private:
+  struct Block {
+    Buffer<T> ln1, qkv, att, atty, res2, ln2, fch, fch_gelu, res3;
+    Buffer<float> ln1_mean, ln1_rstd, ln2_mean, ln2_rstd;
+  };
+  struct Acts {
+    Buffer<T> embed_out;
+    std::vector<Block> blocks;
+    Buffer<T> lnf, probs;
+    Buffer<float> lnf_mean, lnf_rstd, losses;
+  };
+  // Begin/end of a (layer, phase): the observer's calls plus the events.
+  struct Scope {
+    CudaGPT* m;
+    LayerObserver* obs;
+    int layer;
+    Phase phase;
+    Scope(CudaGPT* m_, LayerObserver* o, int l, Phase p) : m(m_), obs(o), layer(l), phase(p) {
+      if (!obs) return;
+      obs->begin(layer, phase);
+      m->timer_.begin(layer, phase, m->stream_);
+    }
+    ~Scope() {
+      if (!obs) return;
+      m->timer_.end(layer, phase, m->stream_);
+      obs->end(layer, phase);
+    }
+  };
+
+  // Row-major C[M,N] = alpha op(A) op(B) + beta C, batched over `batch`
+  // matrices `stride` elements apart, as cuBLAS's column-major C^T = op(B)^T op(A)^T.
+  void gemm(bool ta, bool tb, int M, int N, int K, float alpha, const T* A, int lda, long long sa,
+            const T* B, int ldb, long long sb, float beta, void* C, cudaDataType_t ct, int ldc,
+            long long sc, int batch = 1) {
+    CUBLAS_CHECK(cublas_->gemm_strided_batched_ex(
+        blas_, tb ? kOpT : kOpN, ta ? kOpT : kOpN, N, M, K, &alpha, B, Dtype<T>::id, ldb, sb, A,
+        Dtype<T>::id, lda, sa, &beta, C, ct, ldc, sc, batch, kCublasCompute32F, kCublasGemmDefault));
+  }
+  // out[N,OC] = base + inp[N,C] @ W^T, base = residual (or 0) + bias.
+  void matmul_forward(T* out, const T* inp, const T* W, const float* bias, int N, int C, int OC,
+                      const T* residual = nullptr) {
+    bias_base_kernel<<<blocks_for(size_t(N) * OC, kThreads), kThreads, 0, stream_>>>(out, residual, bias, N, OC);
+    KERNEL_CHECK();
+    gemm(false, true, N, OC, C, 1.0f, inp, C, 0, W, C, 0, 1.0f, out, Dtype<T>::id, OC, 0);
+  }
+  // dinp = dout @ W, dW += dout^T @ inp (fp32), dbias += colsum(dout).
+  void matmul_backward(T* dinp, float* dW, float* dbias, const T* dout, const T* inp, const T* W,
+                       int N, int C, int OC, int ld_out = 0) {
+    const int ldo = ld_out ? ld_out : OC;
+    gemm(false, false, N, C, OC, 1.0f, dout, ldo, 0, W, C, 0, 0.0f, dinp, Dtype<T>::id, C, 0);
+    gemm(true, false, OC, C, N, 1.0f, dout, ldo, 0, inp, C, 0, 1.0f, dW, CUDA_R_32F, C, 0);
+    if (dbias) colsum(dbias, partial_.data(), N, OC, ColOf<T>{dout, ldo}, stream_);
+  }
+  // The matrix-product copy of layer l's weights: the 16-bit copy under
+  // mixed precision, the fp32 parameters themselves otherwise.
+  const T* wts(int l) const {
+    if constexpr (std::is_same<T, float>::value) return params_[l].data();
+    else return wlow_[l].data();
+  }
+  // A T view of an fp32 tensor (the residual gradient) for a product.
+  const T* as_t(const float* x, size_t n, Buffer<T>& scratch, int layer) {
+    if constexpr (std::is_same<T, float>::value) {
+      return x;
+    } else {
+      scratch = Buffer<T>(alloc_, n, layer, Cat::workspace);
+      convert_kernel<<<blocks_for(n, kThreads), kThreads, 0, stream_>>>(scratch.data(), x, n);
+      KERNEL_CHECK();
+      return scratch.data();
+    }
+  }
+  const Buffer<T>& block_input(int l) const { return l > 0 ? acts_->blocks[l - 1].res3 : acts_->embed_out; }
+  int segment_of(int b) const { return seg_of_.empty() ? -1 : seg_of_[b]; }
+  void forward_block(int l, const T* x, bool keep_output);
+  void backward_block(int l, const T* x, float* dres);
+  void refresh_low(int l);
+
+  Allocator& alloc_;
+  // Vp_: the logits' row stride, the vocabulary rounded up to 64. Vg_: the
+  // vocabulary the head's products run over: Vp_ when the rows past wte's
+  // end (wpe's first rows, in the same parameter block) can stand in for
+  // the padding, else V_. An odd vocabulary (GPT-2's 50257) keeps cuBLAS
+  // off its fastest tensor-core kernels; padded, the products read those
+  // rows as weights (the padded logits are ignored by the loss) and add
+  // exactly 0 to their gradients (the padded columns of the logits'
+  // gradient are 0).
+  int B_, T_, C_, NH_, V_, Vp_, Vg_, L_;
+  std::vector<LayerInfo> layers_;
+  std::vector<TensorInfo> tensors_;
+  std::vector<Buffer<float>> params_, grads_, m_, v_;
+  std::vector<Buffer<T>> wlow_;
+  std::vector<std::vector<float>> host_[4];  // params, grads, m, v
+  std::unique_ptr<Acts> acts_;
+  Segments segments_;
+  std::vector<int> seg_of_;
+  Buffer<int32_t> inputs_d_, targets_d_;
+  std::vector<int32_t> inputs_h_;
+  Buffer<float> partial_;       // column-sum partials
+  Buffer<double> sumsq_;        // per-layer sums of squares and their partials
+  Buffer<double> scalar_;       // the mean loss
+  Buffer<unsigned char> blas_ws_;
+  const Cublas* cublas_ = nullptr;
+  cudaStream_t stream_ = nullptr;
+  cublasHandle_t blas_ = nullptr;
+  EventTimer timer_;
+};
+
+template <typename T>
+CudaGPT<T>::CudaGPT(const ModelConfig& mc, int batch, Allocator& alloc, uint64_t seed, const Segments& segs)
+    : alloc_(alloc), B_(batch), T_(mc.context), C_(mc.width), NH_(mc.heads), V_(mc.vocab),
+      Vp_((mc.vocab + 63) / 64 * 64), Vg_(mc.context >= Vp_ - mc.vocab ? Vp_ : mc.vocab), L_(mc.layers),
+      acts_(new Acts), segments_(segs) {
+  std::string err;
+  cublas_ = Cublas::get(err);
+  if (!cublas_) throw CudaError(err);
+  CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+  CUBLAS_CHECK(cublas_->create(&blas_));
+  CUBLAS_CHECK(cublas_->set_stream(blas_, stream_));
+  // cuBLAS's workspace comes from the tracking allocator too (32 MiB, what
+  // cuBLAS asks for on Hopper), so no device memory goes unaccounted.
+  const size_t ws = size_t(32) << 20;
+  blas_ws_ = Buffer<unsigned char>(alloc_, ws, L_ + 1, Cat::workspace);
+  CUBLAS_CHECK(cublas_->set_workspace(blas_, blas_ws_.data(), ws));
+  seg_of_.assign(L_, -1);
+  for (size_t k = 0; k < segs.size(); ++k)
+    for (int b = segs[k].first; b <= segs[k].second && b < L_; ++b) seg_of_[b] = int(k);
+  {
+    // The CPU model's initialisation, copied over.
+    Allocator host(L_ + 2);
+    GPT<float> cpu(mc, 1, host, seed);
+    layers_ = cpu.layers();
+    tensors_ = cpu.tensors();
+    for (int l = 0; l < num_layers(); ++l) {
+      const size_t n = layers_[l].params;
+      params_.emplace_back(alloc_, n, l, Cat::param);
+      grads_.emplace_back(alloc_, n, l, Cat::grad, true);
+      m_.emplace_back(alloc_, n, l, Cat::optim, true);
+      v_.emplace_back(alloc_, n, l, Cat::optim, true);
+      CUDA_CHECK(cudaMemcpy(params_[l].data(), cpu.params(l), n * sizeof(float), cudaMemcpyHostToDevice));
+      for (auto& h : host_) h.emplace_back(n, 0.0f);
+    }
+  }
+  if constexpr (!std::is_same<T, float>::value) {
+    for (int l = 0; l < num_layers(); ++l) {
+      wlow_.emplace_back(alloc_, layers_[l].params, l, Cat::workspace);
+      refresh_low(l);
+    }
+  }
+  const size_t N = size_t(B_) * T_;
+  inputs_d_ = Buffer<int32_t>(alloc_, N, 0, Cat::workspace);
+  targets_d_ = Buffer<int32_t>(alloc_, N, 0, Cat::workspace);
+  partial_ = Buffer<float>(alloc_, size_t(kColChunks) * std::max(4 * C_, 3 * C_), L_ + 1, Cat::workspace);
+  sumsq_ = Buffer<double>(alloc_, size_t(num_layers()) * (kSumSqBlocks + 1), L_ + 1, Cat::workspace);
+  scalar_ = Buffer<double>(alloc_, 1, L_ + 1, Cat::workspace);
+  CUDA_CHECK(cudaStreamSynchronize(stream_));
+}
+
+template <typename T>
+CudaGPT<T>::~CudaGPT() {
+  if (stream_) cudaStreamSynchronize(stream_);
+  acts_.reset();
+  if (blas_) cublas_->destroy(blas_);
+  if (stream_) cudaStreamDestroy(stream_);
+}
+
+template <typename T>
+void CudaGPT<T>::refresh_low(int l) {
+  if constexpr (!std::is_same<T, float>::value) {
+    const size_t n = layers_[l].params;
+    convert_kernel<<<blocks_for(n, kThreads), kThreads, 0, stream_>>>(wlow_[l].data(), params_[l].data(), n);
+    KERNEL_CHECK();
+  }
+}
+
+template <typename T>
+void CudaGPT<T>::forward_block(int l, const T* x, bool keep_output) {
+  const int N = B_ * T_, C = C_, li = l + 1, hs = C / NH_;
+  const BlockLayout bl(C);
+  const float* p = params_[li].data();
+  const T* w = wts(li);
+  Block& a = acts_->blocks[l];
+  a.ln1_mean = Buffer<float>(alloc_, N, li, Cat::act);
+  a.ln1_rstd = Buffer<float>(alloc_, N, li, Cat::act);
+  a.ln1 = Buffer<T>(alloc_, size_t(N) * C, li, Cat::act);
+  layernorm_forward(a.ln1.data(), a.ln1_mean.data(), a.ln1_rstd.data(), x, p + bl.ln1w, p + bl.ln1b, N, C, stream_);
+  a.qkv = Buffer<T>(alloc_, size_t(N) * 3 * C, li, Cat::act);
+  matmul_forward(a.qkv.data(), a.ln1.data(), w + bl.qkvw, p + bl.qkvb, N, C, 3 * C);
+  a.att = Buffer<T>(alloc_, size_t(B_) * NH_ * T_ * T_, li, Cat::act);
+  a.atty = Buffer<T>(alloc_, size_t(N) * C, li, Cat::act);
+  {
+    // Per batch element, batched over heads: scores = q k^T / sqrt(hs),
+    // causal softmax into att, y = att v.
+    Buffer<T> pre(alloc_, size_t(NH_) * T_ * T_, li, Cat::workspace);
+    const float scale = 1.0f / std::sqrt(float(hs));
+    const size_t tt = size_t(T_) * T_;
+    for (int b = 0; b < B_; ++b) {
+      const T* q = a.qkv.data() + size_t(b) * T_ * 3 * C;
+      T* att = a.att.data() + size_t(b) * NH_ * tt;
+      gemm(false, true, T_, T_, hs, scale, q, 3 * C, hs, q + C, 3 * C, hs, 0.0f, pre.data(), Dtype<T>::id, T_, tt, NH_);
+      softmax_causal_forward(att, pre.data(), NH_ * T_, T_, stream_);
+      gemm(false, false, T_, hs, T_, 1.0f, att, T_, tt, q + 2 * C, 3 * C, hs, 0.0f,
+           a.atty.data() + size_t(b) * T_ * C, Dtype<T>::id, C, hs, NH_);
+    }
+  }
+  a.res2 = Buffer<T>(alloc_, size_t(N) * C, li, Cat::act);
+  matmul_forward(a.res2.data(), a.atty.data(), w + bl.projw, p + bl.projb, N, C, C, x);
+  a.ln2_mean = Buffer<float>(alloc_, N, li, Cat::act);
+  a.ln2_rstd = Buffer<float>(alloc_, N, li, Cat::act);
+  a.ln2 = Buffer<T>(alloc_, size_t(N) * C, li, Cat::act);
+  layernorm_forward(a.ln2.data(), a.ln2_mean.data(), a.ln2_rstd.data(), a.res2.data(), p + bl.ln2w, p + bl.ln2b, N, C, stream_);
+  a.fch = Buffer<T>(alloc_, size_t(N) * 4 * C, li, Cat::act);
+  matmul_forward(a.fch.data(), a.ln2.data(), w + bl.fcw, p + bl.fcb, N, C, 4 * C);
+  a.fch_gelu = Buffer<T>(alloc_, size_t(N) * 4 * C, li, Cat::act);
+  gelu_forward_kernel<<<blocks_for(size_t(N) * 4 * C, kThreads), kThreads, 0, stream_>>>(a.fch_gelu.data(), a.fch.data(), size_t(N) * 4 * C);
+  KERNEL_CHECK();
+  if (!keep_output) return;
+  a.res3 = Buffer<T>(alloc_, size_t(N) * C, li, Cat::act);
+  matmul_forward(a.res3.data(), a.fch_gelu.data(), w + bl.fcprojw, p + bl.fcprojb, N, 4 * C, C, a.res2.data());
+}
+
+template <typename T>
+double CudaGPT<T>::forward(const int32_t* inputs, const int32_t* targets, LayerObserver* obs) {
+  release_activations();
+  const int N = B_ * T_, C = C_;
+  inputs_h_.assign(inputs, inputs + N);
+  CUDA_CHECK(cudaMemcpyAsync(inputs_d_.data(), inputs, N * sizeof(int32_t), cudaMemcpyHostToDevice, stream_));
+  CUDA_CHECK(cudaMemcpyAsync(targets_d_.data(), targets, N * sizeof(int32_t), cudaMemcpyHostToDevice, stream_));
+  Acts& A = *acts_;
+  {
+    Scope s(this, obs, 0, Phase::fwd);
+    A.embed_out = Buffer<T>(alloc_, size_t(N) * C, 0, Cat::act);
+    const float* wte = params_[0].data();
+    encoder_forward_kernel<<<blocks_for(size_t(N) * C, kThreads), kThreads, 0, stream_>>>(
+        A.embed_out.data(), inputs_d_.data(), wte, wte + size_t(V_) * C, N, T_, C);
+    KERNEL_CHECK();
+  }
+  A.blocks.resize(L_);
+  for (int l = 0; l < L_; ++l) {
+    Scope s(this, obs, l + 1, Phase::fwd);
+    forward_block(l, block_input(l).data(), true);
+    const int seg = segment_of(l);
+    if (seg < 0) continue;
+    Buffer<T> out = std::move(A.blocks[l].res3);
+    A.blocks[l] = Block();
+    A.blocks[l].res3 = std::move(out);
+    if (l > 0 && segment_of(l - 1) == seg) A.blocks[l - 1].res3.reset();
+  }
+  {
+    Scope s(this, obs, L_ + 1, Phase::fwd);
+    const int hl = L_ + 1;
+    const float* p = params_[hl].data();
+    A.lnf_mean = Buffer<float>(alloc_, N, hl, Cat::act);
+    A.lnf_rstd = Buffer<float>(alloc_, N, hl, Cat::act);
+    A.lnf = Buffer<T>(alloc_, size_t(N) * C, hl, Cat::act);
+    layernorm_forward(A.lnf.data(), A.lnf_mean.data(), A.lnf_rstd.data(), block_input(L_).data(), p, p + C, N, C, stream_);
+    A.probs = Buffer<T>(alloc_, size_t(N) * Vp_, hl, Cat::act);
+    gemm(false, true, N, Vg_, C, 1.0f, A.lnf.data(), C, 0, wts(0), C, 0, 0.0f, A.probs.data(), Dtype<T>::id, Vp_, 0);
+    A.losses = Buffer<float>(alloc_, N, hl, Cat::act);
+    crossentropy_forward(A.probs.data(), A.losses.data(), targets_d_.data(), N, V_, Vp_, stream_);
+    mean_kernel<<<1, 1024, 0, stream_>>>(scalar_.data(), A.losses.data(), N);
+    KERNEL_CHECK();
+  }
+  double loss = 0;
+  CUDA_CHECK(cudaMemcpyAsync(&loss, scalar_.data(), sizeof loss, cudaMemcpyDeviceToHost, stream_));
+  CUDA_CHECK(cudaStreamSynchronize(stream_));
+  if (obs) timer_.resolve(obs, stream_);
+  return loss;
+}
+
+template <typename T>
+void CudaGPT<T>::backward_block(int l, const T* x, float* dres) {
+  const int N = B_ * T_, C = C_, li = l + 1, hs = C / NH_;
+  const BlockLayout bl(C);
+  const float* p = params_[li].data();
+  const T* w = wts(li);
+  float* g = grads_[li].data();
+  Block& a = acts_->blocks[l];
+  Buffer<T> d4(alloc_, size_t(N) * 4 * C, li, Cat::workspace);
+  Buffer<T> dC(alloc_, size_t(N) * C, li, Cat::workspace);
+  Buffer<T> dres_t;
+  // MLP: res3 = res2 + proj(gelu(fc(ln2(res2))))
+  const T* d = as_t(dres, size_t(N) * C, dres_t, li);
+  matmul_backward(d4.data(), g + bl.fcprojw, g + bl.fcprojb, d, a.fch_gelu.data(), w + bl.fcprojw, N, 4 * C, C);
+  gelu_backward_kernel<<<blocks_for(size_t(N) * 4 * C, kThreads), kThreads, 0, stream_>>>(d4.data(), a.fch.data(), d4.data(), size_t(N) * 4 * C);
+  KERNEL_CHECK();
+  matmul_backward(dC.data(), g + bl.fcw, g + bl.fcb, d4.data(), a.ln2.data(), w + bl.fcw, N, C, 4 * C);
+  layernorm_backward(dres, g + bl.ln2w, g + bl.ln2b, partial_.data(), dC.data(), a.res2.data(), p + bl.ln2w,
+                     a.ln2_mean.data(), a.ln2_rstd.data(), N, C, stream_);
+  d4.reset();
+  // Attention: res2 = x + proj(attn(qkv(ln1(x))))
+  d = as_t(dres, size_t(N) * C, dres_t, li);
+  matmul_backward(dC.data(), g + bl.projw, g + bl.projb, d, a.atty.data(), w + bl.projw, N, C, C);
+  dres_t.reset();
+  Buffer<T> d3(alloc_, size_t(N) * 3 * C, li, Cat::workspace);
+  {
+    const size_t tt = size_t(T_) * T_;
+    Buffer<T> datt(alloc_, size_t(NH_) * tt, li, Cat::workspace);
+    Buffer<T> dpre(alloc_, size_t(NH_) * tt, li, Cat::workspace);
+    const float scale = 1.0f / std::sqrt(float(hs));
+    for (int b = 0; b < B_; ++b) {
+      const T* q = a.qkv.data() + size_t(b) * T_ * 3 * C;
+      const T* att = a.att.data() + size_t(b) * NH_ * tt;
+      const T* dy = dC.data() + size_t(b) * T_ * C;
+      T* dq = d3.data() + size_t(b) * T_ * 3 * C;
+      // dv = att^T dy; datt = dy v^T; softmax backward; dq = dpre k; dk = dpre^T q
+      gemm(true, false, T_, hs, T_, 1.0f, att, T_, tt, dy, C, hs, 0.0f, dq + 2 * C, Dtype<T>::id, 3 * C, hs, NH_);
+      gemm(false, true, T_, T_, hs, 1.0f, dy, C, hs, q + 2 * C, 3 * C, hs, 0.0f, datt.data(), Dtype<T>::id, T_, tt, NH_);
+      softmax_causal_backward(dpre.data(), datt.data(), att, NH_ * T_, T_, scale, stream_);
+      gemm(false, false, T_, hs, T_, 1.0f, dpre.data(), T_, tt, q + C, 3 * C, hs, 0.0f, dq, Dtype<T>::id, 3 * C, hs, NH_);
+      gemm(true, false, T_, hs, T_, 1.0f, dpre.data(), T_, tt, q, 3 * C, hs, 0.0f, dq + C, Dtype<T>::id, 3 * C, hs, NH_);
+    }
+  }
+  matmul_backward(dC.data(), g + bl.qkvw, g + bl.qkvb, d3.data(), a.ln1.data(), w + bl.qkvw, N, C, 3 * C);
+  layernorm_backward(dres, g + bl.ln1w, g + bl.ln1b, partial_.data(), dC.data(), x, p + bl.ln1w,
+                     a.ln1_mean.data(), a.ln1_rstd.data(), N, C, stream_);
+}
+
+template <typename T>
+void CudaGPT<T>::backward(LayerObserver* obs, float loss_scale) {
+  const int N = B_ * T_, C = C_, hl = L_ + 1;
+  Acts& A = *acts_;
+  Buffer<float> dres(alloc_, size_t(N) * C, hl, Cat::workspace, true);
+  {
+    Scope s(this, obs, hl, Phase::bwd);
+    const float* p = params_[hl].data();
+    float* g = grads_[hl].data();
+    T* dlogits = A.probs.data();
+    crossentropy_backward(dlogits, targets_d_.data(), loss_scale / float(N), N, V_, Vp_, stream_);
+    Buffer<T> dlnf(alloc_, size_t(N) * C, hl, Cat::workspace);
+    // Tied LM head: logits = lnf wte^T, so wte's gradient gets this term too.
+    matmul_backward(dlnf.data(), grads_[0].data(), nullptr, dlogits, A.lnf.data(), wts(0), N, C, Vg_, Vp_);
+    layernorm_backward(dres.data(), g, g + C, partial_.data(), dlnf.data(), block_input(L_).data(), p,
+                       A.lnf_mean.data(), A.lnf_rstd.data(), N, C, stream_);
+    A.lnf.reset(); A.lnf_mean.reset(); A.lnf_rstd.reset(); A.probs.reset(); A.losses.reset();
+  }
+  for (int l = L_ - 1; l >= 0; --l) {
+    const int seg = segment_of(l);
+    if (seg >= 0 && segments_[seg].second == l) {
+      A.blocks[l].res3.reset();
+      const int first = segments_[seg].first;
+      for (int m = first; m <= l; ++m) {
+        Scope s(this, obs, m + 1, Phase::recompute);
+        forward_block(m, block_input(m).data(), m < l);
+      }
+    }
+    Scope s(this, obs, l + 1, Phase::bwd);
+    backward_block(l, block_input(l).data(), dres.data());
+    A.blocks[l] = Block();
+  }
+  {
+    Scope s(this, obs, 0, Phase::bwd);
+    float* g = grads_[0].data();
+    encoder_backward_wpe_kernel<<<blocks_for(size_t(T_) * C, kThreads), kThreads, 0, stream_>>>(
+        g + size_t(V_) * C, dres.data(), B_, T_, C);
+    KERNEL_CHECK();
+    std::vector<int32_t> csr_h;
+    const size_t U = token_csr(inputs_h_, V_, csr_h);
+    Buffer<int32_t> csr(alloc_, U + (U + 1) + size_t(N), 0, Cat::workspace);
+    CUDA_CHECK(cudaMemcpyAsync(csr.data(), csr_h.data(), csr_h.size() * sizeof(int32_t), cudaMemcpyHostToDevice, stream_));
+    encoder_backward_wte_kernel<<<unsigned(U), kThreads, 0, stream_>>>(g, dres.data(), csr.data(), csr.data() + U,
+                                                                     csr.data() + 2 * U + 1, C);
+    KERNEL_CHECK();
+    // The host vector must outlive the copy.
+    CUDA_CHECK(cudaStreamSynchronize(stream_));
+    A.embed_out.reset();
+  }
+  A.blocks.clear();
+  CUDA_CHECK(cudaStreamSynchronize(stream_));
+  if (obs) timer_.resolve(obs, stream_);
+}
+
+template <typename T>
+double CudaGPT<T>::grad_norm_sq() {
+  const int L = num_layers();
+  double* part = sumsq_.data() + L;
+  for (int l = 0; l < L; ++l) {
+    sumsq_partial_kernel<<<kSumSqBlocks, kThreads, 0, stream_>>>(part + size_t(l) * kSumSqBlocks, grads_[l].data(), layer_params(l));
+    KERNEL_CHECK();
+    sum_ordered_kernel<<<1, 32, 0, stream_>>>(sumsq_.data() + l, part + size_t(l) * kSumSqBlocks, kSumSqBlocks);
+    KERNEL_CHECK();
+  }
+  std::vector<double> per(size_t(L), 0.0);
+  CUDA_CHECK(cudaMemcpyAsync(per.data(), sumsq_.data(), L * sizeof(double), cudaMemcpyDeviceToHost, stream_));
+  CUDA_CHECK(cudaStreamSynchronize(stream_));
+  double s = 0;
+  for (double v : per) s += v;
+  return s;
+}
+
+template <typename T>
+void CudaGPT<T>::adamw_step(double lr, double beta1, double beta2, double eps, double wd, int64_t t,
+                            LayerObserver* obs) {
+  for (int l = num_layers() - 1; l >= 0; --l) {
+    Scope s(this, obs, l, Phase::optim);
+    for (const TensorInfo& ti : tensors_) {
+      if (ti.layer != l) continue;
+      const auto upd = k::AdamW<float>::make(lr, beta1, beta2, eps, ti.decay ? wd : 0.0, t);
+      T* low = nullptr;
+      if constexpr (!std::is_same<T, float>::value) low = wlow_[l].data() + ti.offset;
+      adamw_kernel<<<blocks_for(ti.count, kThreads), kThreads, 0, stream_>>>(
+          params_[l].data() + ti.offset, grads_[l].data() + ti.offset, m_[l].data() + ti.offset,
+          v_[l].data() + ti.offset, low, ti.count, upd);
+      KERNEL_CHECK();
+    }
+  }
+  CUDA_CHECK(cudaStreamSynchronize(stream_));
+  if (obs) timer_.resolve(obs, stream_);
+}
+
+template <typename T>
+void CudaGPT<T>::pull_state() {
+  for (int l = 0; l < num_layers(); ++l) {
+    const size_t bytes = layer_params(l) * sizeof(float);
+    CUDA_CHECK(cudaMemcpyAsync(host_[0][l].data(), params_[l].data(), bytes, cudaMemcpyDeviceToHost, stream_));
+    CUDA_CHECK(cudaMemcpyAsync(host_[1][l].data(), grads_[l].data(), bytes, cudaMemcpyDeviceToHost, stream_));
+    CUDA_CHECK(cudaMemcpyAsync(host_[2][l].data(), m_[l].data(), bytes, cudaMemcpyDeviceToHost, stream_));
+    CUDA_CHECK(cudaMemcpyAsync(host_[3][l].data(), v_[l].data(), bytes, cudaMemcpyDeviceToHost, stream_));
+  }
+  CUDA_CHECK(cudaStreamSynchronize(stream_));
+}
+
+template <typename T>
+void CudaGPT<T>::push_state() {
+  for (int l = 0; l < num_layers(); ++l) {
+    const size_t bytes = layer_params(l) * sizeof(float);
+    CUDA_CHECK(cudaMemcpyAsync(params_[l].data(), host_[0][l].data(), bytes, cudaMemcpyHostToDevice, stream_));
+    CUDA_CHECK(cudaMemcpyAsync(grads_[l].data(), host_[1][l].data(), bytes, cudaMemcpyHostToDevice, stream_));
+    CUDA_CHECK(cudaMemcpyAsync(m_[l].data(), host_[2][l].data(), bytes, cudaMemcpyHostToDevice, stream_));
+    CUDA_CHECK(cudaMemcpyAsync(v_[l].data(), host_[3][l].data(), bytes, cudaMemcpyHostToDevice, stream_));
+    refresh_low(l);
+  }
+  CUDA_CHECK(cudaStreamSynchronize(stream_));
+}
+
+DeviceMemory g_memory;
+
+}  // namespace
+}  // namespace ts::cuda
+
+// ---------------------------------------------------------------------------
+// The plugin's entry points (core/backend.h).
+
+extern "C" __attribute__((visibility("default"))) int trainscope_cuda_abi() { return ts::kCudaPluginAbi; }
+
+extern "C" __attribute__((visibility("default"))) bool trainscope_cuda_probe(ts::DeviceInfo* info, std::string* err) {
+  int n = 0;
+  const cudaError_t e = cudaGetDeviceCount(&n);
+  if (e != cudaSuccess) {
+    cudaGetLastError();
+    *err = std::string(cudaGetErrorString(e)) + " (" + cudaGetErrorName(e) + ")";
+    return false;
+  }
+  if (n == 0) {
+    *err = "no CUDA device found";
+    return false;
+  }
+  cudaDeviceProp prop;
+  if (cudaSetDevice(0) != cudaSuccess || cudaGetDeviceProperties(&prop, 0) != cudaSuccess) {
+    *err = std::string("cannot use GPU 0: ") + cudaGetErrorString(cudaGetLastError());
+    return false;
+  }
+  if (prop.major < 8) {
+    *err = std::string(prop.name) + " has compute capability " + std::to_string(prop.major) + "." +
+           std::to_string(prop.minor) + "; this build needs 8.0 or newer (bf16 tensor cores)";
+    return false;
+  }
+  size_t free_b = 0, total_b = 0;
+  if (cudaMemGetInfo(&free_b, &total_b) != cudaSuccess) {
+    *err = std::string("cudaMemGetInfo: ") + cudaGetErrorString(cudaGetLastError());
+    return false;
+  }
+  info->type = "cuda";
+  info->name = prop.name;
+  info->compute_capability = std::to_string(prop.major) + "." + std::to_string(prop.minor);
+  info->capacity_bytes = total_b;
+  info->free_bytes = free_b;
+  return true;
+}
+
+extern "C" __attribute__((visibility("default"))) ts::RawMemory* trainscope_cuda_memory() { return &ts::cuda::g_memory; }
+
+extern "C" __attribute__((visibility("default"))) ts::TrainModel* trainscope_cuda_create(
+    const ts::ModelConfig* mc, int batch, ts::Allocator* alloc, uint64_t seed, const ts::Segments* segs,
+    int precision, std::string* err) {
+  try {
+    switch (ts::Precision(precision)) {
+      case ts::Precision::bf16:
+        return new ts::cuda::CudaGPT<__nv_bfloat16>(*mc, batch, *alloc, seed, *segs);
+      case ts::Precision::fp16:
+        return new ts::cuda::CudaGPT<__half>(*mc, batch, *alloc, seed, *segs);
+      default:
+        return new ts::cuda::CudaGPT<float>(*mc, batch, *alloc, seed, *segs);
+    }
+  } catch (const std::bad_alloc&) {
+    *err = "out of GPU memory allocating the model";
+  } catch (const std::exception& e) {
+    *err = e.what();
+  }
+  return nullptr;
+}
