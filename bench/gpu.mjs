@@ -42,8 +42,9 @@ function args() {
       process.exit(2);
     }
   }
-  if (!(o.steps > WARMUP + 2)) {
-    process.stderr.write(`bench:gpu: --steps must be more than ${WARMUP + 2}\n`);
+  // The config's lr warm-up (10 steps) must end within the run.
+  if (!(o.steps > 10)) {
+    process.stderr.write('bench:gpu: --steps must be more than 10\n');
     process.exit(2);
   }
   return o;
@@ -118,4 +119,9 @@ function main() {
   writeFileSync(path.join(outDir, 'gpu.json'), JSON.stringify({ config: cfg, flops_per_token: flopsPerToken, peak_flops: peak, results: rows }, null, 2));
 }
 
-main();
+try {
+  main();
+} catch (err) {
+  process.stderr.write(`bench:gpu: ${err.message}\n`);
+  process.exit(1);
+}
