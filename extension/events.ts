@@ -112,6 +112,24 @@ export interface RunConfigEcho {
   parallel: Record<string, unknown>;
 }
 
+/** The device a run trains on (run record `device_info`; see RunRecord.device). */
+export interface DeviceInfo {
+  /** `"cpu"` or `"cuda"`; kept as string so a new kind is not an error. */
+  type: string;
+  /** What the config asked for: `"cpu"`, `"cuda"` or `"auto"`. */
+  requested?: string;
+  /** The GPU's name, or the CPU's. */
+  name: string;
+  /** Memory the device has (a GPU's from cudaMemGetInfo), bytes. */
+  capacity_bytes: number;
+  /** Memory free when the run started, bytes. */
+  free_bytes?: number;
+  /** e.g. "8.0" for a GPU. */
+  compute_capability?: string;
+  /** Why the run is not on the device asked for (`auto` fell back to the CPU). */
+  note?: string;
+}
+
 export interface RunRecord {
   type: 'run';
   schema: number;
@@ -124,7 +142,14 @@ export interface RunRecord {
   model: string;
   params: number;
   ranks: number;
-  device: string;
+  /**
+   * `"cpu"` or `"cuda"`: what the run trains on. Optional for readers; a
+   * trainer may also write the DeviceInfo object here instead of in
+   * `device_info`. Read both through {@link runDevice}.
+   */
+  device?: string | DeviceInfo;
+  /** The device in full. Absent in streams of trainers that predate the CUDA backend. */
+  device_info?: DeviceInfo;
   threads: number;
   blas: string;
   precision: string;
@@ -520,6 +545,35 @@ function resumedFrom(o: Obj, k: string): Check {
   return str(f, 'checkpoint', `${k}.`) ?? count(f, 'step', `${k}.`);
 }
 
+function deviceInfo(o: Obj, k: string): Check {
+  const e = obj(o, k);
+  if (e) return e;
+  const d = o[k] as Obj;
+  const q = `${k}.`;
+  return (
+    str(d, 'type', q) ??
+    optional(d, 'requested', str, q) ??
+    str(d, 'name', q) ??
+    count(d, 'capacity_bytes', q) ??
+    optional(d, 'free_bytes', count, q) ??
+    optional(d, 'compute_capability', str, q) ??
+    optional(d, 'note', str, q)
+  );
+}
+
+/** The run's device in full, whichever field the trainer wrote it in. */
+export function runDevice(run: Pick<RunRecord, 'device' | 'device_info'>): DeviceInfo | undefined {
+  if (run.device_info) return run.device_info;
+  return typeof run.device === 'object' ? run.device : undefined;
+}
+
+/** What the run trains on, in a word or a name: the device's name, else `device`. */
+export function deviceLabel(run: Pick<RunRecord, 'device' | 'device_info'>): string | undefined {
+  const d = runDevice(run);
+  if (d) return d.type === 'cpu' || !d.name ? d.type : d.name;
+  return typeof run.device === 'string' ? run.device : undefined;
+}
+
 function validateRun(r: Obj): Check {
   const e =
     positive(r, 'schema') ??
@@ -531,7 +585,8 @@ function validateRun(r: Obj): Check {
     str(r, 'model') ??
     count(r, 'params') ??
     positive(r, 'ranks') ??
-    str(r, 'device') ??
+    optional(r, 'device', (o, k) => (typeof o[k] === 'string' ? undefined : deviceInfo(o, k))) ??
+    optional(r, 'device_info', deviceInfo) ??
     positive(r, 'threads') ??
     str(r, 'blas') ??
     str(r, 'precision') ??

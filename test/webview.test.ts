@@ -246,6 +246,8 @@ describe('report.html in Chromium', { skip: !haveTrainer && NO_TRAINER }, () => 
 describe('report.html of a busy 2-rank step in Chromium', { skip: !haveTrainer && NO_TRAINER }, () => {
   // 20 000 bars: 5 000 buckets per rank, far more rows than a table should build at once.
   const BARS = 20_000;
+  // Its capacity is set at twice the run's peak, so the line is in view.
+  const DEVICE = { type: 'cpu', requested: 'auto', name: 'cpu', capacity_bytes: 0, note: 'train.device auto: no usable GPU (no driver); training on the cpu' };
   let dir = '';
   let browser: Browser | undefined;
   let page: Page;
@@ -256,7 +258,10 @@ describe('report.html of a busy 2-rank step in Chromium', { skip: !haveTrainer &
     dir = tempDir('trainscope-webview-dp-');
     const real = path.join(dir, 'real');
     runTrainer(path.join(root, 'examples', 'tiny-gpt.train'), real, ['train.steps=2', 'train.warmup=0', 'train.threads=1']);
-    const lines = readFileSync(path.join(real, 'events.jsonl'), 'utf8').split('\n').filter(Boolean);
+    // The run record as the trainer writes it when `device auto` finds no GPU.
+    const raw = readFileSync(path.join(real, 'events.jsonl'), 'utf8').split('\n').filter(Boolean);
+    DEVICE.capacity_bytes = 2 * (JSON.parse(raw.find((l) => l.startsWith('{"type":"summary"'))!) as { peak_bytes: number }).peak_bytes;
+    const lines = raw.map((l) => (l.startsWith('{"type":"run"') ? JSON.stringify({ ...JSON.parse(l), device_info: DEVICE }) : l));
     const run = path.join(dir, 'dp');
     writeTimelineRun(lines, run, BARS);
     const r = spawnSync(process.execPath, [path.join(root, 'out', 'report.js'), run], { encoding: 'utf8' });
@@ -303,6 +308,34 @@ describe('report.html of a busy 2-rank step in Chromium', { skip: !haveTrainer &
     const overlap = page.locator('#view-communication .ts-comm-details .ts-card').nth(1).locator('tbody tr');
     assert.equal(await overlap.count(), 2);
     assert.deepEqual(await overlap.first().locator('td').allInnerTexts(), ['1', '0', formatMs(700), formatMs(100), '85.7%']);
+  });
+
+  test('Overview and Memory: the device, why it is not the one asked for, and its capacity', async () => {
+    await showTab(page, 'overview');
+    assert.equal((await stats(page, 'overview')).device, `cpu · ${formatBytes(DEVICE.capacity_bytes)}`);
+    assert.equal(await page.locator('#view-overview .ts-problems').innerText(), `Device: ${DEVICE.note}`);
+    await showTab(page, 'memory');
+    assert.match((await stats(page, 'memory'))['device memory'], new RegExp(`^${formatBytes(DEVICE.capacity_bytes)}, peak 50\\.0%$`));
+    // The capacity line: a solid line in the foreground colour across the
+    // peak chart, at twice the bars' length.
+    const line = await page.locator('#view-memory canvas').nth(1).evaluate((node) => {
+      const c = node as HTMLCanvasElement;
+      const g = c.getContext('2d')!;
+      const px = g.getImageData(0, 0, c.width, c.height).data;
+      // Columns in the right half with an opaque, unsaturated pixel in most rows of the plot.
+      let best = 0;
+      for (let x = Math.floor(c.width / 2); x < c.width; x++) {
+        let n = 0;
+        for (let y = 0; y < c.height; y++) {
+          const i = (y * c.width + x) * 4;
+          const sat = Math.max(px[i], px[i + 1], px[i + 2]) - Math.min(px[i], px[i + 1], px[i + 2]);
+          if (px[i + 3] > 200 && sat < 30 && px[i] > 150) n++;
+        }
+        best = Math.max(best, n);
+      }
+      return { best, height: c.height };
+    });
+    assert.ok(line.best > line.height / 2, `a vertical capacity line: ${JSON.stringify(line)}`);
   });
 
   test('no console errors', () => {

@@ -1,6 +1,7 @@
 // Chart.js set up for the webview: only the pieces used are registered (a
 // smaller bundle), colours and fonts come from the theme, and a small plugin
-// draws the memory budget line. Charts are rebuilt when the theme changes.
+// draws reference lines (the memory budget, the device's capacity). Charts
+// are rebuilt when the theme changes.
 import {
   BarController,
   BarElement,
@@ -19,17 +20,30 @@ import {
   Tooltip,
 } from 'chart.js';
 
-export interface BudgetLineOptions {
-  /** In the value axis' units (bytes); nothing is drawn when null. */
-  value: number | null;
+/** A horizontal or vertical line across a chart at a value of its value axis. */
+export interface RefLine {
+  /** In the value axis' units (bytes, MB). */
+  value: number;
   label: string;
-  /** Which scale holds the value: 'y' for vertical bars and lines, 'x' for horizontal bars. */
+  /** `budget`: a limit the user set (dashed); `capacity`: the device's memory (solid). */
+  kind: 'budget' | 'capacity';
+  /**
+   * Stretch the axis to show the line. A capacity far above the data (a
+   * CPU run's RAM) would shrink the bars to nothing: then it stays off the
+   * axis and its label sits at the end, marked "→".
+   */
+  keepInView: boolean;
+}
+
+export interface RefLinesOptions {
+  lines: RefLine[];
+  /** Which scale holds the values: 'y' for vertical bars and lines, 'x' for horizontal bars. */
   axis: 'x' | 'y';
 }
 
 declare module 'chart.js' {
   interface PluginOptionsByType<TType extends ChartType> {
-    budgetLine?: BudgetLineOptions & { _type?: TType };
+    refLines?: RefLinesOptions & { _type?: TType };
   }
 }
 
@@ -82,47 +96,67 @@ export function categoryColor(theme: Theme, name: string): string {
   }
 }
 
-export const budgetLinePlugin: Plugin = {
-  id: 'budgetLine',
+export const refLinesPlugin: Plugin = {
+  id: 'refLines',
   afterDatasetsDraw(chart, _args, opts) {
-    const o = opts as BudgetLineOptions | undefined;
-    if (!o || o.value === null || !Number.isFinite(o.value)) return;
-    const scale = chart.scales[o.axis];
-    if (!scale) return;
-    const pos = scale.getPixelForValue(o.value);
+    const o = opts as RefLinesOptions | undefined;
+    const scale = o && chart.scales[o.axis];
+    if (!o || !scale) return;
     const { left, right, top, bottom } = chart.chartArea;
     const ctx = chart.ctx;
-    const color = readTheme().error;
-    ctx.save();
-    ctx.strokeStyle = color;
-    ctx.fillStyle = color;
-    ctx.lineWidth = 1.5;
-    ctx.setLineDash([6, 4]);
-    ctx.beginPath();
-    if (o.axis === 'y') {
-      if (pos < top || pos > bottom) {
-        ctx.restore();
-        return;
+    const theme = readTheme();
+    for (const line of o.lines) {
+      if (!Number.isFinite(line.value)) continue;
+      const pos = scale.getPixelForValue(line.value);
+      if (o.axis === 'y' ? pos < top || pos > bottom : pos < left || pos > right) {
+        if (line.value > scale.max) offScaleLabel(ctx, o.axis, `${line.label} →`, { left, right, top, bottom }, theme);
+        continue;
       }
-      ctx.moveTo(left, pos);
-      ctx.lineTo(right, pos);
-    } else {
-      if (pos < left || pos > right) {
-        ctx.restore();
-        return;
+      const color = line.kind === 'budget' ? theme.error : theme.fg;
+      ctx.save();
+      ctx.strokeStyle = color;
+      ctx.fillStyle = color;
+      ctx.lineWidth = 1.5;
+      ctx.setLineDash(line.kind === 'budget' ? [6, 4] : []);
+      ctx.beginPath();
+      if (o.axis === 'y') {
+        ctx.moveTo(left, pos);
+        ctx.lineTo(right, pos);
+      } else {
+        ctx.moveTo(pos, top);
+        ctx.lineTo(pos, bottom);
       }
-      ctx.moveTo(pos, top);
-      ctx.lineTo(pos, bottom);
+      ctx.stroke();
+      ctx.font = `11px ${theme.font}`;
+      if (o.axis === 'y') {
+        ctx.textAlign = 'right';
+        ctx.fillText(line.label, right - 4, pos - 4);
+      } else {
+        // Labels right of the line, or left of it at the right edge.
+        const rightEdge = pos + 4 + ctx.measureText(line.label).width > right;
+        ctx.textAlign = rightEdge ? 'right' : 'left';
+        ctx.fillText(line.label, rightEdge ? pos - 4 : pos + 4, line.kind === 'budget' ? top + 10 : bottom - 4);
+      }
+      ctx.restore();
     }
-    ctx.stroke();
-    ctx.setLineDash([]);
-    ctx.font = `11px ${readTheme().font}`;
-    ctx.textAlign = o.axis === 'y' ? 'right' : 'left';
-    if (o.axis === 'y') ctx.fillText(o.label, right - 4, pos - 4);
-    else ctx.fillText(o.label, pos + 4, top + 10);
-    ctx.restore();
   },
 };
+
+function offScaleLabel(
+  ctx: CanvasRenderingContext2D,
+  axis: 'x' | 'y',
+  text: string,
+  area: { left: number; right: number; top: number; bottom: number },
+  theme: Theme,
+): void {
+  ctx.save();
+  ctx.fillStyle = theme.muted;
+  ctx.font = `11px ${theme.font}`;
+  ctx.textAlign = 'right';
+  if (axis === 'y') ctx.fillText(text, area.right - 4, area.top + 10);
+  else ctx.fillText(text, area.right - 4, area.bottom - 4);
+  ctx.restore();
+}
 
 let registered = false;
 
@@ -141,7 +175,7 @@ export function registerCharts(): void {
     Legend,
     Tooltip,
     Filler,
-    budgetLinePlugin,
+    refLinesPlugin,
   );
 }
 

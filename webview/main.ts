@@ -1,6 +1,7 @@
 // The profile view. Runs in two places: inside VS Code (acquireVsCodeApi
 // exists; the host sends the run and live updates) and standalone in any
 // browser as report.html (no API; the run is inlined as JSON and static).
+import { deviceLabel } from '../extension/events';
 import { applyDelta } from '../extension/runModel';
 import { applyTheme, readTheme, registerCharts } from './charts';
 import { createButton, createTabs, registerComponents } from './components';
@@ -171,7 +172,7 @@ class App {
       const c = m.run.config.model;
       meta.push(`${(m.run.params / 1e6).toFixed(2)}M params`);
       if (typeof c.layers === 'number') meta.push(`${c.layers} layers × width ${String(c.width)}`);
-      meta.push(`${m.run.device}, ${m.run.threads} threads`, m.run.precision);
+      meta.push(`${deviceLabel(m.run) ?? 'device unknown'}, ${m.run.threads} threads`, m.run.precision);
       if (m.run.ranks > 1) meta.push(`${m.run.ranks} ranks`);
     }
     this.header.append(

@@ -172,9 +172,11 @@ export class CheckpointsView implements View {
                 },
               },
             },
-            budgetLine: {
-              value: curve.budgetMB,
-              label: curve.budgetMB !== null ? `budget ${formatBytes(curve.budgetMB * 1e6)}${curve.budgetFits === false ? ' (does not fit)' : ''}` : '',
+            refLines: {
+              lines:
+                curve.budgetMB !== null
+                  ? [{ value: curve.budgetMB, label: `budget ${formatBytes(curve.budgetMB * 1e6)}${curve.budgetFits === false ? ' (does not fit)' : ''}`, kind: 'budget', keepInView: true }]
+                  : [],
               axis: 'y',
             },
           },

@@ -1,11 +1,12 @@
 // Memory: each layer's measured bytes by category beside the memory model's
-// prediction, the run's peak (measured against predicted) with the
-// `trainscope.memoryBudget` line, and tracked memory over the steps.
+// prediction, the run's peak (measured against predicted) against the
+// device's capacity and the `trainscope.memoryBudget` line, and tracked
+// memory over the steps.
 import type { Chart } from 'chart.js';
-import type { LayerBytes } from '../../extension/events';
+import { type LayerBytes, runDevice } from '../../extension/events';
 import { formatBytes } from '../../extension/format';
 import type { RunModel } from '../../extension/runModel';
-import { categoryColor, mountChart } from '../charts';
+import { categoryColor, mountChart, type RefLine, type RefLinesOptions } from '../charts';
 import { withAlpha } from '../color';
 import { card, clear, el, stat } from '../dom';
 import { downsample, type Point } from '../downsample';
@@ -96,7 +97,7 @@ export class MemoryView implements View {
         indexAxis: 'y',
         interaction: { mode: 'index', intersect: false },
         scales: { x: { stacked: true, ticks: bytesTick, beginAtZero: true }, y: { stacked: true } },
-        plugins: { tooltip: tooltipBytes, budgetLine: { value: null, label: '', axis: 'x' } },
+        plugins: { tooltip: tooltipBytes, refLines: { lines: [], axis: 'x' } },
       },
     }).chart as unknown as Chart<'bar', number[], string>;
     this.overSteps = mountChart<'line'>({
@@ -112,11 +113,15 @@ export class MemoryView implements View {
         normalized: true,
         interaction: { mode: 'nearest', intersect: false, axis: 'x' },
         scales: { x: { type: 'linear', title: { display: true, text: 'step' } }, y: { type: 'linear', beginAtZero: true, ticks: bytesTick } },
-        plugins: { tooltip: tooltipBytes, budgetLine: { value: null, label: '', axis: 'y' } },
+        plugins: { tooltip: tooltipBytes, refLines: { lines: [], axis: 'y' } },
       },
     }).chart as unknown as Chart<'line', Point[]>;
     const grid = el('div', { className: 'ts-grid' }, [
-      card('Peak memory', this.peak.canvas.parentElement!, 'Bytes per category at the peak of a step; the dashed line is trainscope.memoryBudget.'),
+      card(
+        'Peak memory',
+        this.peak.canvas.parentElement!,
+        'Bytes per category at the peak of a step; the solid line is the device’s memory, the dashed one trainscope.memoryBudget.',
+      ),
       card('Memory over the run', this.overSteps.canvas.parentElement!, 'Memory the trainer tracks, after each step.'),
     ]);
     const layers = card(
@@ -140,9 +145,16 @@ export class MemoryView implements View {
       this.stats.append(stat('prediction error', `${err >= 0 ? '+' : ''}${err.toFixed(1)}%`));
     }
     if (m.summary) this.stats.append(stat('process RSS peak', formatBytes(m.summary.rss_peak_bytes), 'everything the process held, untracked memory included'));
+    const worst = Math.max(measured ?? 0, predicted ?? 0);
+    const [cap] = capacityLine(m, worst);
+    if (cap) {
+      const e = stat('device memory', `${formatBytes(cap.value)}, peak ${((worst / cap.value) * 100).toFixed(1)}%`, cap.label);
+      if (worst > cap.value) e.classList.add('ts-error');
+      e.dataset.configKey = 'train.device';
+      this.stats.append(e);
+    }
     const budget = s.settings.budgetBytes;
     if (budget !== null) {
-      const worst = Math.max(measured ?? 0, predicted ?? 0);
       const e = stat('budget', `${formatBytes(budget)}${worst > budget ? ' — exceeded' : ''}`, 'trainscope.memoryBudget');
       if (worst > budget) e.classList.add('ts-error');
       this.stats.append(e);
@@ -179,7 +191,9 @@ export class MemoryView implements View {
     cats.forEach((cat, i) => {
       c.data.datasets[i].data = [measured?.[cat] ?? 0, predicted?.[cat] ?? 0];
     });
-    this.setBudget(c, s.settings.budgetBytes, 'x');
+    const total = (r: Record<string, number> | null): number => (r ? Object.values(r).reduce((a, b) => a + b, 0) : 0);
+    const peak = Math.max(total(measured), total(predicted));
+    this.setLines(c, [...capacityLine(s.model, peak), ...budgetLine(s.settings.budgetBytes)], 'x');
     c.update('none');
   }
 
@@ -189,15 +203,43 @@ export class MemoryView implements View {
     const st = s.model.steps;
     c.data.datasets[0].data = downsample(st.step, st.liveBytes, 800);
     c.data.datasets[1].data = downsample(st.step, st.peakBytes, 800);
-    this.setBudget(c, s.settings.budgetBytes, 'y');
+    this.setLines(c, budgetLine(s.settings.budgetBytes), 'y');
     c.update('none');
   }
 
-  private setBudget(c: Chart<'bar', number[], string> | Chart<'line', Point[]>, budget: number | null, axis: 'x' | 'y'): void {
-    const plugins = c.options.plugins as { budgetLine?: { value: number | null; label: string; axis: 'x' | 'y' } } | undefined;
-    if (plugins) plugins.budgetLine = { value: budget, label: budget !== null ? `budget ${formatBytes(budget)}` : '', axis };
+  /**
+   * Draws `lines` across the chart and keeps them in view: the axis reaches
+   * past the highest line even when usage is far below it.
+   */
+  private setLines(c: Chart<'bar', number[], string> | Chart<'line', Point[]>, lines: RefLine[], axis: 'x' | 'y'): void {
+    const plugins = c.options.plugins as { refLines?: RefLinesOptions } | undefined;
+    if (plugins) plugins.refLines = { lines, axis };
     const scale = c.options.scales?.[axis] as { suggestedMax?: number } | undefined;
-    // Keep the budget line on the chart even when usage is far below it.
-    if (scale) scale.suggestedMax = budget !== null ? budget * 1.05 : undefined;
+    const top = Math.max(0, ...lines.filter((l) => l.keepInView).map((l) => l.value));
+    if (scale) scale.suggestedMax = top > 0 ? top * 1.05 : undefined;
   }
+}
+
+function budgetLine(budget: number | null): RefLine[] {
+  return budget !== null ? [{ value: budget, label: `budget ${formatBytes(budget)}`, kind: 'budget', keepInView: true }] : [];
+}
+
+/** Capacity more than this many times the peak is left off the axis (its label says so). */
+const CAPACITY_IN_VIEW = 4;
+
+/**
+ * The device's memory as a line, when the run record says how much it has;
+ * kept in view when the peak (`peakBytes`) is within CAPACITY_IN_VIEW of it.
+ */
+export function capacityLine(m: RunModel, peakBytes: number): RefLine[] {
+  const d = m.run ? runDevice(m.run) : undefined;
+  if (!d || !(d.capacity_bytes > 0)) return [];
+  return [
+    {
+      value: d.capacity_bytes,
+      label: `${d.name}: ${formatBytes(d.capacity_bytes)}`,
+      kind: 'capacity',
+      keepInView: peakBytes * CAPACITY_IN_VIEW >= d.capacity_bytes,
+    },
+  ];
 }

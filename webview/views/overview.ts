@@ -3,6 +3,7 @@
 // place while a run is live.
 import type { Chart } from 'chart.js';
 import { formatBytes, formatCount, formatLoss, formatMs } from '../../extension/format';
+import { runDevice } from '../../extension/events';
 import type { RunModel } from '../../extension/runModel';
 import { categoryColor, mountChart } from '../charts';
 import { withAlpha } from '../color';
@@ -114,6 +115,13 @@ export class OverviewView implements View {
       this.stats.append(stat('best possible loss', formatLoss(m.run.data.entropy_floor), 'the entropy floor of the synthetic task'));
     }
     if (s) this.stats.append(stat('wall time', `${s.wall_s.toFixed(1)} s`));
+    const d = m.run ? runDevice(m.run) : undefined;
+    if (d) {
+      const free = d.free_bytes !== undefined ? `, ${formatBytes(d.free_bytes)} free at start` : '';
+      const e = stat('device', `${d.name} · ${formatBytes(d.capacity_bytes)}`, `${d.type} (asked for ${d.requested ?? d.type})${free}`);
+      e.dataset.configKey = 'train.device';
+      this.stats.append(e);
+    }
   }
 
   private renderProblems(m: RunModel): void {
@@ -132,6 +140,13 @@ export class OverviewView implements View {
           el('span', { text: ': the trainer was killed or crashed; what it recorded up to its last step is shown.' }),
         ]),
       );
+    }
+    const note = m.run ? runDevice(m.run)?.note : undefined;
+    if (note) {
+      // e.g. `device auto` found no usable GPU: the run is on the CPU.
+      const e = el('div', { className: 'ts-problems' }, [el('strong', { text: 'Device: ' }), el('span', { text: note })]);
+      e.dataset.configKey = 'train.device';
+      this.problems.append(e);
     }
     if (m.streamProblems.count) {
       this.problems.append(
