@@ -1,8 +1,9 @@
-// Causal self-attention's softmax on the GPU. The four matrix products of
-// each (batch, head) run in cuBLAS (gpt_cuda.cu: strided-batched over the
-// heads, reading q, k, v in place inside the [B, T, 3C] qkv tensor, as the
-// CPU kernel does); these kernels are the row softmax between them and its
-// backward. One warp per row of the T x T score matrix; the scores arrive
+// Causal self-attention's softmax on the GPU. The matrix products of
+// every (batch, head) run in cuBLAS, one batched call each (gpt_cuda.cu,
+// reading q, k, v in place inside the [B, T, 3C] qkv tensor, as the CPU
+// kernel does); these kernels are the row softmax between them and its
+// backward, run in place (att may be pre, dpre may be datt: a row belongs
+// to one warp, which reads all of it before writing). One warp per row of the T x T score matrix; the scores arrive
 // in the activation type (already scaled by 1/sqrt(hs) in the product; a
 // bf16 score tile is half the memory traffic of an fp32 one, which is what
 // this memory-bound part of attention costs), the softmax runs in fp32,
@@ -15,7 +16,7 @@
 
 namespace ts::cuda {
 
-// rows = NH * T rows of one batch element; row r is query t = r % T.
+// rows = B * NH * T rows; row r is query t = r % T.
 template <typename T>
 __global__ void softmax_causal_forward_kernel(T* att, const T* pre, int rows, int T_) {
   const int row = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32, lane = threadIdx.x % 32;

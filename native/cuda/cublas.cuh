@@ -47,6 +47,11 @@ struct Cublas {
                                             long long strideA, const void* B, cudaDataType Btype, int ldb,
                                             long long strideB, const void* beta, void* C, cudaDataType Ctype,
                                             int ldc, long long strideC, int batch, int compute, int algo) = nullptr;
+  cublasStatus_t (*gemm_batched_ex)(cublasHandle_t, int transa, int transb, int m, int n, int k,
+                                    const void* alpha, const void* const A[], cudaDataType Atype, int lda,
+                                    const void* const B[], cudaDataType Btype, int ldb, const void* beta,
+                                    void* const C[], cudaDataType Ctype, int ldc, int batch, int compute,
+                                    int algo) = nullptr;
 
   // TRAINSCOPE_CUBLAS_LIBRARY, else libcublas.so.13 through the loader's
   // path, else the toolkit's usual folder. Opened once per process.
@@ -84,6 +89,7 @@ struct Cublas {
         sym(c.set_workspace, "cublasSetWorkspace_v2");
         sym(c.get_version, "cublasGetVersion_v2");
         sym(c.gemm_strided_batched_ex, "cublasGemmStridedBatchedEx");
+        sym(c.gemm_batched_ex, "cublasGemmBatchedEx");
         if (!ok) c = Cublas();
       }
     }

@@ -140,6 +140,19 @@ size_t token_csr(const std::vector<int32_t>& in, int V, std::vector<int32_t>& ou
   return tokens.size();
 }
 
+// The matrices of every (batch element, head) of one attention product:
+// out[k][i] = base[k] + (i / NH) * batch_stride[k] + (i % NH) * head_stride[k]
+// bytes, for the A, B and C operands (k = 0, 1, 2) of cublasGemmBatchedEx.
+struct HeadPtrs {
+  const char* base[3];
+  long long batch_stride[3], head_stride[3];
+};
+__global__ void head_ptrs_kernel(const void** out, HeadPtrs hp, int n, int NH) {
+  const int i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= n) return;
+  for (int k = 0; k < 3; ++k) out[size_t(k) * n + i] = hp.base[k] + (i / NH) * hp.batch_stride[k] + (i % NH) * hp.head_stride[k];
+}
+
 // Offsets of a block's tensors in its parameter block (as core/model.cpp).
 struct BlockLayout {
   size_t ln1w, ln1b, qkvw, qkvb, projw, projb, ln2w, ln2b, fcw, fcb, fcprojw, fcprojb, total;
@@ -229,6 +242,26 @@ class CudaGPT final : public TrainModel {
         blas_, tb ? kOpT : kOpN, ta ? kOpT : kOpN, N, M, K, &alpha, B, Dtype<T>::id, ldb, sb, A,
         Dtype<T>::id, lda, sa, &beta, C, ct, ldc, sc, batch, kCublasCompute32F, kCublasGemmDefault));
   }
+  // One product per (batch element, head), all in one cuBLAS call: the
+  // operands sit at (batch, head) strides inside the activations (q, k and
+  // v inside qkv, a head's columns of y), which no single stride reaches.
+  // Strides in elements: sb* per batch element, sh* per head.
+  void gemm_heads(bool ta, bool tb, int M, int N, int K, float alpha, const T* A, int lda, long long sbA,
+                  long long shA, const T* B, int ldb, long long sbB, long long shB, float beta, void* C,
+                  cudaDataType_t ct, int ldc, long long sbC, long long shC) {
+    const int n = B_ * NH_;
+    const long long ce = ct == CUDA_R_32F ? 4 : sizeof(T);
+    HeadPtrs hp{{reinterpret_cast<const char*>(A), reinterpret_cast<const char*>(B), static_cast<const char*>(C)},
+                {sbA * (long long)sizeof(T), sbB * (long long)sizeof(T), sbC * ce},
+                {shA * (long long)sizeof(T), shB * (long long)sizeof(T), shC * ce}};
+    const void** p = reinterpret_cast<const void**>(ptrs_.data());
+    head_ptrs_kernel<<<(n + 127) / 128, 128, 0, stream_>>>(p, hp, n, NH_);
+    KERNEL_CHECK();
+    CUBLAS_CHECK(cublas_->gemm_batched_ex(blas_, tb ? kOpT : kOpN, ta ? kOpT : kOpN, N, M, K, &alpha, p + n,
+                                          Dtype<T>::id, ldb, p, Dtype<T>::id, lda, &beta,
+                                          const_cast<void* const*>(p + 2 * n), ct, ldc, n, kCublasCompute32F,
+                                          kCublasGemmDefault));
+  }
   // out[N,OC] = base + inp[N,C] @ W^T, base = residual (or 0) + bias.
   void matmul_forward(T* out, const T* inp, const T* W, const float* bias, int N, int C, int OC,
                       const T* residual = nullptr) {
@@ -290,6 +323,7 @@ class CudaGPT final : public TrainModel {
   Buffer<float> partial_;       // column-sum partials
   Buffer<double> sumsq_;        // per-layer sums of squares and their partials
   Buffer<double> scalar_;       // the mean loss
+  Buffer<uint64_t> ptrs_;       // attention's per-head operand pointers
   Buffer<unsigned char> blas_ws_;
   const Cublas* cublas_ = nullptr;
   cudaStream_t stream_ = nullptr;
@@ -344,6 +378,7 @@ CudaGPT<T>::CudaGPT(const ModelConfig& mc, int batch, Allocator& alloc, uint64_t
   partial_ = Buffer<float>(alloc_, size_t(kColChunks) * std::max(4 * C_, 3 * C_), L_ + 1, Cat::workspace);
   sumsq_ = Buffer<double>(alloc_, size_t(num_layers()) * (kSumSqBlocks + 1), L_ + 1, Cat::workspace);
   scalar_ = Buffer<double>(alloc_, 1, L_ + 1, Cat::workspace);
+  ptrs_ = Buffer<uint64_t>(alloc_, size_t(3) * B_ * NH_, L_ + 1, Cat::workspace);
   CUDA_CHECK(cudaStreamSynchronize(stream_));
 }
 
@@ -380,19 +415,17 @@ void CudaGPT<T>::forward_block(int l, const T* x, bool keep_output) {
   a.att = Buffer<T>(alloc_, size_t(B_) * NH_ * T_ * T_, li, Cat::act);
   a.atty = Buffer<T>(alloc_, size_t(N) * C, li, Cat::act);
   {
-    // Per batch element, batched over heads: scores = q k^T / sqrt(hs),
-    // causal softmax into att, y = att v.
-    Buffer<T> pre(alloc_, size_t(NH_) * T_ * T_, li, Cat::workspace);
+    // Every (batch element, head) at once: scores = q k^T / sqrt(hs) into
+    // att, the causal softmax in place, y = att v.
     const float scale = 1.0f / std::sqrt(float(hs));
-    const size_t tt = size_t(T_) * T_;
-    for (int b = 0; b < B_; ++b) {
-      const T* q = a.qkv.data() + size_t(b) * T_ * 3 * C;
-      T* att = a.att.data() + size_t(b) * NH_ * tt;
-      gemm(false, true, T_, T_, hs, scale, q, 3 * C, hs, q + C, 3 * C, hs, 0.0f, pre.data(), Dtype<T>::id, T_, tt, NH_);
-      softmax_causal_forward(att, pre.data(), NH_ * T_, T_, stream_);
-      gemm(false, false, T_, hs, T_, 1.0f, att, T_, tt, q + 2 * C, 3 * C, hs, 0.0f,
-           a.atty.data() + size_t(b) * T_ * C, Dtype<T>::id, C, hs, NH_);
-    }
+    const long long tt = (long long)T_ * T_, row = (long long)T_ * 3 * C;
+    const T* qkv = a.qkv.data();
+    T* att = a.att.data();
+    gemm_heads(false, true, T_, T_, hs, scale, qkv, 3 * C, row, hs, qkv + C, 3 * C, row, hs, 0.0f, att,
+               Dtype<T>::id, T_, NH_ * tt, tt);
+    softmax_causal_forward(att, att, B_ * NH_ * T_, T_, stream_);
+    gemm_heads(false, false, T_, hs, T_, 1.0f, att, T_, NH_ * tt, tt, qkv + 2 * C, 3 * C, row, hs, 0.0f,
+               a.atty.data(), Dtype<T>::id, C, (long long)T_ * C, hs);
   }
   a.res2 = Buffer<T>(alloc_, size_t(N) * C, li, Cat::act);
   matmul_forward(a.res2.data(), a.atty.data(), w + bl.projw, p + bl.projb, N, C, C, x);
@@ -485,22 +518,23 @@ void CudaGPT<T>::backward_block(int l, const T* x, float* dres) {
   dres_t.reset();
   Buffer<T> d3(alloc_, size_t(N) * 3 * C, li, Cat::workspace);
   {
-    const size_t tt = size_t(T_) * T_;
-    Buffer<T> datt(alloc_, size_t(NH_) * tt, li, Cat::workspace);
-    Buffer<T> dpre(alloc_, size_t(NH_) * tt, li, Cat::workspace);
+    // dv = att^T dy; ds = dy v^T; the softmax's backward in place over ds;
+    // dq = ds k; dk = ds^T q. Every (batch element, head) at once.
+    const long long tt = (long long)T_ * T_, row = (long long)T_ * 3 * C, yrow = (long long)T_ * C;
     const float scale = 1.0f / std::sqrt(float(hs));
-    for (int b = 0; b < B_; ++b) {
-      const T* q = a.qkv.data() + size_t(b) * T_ * 3 * C;
-      const T* att = a.att.data() + size_t(b) * NH_ * tt;
-      const T* dy = dC.data() + size_t(b) * T_ * C;
-      T* dq = d3.data() + size_t(b) * T_ * 3 * C;
-      // dv = att^T dy; datt = dy v^T; softmax backward; dq = dpre k; dk = dpre^T q
-      gemm(true, false, T_, hs, T_, 1.0f, att, T_, tt, dy, C, hs, 0.0f, dq + 2 * C, Dtype<T>::id, 3 * C, hs, NH_);
-      gemm(false, true, T_, T_, hs, 1.0f, dy, C, hs, q + 2 * C, 3 * C, hs, 0.0f, datt.data(), Dtype<T>::id, T_, tt, NH_);
-      softmax_causal_backward(dpre.data(), datt.data(), att, NH_ * T_, T_, scale, stream_);
-      gemm(false, false, T_, hs, T_, 1.0f, dpre.data(), T_, tt, q + C, 3 * C, hs, 0.0f, dq, Dtype<T>::id, 3 * C, hs, NH_);
-      gemm(true, false, T_, hs, T_, 1.0f, dpre.data(), T_, tt, q, 3 * C, hs, 0.0f, dq + C, Dtype<T>::id, 3 * C, hs, NH_);
-    }
+    const T* qkv = a.qkv.data();
+    const T* att = a.att.data();
+    T* dq = d3.data();
+    Buffer<T> ds(alloc_, size_t(B_) * NH_ * tt, li, Cat::workspace);
+    gemm_heads(true, false, T_, hs, T_, 1.0f, att, T_, NH_ * tt, tt, dC.data(), C, yrow, hs, 0.0f, dq + 2 * C,
+               Dtype<T>::id, 3 * C, row, hs);
+    gemm_heads(false, true, T_, T_, hs, 1.0f, dC.data(), C, yrow, hs, qkv + 2 * C, 3 * C, row, hs, 0.0f, ds.data(),
+               Dtype<T>::id, T_, NH_ * tt, tt);
+    softmax_causal_backward(ds.data(), ds.data(), att, B_ * NH_ * T_, T_, scale, stream_);
+    gemm_heads(false, false, T_, hs, T_, 1.0f, ds.data(), T_, NH_ * tt, tt, qkv + C, 3 * C, row, hs, 0.0f, dq,
+               Dtype<T>::id, 3 * C, row, hs);
+    gemm_heads(true, false, T_, hs, T_, 1.0f, ds.data(), T_, NH_ * tt, tt, qkv, 3 * C, row, hs, 0.0f, dq + C,
+               Dtype<T>::id, 3 * C, row, hs);
   }
   matmul_backward(dC.data(), g + bl.qkvw, g + bl.qkvb, d3.data(), a.ln1.data(), w + bl.qkvw, N, C, 3 * C);
   layernorm_backward(dres, g + bl.ln1w, g + bl.ln1b, partial_.data(), dC.data(), x, p + bl.ln1w,

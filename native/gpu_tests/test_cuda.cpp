@@ -10,6 +10,9 @@
 //     memory model's predictions);
 //   - training: the example learns on the GPU, and bf16 (and fp16 with loss
 //     scaling) end within 2% of fp32;
+//   - accumulation: K micro-batches of b train as one batch of K*b;
+//   - checkpoints on disk: a GPU run saved and resumed gives bitwise the
+//     losses and parameters of one that never stopped;
 //   - NCCL: a single-rank all-reduce round trip, when libnccl.so.2 loads.
 #include <array>
 #include <cmath>
@@ -152,6 +155,92 @@ void test_training() {
   expect(std::fabs(l32 - lc) <= 0.02 * lc, "gpu fp32 ends within 2% of cpu fp32");
 }
 
+std::string tmp_dir() {
+  const char* t = std::getenv("TMPDIR");
+  return std::string(t ? t : "/tmp");
+}
+
+struct Run {
+  int rc = -1;
+  std::vector<double> losses;
+  std::vector<float> params;
+};
+
+Run train(const std::vector<std::string>& overrides, const std::string& events = "",
+          const std::string& ckpt = "", const std::string& resume = "") {
+  Run r;
+  ParseResult pr = load_config("examples/tiny-gpt.train", overrides);
+  if (!pr.ok()) {
+    for (auto& d : pr.diagnostics) std::printf("%s\n", d.format().c_str());
+    ++test::failures;
+    return r;
+  }
+  RunOptions opt;
+  opt.log_steps = false;
+  opt.events_path = events;
+  opt.checkpoint_path = ckpt;
+  opt.resume_path = resume;
+  opt.step_losses = &r.losses;
+  opt.final_params = &r.params;
+  std::fflush(stdout);
+  std::FILE* keep = stdout;
+  stdout = std::fopen("/dev/null", "w");
+  r.rc = run_training(pr.config, opt);
+  std::fclose(stdout);
+  stdout = keep;
+  return r;
+}
+
+double max_rel(const std::vector<float>& a, const std::vector<float>& b) {
+  double m = 0, d = 0;
+  for (size_t i = 0; i < a.size() && i < b.size(); ++i) {
+    m = std::max(m, double(std::fabs(a[i])));
+    d = std::max(d, double(std::fabs(a[i] - b[i])));
+  }
+  return a.size() == b.size() && m > 0 ? d / m : INFINITY;
+}
+
+void test_accumulation() {
+  const std::vector<std::string> base = {"train.device=cuda", "train.steps=10", "train.warmup=0", "train.eval_every=0"};
+  auto with = [&](std::vector<std::string> more) {
+    more.insert(more.begin(), base.begin(), base.end());
+    return more;
+  };
+  const Run big = train(with({"train.batch=8"}));
+  const Run acc = train(with({"train.batch=4", "train.accumulate=2"}));
+  double worst = 0;
+  for (size_t i = 0; i < big.losses.size() && i < acc.losses.size(); ++i)
+    worst = std::max(worst, std::fabs(big.losses[i] - acc.losses[i]) / std::fabs(big.losses[i]));
+  expect(big.rc == 0 && acc.rc == 0 && big.losses.size() == 10 && acc.losses.size() == 10 && worst < 1e-5,
+         "gpu: accumulate 2 x batch 4 trains as batch 8 (max relative loss difference " + std::to_string(worst) + ")");
+  const double p = max_rel(big.params, acc.params);
+  expect(p < 1e-4, "gpu: and ends with the same parameters (max diff / max |p| = " + std::to_string(p) + ")");
+}
+
+void test_resume() {
+  const std::string dir = tmp_dir() + "/trainscope_gpu_resume";
+  if (std::system(("mkdir -p " + dir + "/run " + dir + "/resumed").c_str()) != 0) {
+    expect(false, "make " + dir);
+    return;
+  }
+  const std::vector<std::string> base = {"train.device=cuda", "train.precision=bf16", "train.warmup=0",
+                                         "train.schedule=constant", "train.accumulate=2", "train.batch=4",
+                                         "train.eval_every=0"};
+  auto with = [&](std::vector<std::string> more) {
+    more.insert(more.begin(), base.begin(), base.end());
+    return more;
+  };
+  const Run full = train(with({"train.steps=16"}));
+  const Run first = train(with({"train.steps=10", "train.save_every=5"}), dir + "/run/events.jsonl",
+                          dir + "/run/checkpoint.bin");
+  const Run rest = train(with({"train.steps=16"}), dir + "/resumed/events.jsonl", dir + "/resumed/checkpoint.bin",
+                         dir + "/run");
+  bool same = full.rc == 0 && first.rc == 0 && rest.rc == 0 && full.losses.size() == 16 && rest.losses.size() == 6;
+  for (size_t i = 0; same && i < 6; ++i) same = full.losses[10 + i] == rest.losses[i];
+  expect(same, "gpu bf16: a run saved at step 10 and resumed trains steps 11..16 bitwise as one that never stopped");
+  expect(!full.params.empty() && full.params == rest.params, "gpu bf16: and ends with bitwise the same parameters");
+}
+
 void test_nccl_round_trip() {
   Nccl nccl;
   std::string err;
@@ -192,6 +281,8 @@ int main() {
   test_checkpoint_bitwise();
   test_memory_accounting();
   test_training();
+  test_accumulation();
+  test_resume();
   test_nccl_round_trip();
   if (test::failures) std::printf("test_cuda: %d failure(s)\n", test::failures);
   else std::printf("test_cuda: all passed\n");
