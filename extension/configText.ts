@@ -1,7 +1,9 @@
 // Light, line-level reading of `.train` text for editor features that must
-// work without the native addon (hover lookup, reveal, CodeLens placement).
+// work without the native addon (hover lookup, reveal, CodeLens placement,
+// what the line under the cursor refers to in the profile panel).
 // The addon's parser stays the authority on what a config means; these
 // helpers only find where things are. No `vscode` import.
+import type { PanelFocus } from '../webview/protocol';
 import { splitLines } from './native';
 
 const HEADER = /^\s*\[([a-z_][a-z0-9_]*)\]/;
@@ -84,4 +86,82 @@ export function lineForLayer(text: string, layerName: string): number {
     if (k !== undefined) return k;
   }
   return findSectionLine(lines, section) ?? 0;
+}
+
+/** The value of a key line: the text after the key, without a comment. */
+function valueOf(line: string, keyEnd: number): string {
+  const hash = line.indexOf('#', keyEnd);
+  return (hash === -1 ? line.slice(keyEnd) : line.slice(keyEnd, hash)).trim();
+}
+
+/**
+ * Block indices of a `checkpoint layers 0-3,5` value (docs/config.md), or
+ * undefined for another form (`sqrt`, `every K`, `budget SIZE`, `none`) or
+ * a malformed list (the parser reports those).
+ */
+export function checkpointBlocks(value: string): number[] | undefined {
+  const m = /^layers\s+(.+)$/.exec(value.trim());
+  if (!m) return undefined;
+  const out: number[] = [];
+  for (const item of m[1].split(',')) {
+    const r = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(item);
+    if (!r) return undefined;
+    const a = Number(r[1]);
+    const b = r[2] === undefined ? a : Number(r[2]);
+    if (b < a || b - a > 100_000) return undefined;
+    for (let i = a; i <= b; i++) out.push(i);
+  }
+  return out;
+}
+
+/** What a run says about its layers, for {@link focusAt}. */
+export interface RunLayers {
+  /** Layer names by index (`run.layers`): `embed`, `block.0`, …, `head`. */
+  names: readonly string[];
+  /** Indices of the layers the run checkpointed. */
+  checkpointed: readonly number[];
+}
+
+/**
+ * What the config line at a 0-based line refers to in a run's profile: its
+ * key and the layers it shapes. Blocks come from `model.layers`, `width`
+ * and `heads`; the embedding and the head from `model.vocab`; every layer's
+ * activations from `model.context` and `train.batch`; `train.checkpoint`
+ * names the blocks of a `layers` list, or (sqrt, every K, budget) those the
+ * run checkpointed. Undefined on blank and comment lines.
+ */
+export function focusAt(lines: readonly string[], line: number, run: RunLayers): PanelFocus | undefined {
+  const text = lines[line];
+  if (text === undefined) return undefined;
+  const header = HEADER.exec(text);
+  if (header) return { key: header[1], layers: [] };
+  const k = keyAt(lines, line);
+  if (!k || !k.section) return undefined;
+  const key = `${k.section}.${k.key}`;
+  const all = run.names.map((_, i) => i);
+  const named = (test: (name: string) => boolean): number[] => all.filter((i) => test(run.names[i]));
+  const blockIndex = (b: number): number => run.names.indexOf(`block.${b}`);
+  let layers: number[] = [];
+  switch (key) {
+    case 'model.layers':
+    case 'model.width':
+    case 'model.heads':
+      layers = named((n) => n.startsWith('block.'));
+      break;
+    case 'model.vocab':
+      layers = named((n) => n === 'embed' || n === 'head');
+      break;
+    case 'model.context':
+    case 'train.batch':
+      layers = all;
+      break;
+    case 'train.checkpoint': {
+      const value = valueOf(text, k.end);
+      const blocks = checkpointBlocks(value);
+      if (blocks) layers = blocks.map(blockIndex).filter((i) => i >= 0);
+      else if (value !== 'none') layers = [...run.checkpointed];
+      break;
+    }
+  }
+  return { key, layers };
 }

@@ -4,11 +4,12 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
-import { type HostMessage, isWebviewMessage, type ViewSettings, type WebviewMessage } from '../webview/protocol';
+import { type HostMessage, isWebviewMessage, type PanelFocus, type ViewSettings, type WebviewMessage } from '../webview/protocol';
 import { COMMANDS } from './commandIds';
-import { configKeyForLayer, lineForLayer } from './configText';
+import { configKeyForLayer, focusAt, lineForLayer, type RunLayers } from './configText';
 import type { Ctx } from './ctx';
 import { makeNonce, renderPage } from './html';
+import { splitLines } from './native';
 import type { DeltaCursor, RunModel } from './runModel';
 import type { LiveRun } from './runManager';
 
@@ -85,6 +86,9 @@ class ProfilePanel implements vscode.Disposable {
   private cursor: DeltaCursor | undefined;
   private flushTimer: ReturnType<typeof setTimeout> | undefined;
   private ready = false;
+  /** What the config line under the cursor refers to, sent again after a reload. */
+  private focus: PanelFocus | null = null;
+  private focusKey = 'null';
   private readonly disposed = new vscode.EventEmitter<void>();
   readonly onDidDispose = this.disposed.event;
 
@@ -107,6 +111,7 @@ class ProfilePanel implements vscode.Disposable {
     this.disposables.push(
       this.panel.onDidDispose(() => this.dispose()),
       this.panel.webview.onDidReceiveMessage((m: unknown) => this.receive(m)),
+      vscode.window.onDidChangeTextEditorSelection((e) => this.cursorMoved(e.textEditor)),
     );
     this.load();
     this.watchSource();
@@ -188,6 +193,25 @@ class ProfilePanel implements vscode.Disposable {
       // Once: a page that reloads (hidden and shown again) keeps the tab the user chose.
       s.focus = undefined;
     }
+    if (this.focus) this.post({ type: 'focus', focus: this.focus });
+  }
+
+  /** Highlights in the panel what the config line under the cursor refers to. */
+  private cursorMoved(editor: vscode.TextEditor): void {
+    const uri = this.configUri();
+    if (!uri || editor.document.uri.toString() !== uri.toString()) return;
+    const m = this.source.kind === 'live' ? this.source.run.builder.model : this.source.model;
+    const run: RunLayers = {
+      names: m.run?.layers ?? m.layers.map((l) => l.name),
+      checkpointed: m.layers.filter((l) => l.checkpointed).map((l) => l.index),
+    };
+    const focus = focusAt(splitLines(editor.document.getText()), editor.selection.active.line, run) ?? null;
+    const key = JSON.stringify(focus);
+    // Cursor moves within a line, or between lines about the same thing, change nothing.
+    if (key === this.focusKey) return;
+    this.focusKey = key;
+    this.focus = focus;
+    if (this.ready) this.post({ type: 'focus', focus });
   }
 
   private post(m: HostMessage): void {

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { emptyModel, RunModelBuilder } from '../extension/runModel';
 import { isHostMessage, isRunModel, isWebviewMessage } from '../webview/protocol';
+import { matchesFocus } from '../webview/state';
 
 describe('messages from the webview', () => {
   test('accepted', () => {
@@ -80,6 +81,37 @@ describe('messages from the host', () => {
     assert.equal(isHostMessage({ type: 'settings', settings: { budgetBytes: -1 } }), false);
     assert.equal(isHostMessage({ type: 'init', model: good, settings: { budgetBytes: null } }), false, 'no compare list');
     assert.equal(isHostMessage({ type: 'delta', delta: { id: 'r', status: 'live', steps: { from: 0, columns: {} } } }), false);
+  });
+
+  test('focus: a config key and layer indices, or null', () => {
+    assert.equal(isHostMessage({ type: 'focus', focus: { key: 'train.checkpoint', layers: [1, 2] } }), true);
+    assert.equal(isHostMessage({ type: 'focus', focus: { key: 'model', layers: [] } }), true);
+    assert.equal(isHostMessage({ type: 'focus', focus: null }), true);
+    for (const focus of [
+      undefined,
+      { key: 'train.checkpoint' },
+      { key: 'train.checkpoint', layers: [-1] },
+      { key: 'train.checkpoint', layers: [1.5] },
+      { key: 'train.checkpoint', layers: ['1'] },
+      { key: '"] *', layers: [] },
+      { key: 'a.b.c', layers: [] },
+      { key: 7, layers: [] },
+    ]) {
+      assert.equal(isHostMessage({ type: 'focus', focus }), false, JSON.stringify(focus));
+    }
+  });
+
+  test('a focus matches the elements that show its key, its section or its layers', () => {
+    const f = { key: 'train.checkpoint', layers: [2] };
+    assert.equal(matchesFocus(f, 'train.precision train.checkpoint', undefined), true);
+    assert.equal(matchesFocus(f, 'train.precision', undefined), false);
+    assert.equal(matchesFocus(f, 'train.checkpoints', undefined), false);
+    assert.equal(matchesFocus(f, undefined, '2'), true);
+    assert.equal(matchesFocus(f, undefined, '3'), false);
+    assert.equal(matchesFocus(f, undefined, undefined), false);
+    const section = { key: 'train', layers: [] };
+    assert.equal(matchesFocus(section, 'model.layers train.batch', undefined), true);
+    assert.equal(matchesFocus(section, 'model.layers trainer.x', undefined), false);
   });
 
   test('a timeline arrives packed; columns of the wrong length or alphabet are rejected', () => {

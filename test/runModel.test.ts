@@ -202,7 +202,7 @@ describe('checkpoint and communication facts', () => {
     r.config.train.checkpoint = 'every 1';
     const b = new RunModelBuilder('r');
     b.add([r, layer(0, true), layer(1), step(1, { fwd: 1, recompute: 2, bwd: 1, optim: 1 }), step(2, { fwd: 1, recompute: 4, bwd: 1, optim: 1 })]);
-    assert.deepEqual(checkpointFacts(b.model), { setting: 'every 1', checkpointed: ['l0'], recomputeMs: 3 });
+    assert.deepEqual(checkpointFacts(b.model), { setting: 'every 1', checkpointed: [{ index: 0, name: 'l0' }], recomputeMs: 3 });
   });
 
   test('several ranks without comm timings, and with them', () => {

@@ -342,3 +342,115 @@ describe('report.html of a busy 2-rank step in Chromium', { skip: !haveTrainer &
     assert.deepEqual(problems, []);
   });
 });
+
+describe('the panel as VS Code hosts it: messages both ways', { skip: !haveTrainer && NO_TRAINER }, () => {
+  let dir = '';
+  let browser: Browser | undefined;
+  let page: Page;
+  let init: unknown;
+  const problems: string[] = [];
+
+  before(async () => {
+    assert.ok(chromiumPath && existsSync(chromiumPath), 'Chromium is not installed (apt-get install chromium)');
+    dir = tempDir('trainscope-webview-host-');
+    const run = path.join(dir, 'run');
+    // Blocks 1 and 2 checkpointed: layers 2 and 3 (after the embedding).
+    runTrainer(path.join(root, 'examples', 'tiny-gpt.train'), run, ['train.steps=3', 'train.warmup=0', 'train.threads=1', 'train.checkpoint=layers 1-2']);
+    const r = spawnSync(process.execPath, [path.join(root, 'out', 'report.js'), run], { encoding: 'utf8' });
+    assert.equal(r.status, 0, `out/report.js failed: ${r.stderr}`);
+    // The report's inlined InitMessage is what the host would send.
+    const html = readFileSync(path.join(run, 'report.html'), 'utf8');
+    const m = /<script type="application\/json" id="trainscope-data">([\s\S]*?)<\/script>/.exec(html);
+    assert.ok(m, 'the inlined data');
+    init = JSON.parse(m[1]);
+    browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
+    page = await (await browser.newContext({ viewport: VIEWPORT, deviceScaleFactor: 1 })).newPage();
+    page.on('console', (msg) => {
+      if (msg.type() === 'error' || msg.type() === 'warning') problems.push(`${msg.type()}: ${msg.text()}`);
+    });
+    page.on('pageerror', (e) => problems.push(`uncaught: ${e.message}`));
+    // A webview's API: what the page posts is recorded, its state kept.
+    await page.addInitScript(() => {
+      const w = window as unknown as { __posted: unknown[]; __state: unknown; acquireVsCodeApi: () => unknown };
+      w.__posted = [];
+      w.acquireVsCodeApi = () => ({
+        postMessage: (m: unknown) => w.__posted.push(m),
+        getState: () => w.__state,
+        setState: (st: unknown) => {
+          w.__state = st;
+        },
+      });
+    });
+    await page.goto(pathToFileURL(path.join(run, 'report.html')).href);
+    await page.waitForFunction(() => (window as unknown as { __posted: { type: string }[] }).__posted.some((m) => m.type === 'ready'));
+    await page.evaluate((m) => window.postMessage(m, '*'), init);
+    await page.locator('#tab-overview').waitFor();
+  });
+
+  after(async () => {
+    await browser?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const focus = (f: unknown) => page.evaluate((m) => window.postMessage({ type: 'focus', focus: m }, '*'), f);
+  const focusedTabs = () => page.locator('vscode-panel-tab.ts-focus-tab').evaluateAll((ts) => ts.map((t) => t.id));
+
+  test('the cursor on `checkpoint layers 1-2`: those layers and the checkpoint cards, and the tabs that show them', async () => {
+    await focus({ key: 'train.checkpoint', layers: [2, 3] });
+    await page.waitForFunction(() => document.querySelectorAll('.ts-focus').length > 0);
+    assert.deepEqual((await focusedTabs()).sort(), ['tab-checkpoints', 'tab-layers', 'tab-memory', 'tab-overview']);
+    await showTab(page, 'checkpoints');
+    const spans = await page.locator('#view-checkpoints span.ts-focus').allInnerTexts();
+    assert.deepEqual(spans, ['block.1', 'block.2']);
+    assert.deepEqual(await page.locator('#view-checkpoints .ts-card.ts-focus > h2').allInnerTexts(), ['Activation checkpointing', 'Memory versus recompute']);
+    await showTab(page, 'layers');
+    await page.waitForFunction(() => document.querySelectorAll('#view-layers vscode-data-grid-row.ts-focus').length === 2);
+    const rows = await page.locator('#view-layers vscode-data-grid-row.ts-focus').evaluateAll((rs) =>
+      rs.map((r) => (r.querySelectorAll('vscode-data-grid-cell')[1]?.textContent ?? '').trim()),
+    );
+    assert.deepEqual(rows, ['block.1', 'block.2']);
+    await screenshot(page, 'focus-layers', false);
+  });
+
+  test('the Memory view bands the focused layers; moving on to `precision` clears them', async () => {
+    await showTab(page, 'memory');
+    const band = () =>
+      page.locator('#view-memory canvas').first().evaluate((node) => {
+        // Pixels of the focus band colour between the bars, per layer slot.
+        const c = node as HTMLCanvasElement;
+        const g = c.getContext('2d')!;
+        const row = g.getImageData(0, Math.floor(c.height * 0.3), c.width, 1).data;
+        let tinted = 0;
+        for (let i = 0; i < row.length; i += 4) {
+          const [r, gr, b, a] = [row[i], row[i + 1], row[i + 2], row[i + 3]];
+          // The band is orange-tinted (findMatchHighlight fallback) and translucent over the card.
+          if (a > 0 && r > b + 20 && r > gr) tinted++;
+        }
+        return tinted;
+      });
+    const withBands = await band();
+    assert.ok(withBands > 50, `the per-layer chart shows bands behind the focused layers (${withBands} tinted pixels)`);
+    await focus({ key: 'train.precision', layers: [] });
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+    assert.ok((await band()) < withBands / 4, 'bands cleared');
+    assert.deepEqual((await page.locator('#view-memory .ts-stat.ts-focus .ts-stat-label').allInnerTexts()).slice(0, 2), ['peak (measured)', 'peak (predicted)']);
+    await focus(null);
+    assert.equal(await page.locator('.ts-focus').count(), 0);
+    assert.deepEqual(await focusedTabs(), []);
+  });
+
+  test('clicking a layer asks the host to reveal its config line; malformed messages are ignored', async () => {
+    await showTab(page, 'layers');
+    await page.locator('#view-layers vscode-data-grid-row', { hasText: 'block.1' }).first().click();
+    const posted = await page.evaluate(() => (window as unknown as { __posted: unknown[] }).__posted);
+    assert.deepEqual(posted.filter((m) => (m as { type: string }).type === 'revealLayer'), [{ type: 'revealLayer', index: 2, name: 'block.1' }]);
+    await page.evaluate(() => window.postMessage({ type: 'focus', focus: { key: 'x', layers: [-1] } }, '*'));
+    await page.evaluate(() => new Promise((r) => setTimeout(r, 50)));
+    assert.ok(problems.some((p) => p.includes('ignored a malformed message')), 'the page says it ignored it');
+    problems.splice(0);
+  });
+
+  test('no console errors', () => {
+    assert.deepEqual(problems, []);
+  });
+});

@@ -41,9 +41,15 @@ export interface RefLinesOptions {
   axis: 'x' | 'y';
 }
 
+/** Categories (x indices) drawn with a band behind them: the layers the editor's cursor is about. */
+export interface FocusBandsOptions {
+  indices: number[];
+}
+
 declare module 'chart.js' {
   interface PluginOptionsByType<TType extends ChartType> {
     refLines?: RefLinesOptions & { _type?: TType };
+    focusBands?: FocusBandsOptions & { _type?: TType };
   }
 }
 
@@ -53,6 +59,8 @@ export interface Theme {
   grid: string;
   error: string;
   font: string;
+  /** Behind what the editor's cursor is about. */
+  focus: string;
   palette: string[];
 }
 
@@ -68,6 +76,7 @@ export function readTheme(): Theme {
     grid: cssVar('--ts-chart-lines', 'rgba(128,128,128,0.35)'),
     error: cssVar('--ts-error', '#f48771'),
     font: cssVar('--ts-font', 'sans-serif'),
+    focus: cssVar('--ts-focus-bg', 'rgba(128,128,128,0.2)'),
     palette: [1, 2, 3, 4, 5, 6].map((i) => cssVar(`--ts-chart-${i}`, '#888888')),
   };
 }
@@ -142,6 +151,28 @@ export const refLinesPlugin: Plugin = {
   },
 };
 
+export const focusBandsPlugin: Plugin = {
+  id: 'focusBands',
+  beforeDatasetsDraw(chart, _args, opts) {
+    const o = opts as FocusBandsOptions | undefined;
+    const x = chart.scales.x;
+    if (!o || !x || !o.indices?.length) return;
+    const n = chart.data.labels?.length ?? 0;
+    if (!n) return;
+    const { left, right, top, bottom } = chart.chartArea;
+    const width = (right - left) / n;
+    const ctx = chart.ctx;
+    ctx.save();
+    ctx.fillStyle = readTheme().focus;
+    for (const i of o.indices) {
+      if (i < 0 || i >= n) continue;
+      const c = x.getPixelForValue(i);
+      ctx.fillRect(c - width / 2, top, width, bottom - top);
+    }
+    ctx.restore();
+  },
+};
+
 function offScaleLabel(
   ctx: CanvasRenderingContext2D,
   axis: 'x' | 'y',
@@ -176,6 +207,7 @@ export function registerCharts(): void {
     Tooltip,
     Filler,
     refLinesPlugin,
+    focusBandsPlugin,
   );
 }
 

@@ -92,6 +92,8 @@ export interface GridColumn<Row> {
 export interface DataGrid<Row> {
   element: HTMLElement;
   setRows(rows: readonly Row[]): void;
+  /** Puts `className` on the drawn rows whose data `test` accepts, and takes it off the others. */
+  markRows(test: (row: Row) => boolean, className: string): void;
 }
 
 // The toolkit's grid elements, as far as this module uses them.
@@ -140,6 +142,11 @@ export function createDataGrid<Row extends object>(
     element: grid,
     setRows(rows) {
       grid.rowsData = rows.slice();
+    },
+    markRows(test, className) {
+      for (const r of grid.querySelectorAll<GridRowElement>('vscode-data-grid-row')) {
+        r.classList.toggle(className, r.rowData !== null && test(r.rowData as Row));
+      }
     },
   };
 }

@@ -32,3 +32,23 @@ export function stat(label: string, value: string, title?: string): HTMLElement 
     el('div', { className: 'ts-stat-value', text: value }),
   ]);
 }
+
+/**
+ * Marks an element as showing config keys (`"train.checkpoint"`, …): the
+ * panel highlights it when the editor's cursor is on one of those lines.
+ */
+export function showsKeys<E extends HTMLElement>(e: E, ...keys: string[]): E {
+  e.dataset.configKey = keys.join(' ');
+  return e;
+}
+
+/** Marks an element as showing a layer (its index in the run's layers), for the same highlighting. */
+export function showsLayer<E extends HTMLElement>(e: E, index: number): E {
+  e.dataset.layer = String(index);
+  return e;
+}
+
+/** A card (see card) showing config keys. */
+export function cardFor(keys: readonly string[], title: string, body: Node, note?: string): HTMLElement {
+  return showsKeys(card(title, body, note), ...keys);
+}

@@ -6,9 +6,17 @@ import { applyDelta } from '../extension/runModel';
 import { applyTheme, readTheme, registerCharts } from './charts';
 import { createButton, createTabs, registerComponents } from './components';
 import { clear, el } from './dom';
-import { type HostMessage, type InitMessage, isHostMessage, REPORT_DATA_ID, type WebviewAction, type WebviewMessage } from './protocol';
+import {
+  type HostMessage,
+  type InitMessage,
+  isHostMessage,
+  type PanelFocus,
+  REPORT_DATA_ID,
+  type WebviewAction,
+  type WebviewMessage,
+} from './protocol';
 import { useStandaloneTheme } from './standaloneTheme';
-import { runTitle, type View, type ViewState } from './state';
+import { matchesFocus, runTitle, type View, type ViewState } from './state';
 import { CheckpointsView } from './views/checkpoints';
 import { CommunicationView } from './views/communication';
 import { CompareView } from './views/compare';
@@ -30,8 +38,12 @@ interface SavedState {
 
 class App {
   private state: ViewState | undefined;
+  /** The last focus the host sent: kept across inits (another run, a resync). */
+  private focus: PanelFocus | null = null;
   private views = new Map<string, View>();
   private dirty = new Set<string>();
+  /** Views drawn while hidden (for the focus), still due for a full draw. */
+  private drawnHidden = new Set<string>();
   private tab: string;
   private readonly root: HTMLElement;
   private readonly header = el('header', { className: 'ts-header' });
@@ -74,7 +86,45 @@ class App {
           this.scheduleRender();
         }
         break;
+      case 'focus':
+        this.focus = msg.focus;
+        if (this.state) {
+          this.state.focus = msg.focus;
+          this.applyFocus();
+        }
+        break;
     }
+  }
+
+  /**
+   * Highlights what the editor's cursor is on, in every view built so far,
+   * and marks the tabs that show some of it. Called again after each render
+   * (a render replaces elements).
+   */
+  private applyFocus(): void {
+    const s = this.state;
+    if (!s) return;
+    const f = s.focus;
+    for (const e of this.body.querySelectorAll('.ts-focus')) e.classList.remove('ts-focus');
+    for (const [id, v] of this.views) {
+      // A view not drawn yet has no elements to mark: draw it hidden, so
+      // its tab can say it shows the focus. It stays due for a full draw
+      // when shown (hidden, it has no size to draw charts at).
+      if (f && id !== this.tab && this.dirty.has(`full:${id}`) && !this.drawnHidden.has(id)) {
+        v.render(s, true);
+        this.drawnHidden.add(id);
+      }
+      let shown = v.focus?.(s) ?? false;
+      if (f) {
+        for (const e of v.element.querySelectorAll<HTMLElement>('[data-config-key], [data-layer]')) {
+          if (!matchesFocus(f, e.dataset.configKey, e.dataset.layer)) continue;
+          e.classList.add('ts-focus');
+          shown = true;
+        }
+      }
+      this.body.querySelector(`#tab-${id}`)?.classList.toggle('ts-focus-tab', shown);
+    }
+    this.views.get(this.tab)?.element.querySelector('.ts-focus')?.scrollIntoView({ block: 'nearest' });
   }
 
   /** Theme changed: colours are baked into charts, so rebuild them. */
@@ -96,9 +146,10 @@ class App {
     for (const v of this.views.values()) v.destroy();
     this.views.clear();
     this.dirty.clear();
+    this.drawnHidden.clear();
     const theme = readTheme();
     applyTheme(theme);
-    this.state = { model: msg.model, compare: msg.compare, settings: msg.settings, standalone: !this.api, theme };
+    this.state = { model: msg.model, compare: msg.compare, settings: msg.settings, standalone: !this.api, theme, focus: this.focus };
     const onReveal = this.api ? (index: number, name: string) => this.post({ type: 'revealLayer', index, name }) : undefined;
     const specs: Array<[string, string, View]> = [
       ['overview', 'Overview', new OverviewView()],
@@ -157,7 +208,11 @@ class App {
     if (!s || !v) return;
     const full = this.dirty.delete(`full:${this.tab}`);
     const data = this.dirty.delete(this.tab);
-    if (full || data) v.render(s, full);
+    if (full || data) {
+      v.render(s, full);
+      if (full) this.drawnHidden.delete(this.tab);
+      if (s.focus) this.applyFocus();
+    }
   }
 
   private renderHeader(): void {

@@ -36,7 +36,24 @@ export interface SettingsMessage {
   settings: ViewSettings;
 }
 
-export type HostMessage = InitMessage | DeltaMessage | SettingsMessage;
+/**
+ * What the config line under the editor's cursor refers to: the panel
+ * highlights the elements that show that key and those layers.
+ */
+export interface PanelFocus {
+  /** `"section.key"` (`"train.checkpoint"`), or `"section"` on a header line. */
+  key: string;
+  /** Indices into the run's layers (`run.layers`) the line is about. */
+  layers: number[];
+}
+
+/** The editor's cursor moved: highlight `focus`, or nothing (null). */
+export interface FocusMessage {
+  type: 'focus';
+  focus: PanelFocus | null;
+}
+
+export type HostMessage = InitMessage | DeltaMessage | SettingsMessage | FocusMessage;
 
 export const WEBVIEW_ACTIONS = ['stop', 'exportTrace', 'openRunFolder'] as const;
 export type WebviewAction = (typeof WEBVIEW_ACTIONS)[number];
@@ -209,9 +226,24 @@ export function isHostMessage(v: unknown): v is HostMessage {
       return isRunDelta(v.delta);
     case 'settings':
       return isSettings(v.settings);
+    case 'focus':
+      return v.focus === null || isPanelFocus(v.focus);
     default:
       return false;
   }
+}
+
+const MAX_FOCUS_LAYERS = 100_000;
+
+export function isPanelFocus(v: unknown): v is PanelFocus {
+  return (
+    isObj(v) &&
+    typeof v.key === 'string' &&
+    /^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$/.test(v.key) &&
+    Array.isArray(v.layers) &&
+    v.layers.length <= MAX_FOCUS_LAYERS &&
+    v.layers.every((i) => Number.isInteger(i) && (i as number) >= 0)
+  );
 }
 
 export function isWebviewMessage(v: unknown): v is WebviewMessage {

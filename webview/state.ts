@@ -1,7 +1,7 @@
 // What every view renders from, and the contract of a view.
 import type { RunModel } from '../extension/runModel';
 import type { Theme } from './charts';
-import type { ViewSettings } from './protocol';
+import type { PanelFocus, ViewSettings } from './protocol';
 
 export interface ViewState {
   model: RunModel;
@@ -11,6 +11,8 @@ export interface ViewState {
   /** Running as a standalone report: no host to send actions to. */
   standalone: boolean;
   theme: Theme;
+  /** What the config line under the editor's cursor refers to; null when nothing. */
+  focus: PanelFocus | null;
 }
 
 export interface View {
@@ -21,6 +23,11 @@ export interface View {
    * are updated in place.
    */
   render(state: ViewState, full: boolean): void;
+  /**
+   * Shows `state.focus` where marking elements (dom.ts showsKeys/showsLayer)
+   * cannot: chart bands, grid rows. Returns whether it shows any of it.
+   */
+  focus?(state: ViewState): boolean;
   /** Releases charts; the view is not used again. */
   destroy(): void;
 }
@@ -37,4 +44,16 @@ export function runTitle(m: RunModel): string {
   if (!f) return m.id;
   const parts = f.split(/[\\/]/);
   return parts[parts.length - 1] || m.id;
+}
+
+/**
+ * Whether an element marked with config keys (space-separated, dom.ts
+ * showsKeys) and/or a layer index (showsLayer) shows part of `f`. A section
+ * focus (`"train"`, the cursor on its header) matches all its keys.
+ */
+export function matchesFocus(f: PanelFocus, keys: string | undefined, layer: string | undefined): boolean {
+  if (layer !== undefined && f.layers.includes(Number(layer))) return true;
+  if (!keys) return false;
+  const section = f.key.includes('.') ? undefined : `${f.key}.`;
+  return keys.split(' ').some((k) => k === f.key || (section !== undefined && k.startsWith(section)));
 }

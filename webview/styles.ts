@@ -23,6 +23,9 @@ export const WEBVIEW_CSS = `
   --ts-chart-5: var(--vscode-charts-yellow, #cca700);
   --ts-chart-6: var(--vscode-charts-red, #f14c4c);
   --ts-chart-lines: var(--vscode-charts-lines, rgba(128, 128, 128, 0.35));
+  /* What the editor's cursor is on (a config key, layers). */
+  --ts-focus-bg: var(--vscode-editor-findMatchHighlightBackground, rgba(234, 92, 0, 0.25));
+  --ts-focus-border: var(--vscode-focusBorder, #007fd4);
 }
 @media (prefers-color-scheme: light) {
   :root {
@@ -106,5 +109,7 @@ vscode-panel-view { padding: 0; }
 table.ts-comm-table { border-collapse: collapse; font-family: var(--ts-mono); font-size: 0.9em; }
 table.ts-comm-table th, table.ts-comm-table td { padding: 2px 8px; text-align: right; border-bottom: 1px solid var(--ts-border); white-space: nowrap; }
 table.ts-comm-table th { color: var(--ts-muted); font-weight: 600; }
+.ts-focus { outline: 2px solid var(--ts-focus-border); outline-offset: 1px; background-image: linear-gradient(var(--ts-focus-bg), var(--ts-focus-bg)); }
+vscode-panel-tab.ts-focus-tab { color: var(--ts-focus-border); text-decoration: underline; }
 .ts-table-more { display: flex; gap: 8px; align-items: center; margin-top: 6px; font-size: 0.9em; }
 `;

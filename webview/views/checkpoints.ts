@@ -6,13 +6,14 @@ import type { Chart, Plugin } from 'chart.js';
 import { formatBytes, formatMs } from '../../extension/format';
 import type { RunModel } from '../../extension/runModel';
 import { mountChart, type Theme } from '../charts';
-import { card, clear, el } from '../dom';
+import { cardFor, clear, el, showsLayer } from '../dom';
 import type { View, ViewState } from '../state';
 import { type CheckpointCurve, checkpointCurve, type CurvePoint, runCheckpoint } from './checkpointCurve';
 
 export interface CheckpointFacts {
   setting: string;
-  checkpointed: string[];
+  /** The checkpointed layers: index (into the run's layers) and name. */
+  checkpointed: { index: number; name: string }[];
   /** Mean recompute ms per step, when steps report a recompute phase. */
   recomputeMs: number | null;
 }
@@ -20,7 +21,7 @@ export interface CheckpointFacts {
 /** What the run says about checkpointing; null when it has none. */
 export function checkpointFacts(m: RunModel): CheckpointFacts | null {
   const setting = typeof m.run?.config.train.checkpoint === 'string' ? (m.run.config.train.checkpoint as string) : 'none';
-  const checkpointed = m.layers.filter((l) => l.checkpointed).map((l) => l.name);
+  const checkpointed = m.layers.filter((l) => l.checkpointed).map((l) => ({ index: l.index, name: l.name }));
   const p = m.steps.phaseNames.indexOf('recompute');
   let recomputeMs: number | null = null;
   if (p !== -1 && m.steps.step.length) {
@@ -91,14 +92,17 @@ export class CheckpointsView implements View {
       );
       return;
     }
-    const lines = [
-      el('p', { text: `train.checkpoint ${f.setting}` }),
-      el('p', {
-        text: f.checkpointed.length ? `Checkpointed layers: ${f.checkpointed.join(', ')}` : 'No layer reports being checkpointed yet.',
-      }),
-    ];
+    // One element per checkpointed layer, so the one under the editor's cursor can be highlighted.
+    const list = el('p');
+    if (f.checkpointed.length) {
+      list.append('Checkpointed layers: ');
+      f.checkpointed.forEach((l, i) => list.append(...(i ? [', '] : []), showsLayer(el('span', { text: l.name }), l.index)));
+    } else {
+      list.textContent = 'No layer reports being checkpointed yet.';
+    }
+    const lines = [el('p', { text: `train.checkpoint ${f.setting}` }), list];
     if (f.recomputeMs !== null) lines.push(el('p', { text: `Recompute: ${formatMs(f.recomputeMs)} per step on average` }));
-    this.facts.append(card('Activation checkpointing', el('div', {}, lines)));
+    this.facts.append(cardFor(['train.checkpoint'], 'Activation checkpointing', el('div', {}, lines)));
   }
 
   private renderCurve(s: ViewState, key: string): void {
@@ -189,7 +193,7 @@ export class CheckpointsView implements View {
       'One point per checkpoint schedule the planner evaluated (none, every K layers, sqrt(L)), ordered by segment count. ' +
       'Peak activation memory against the forward work recomputed in the backward pass.' +
       (curve.budgetMB !== null ? ' The dashed line is the checkpoint budget.' : '');
-    this.curveHost.append(card('Memory versus recompute', this.chart.canvas.parentElement!, note));
+    this.curveHost.append(cardFor(['train.checkpoint'], 'Memory versus recompute', this.chart.canvas.parentElement!, note));
   }
 
   destroy(): void {

@@ -8,7 +8,7 @@ import { BAR_COMM, type RankTimeline, type RunModel, type TimelineSample } from 
 import { barColumns } from '../../extension/timelineBars';
 import { categoryColor, type Theme } from '../charts';
 import { createButton } from '../components';
-import { card, clear, el } from '../dom';
+import { card, cardFor, clear, el } from '../dom';
 import type { View, ViewState } from '../state';
 import {
   bucketRows,
@@ -285,7 +285,8 @@ export class CommunicationView implements View {
     if (f.kind === 'no-records') {
       return el('p', { className: 'ts-empty', text: `This run has ${f.ranks} ranks but recorded no communication timings.` });
     }
-    return card(
+    return cardFor(
+      ['parallel.ranks', 'parallel.bucket', 'parallel.backend'],
       'Gradient communication',
       el('p', { text: `${f.ranks} ranks: ${formatMs(f.commMs)} per step waiting on communication on average (${(f.share * 100).toFixed(1)}% of the step)` }),
     );
@@ -308,7 +309,8 @@ export class CommunicationView implements View {
       clear(details);
       const buckets = bucketRows(tl, sample);
       details.append(
-        card(
+        cardFor(
+          ['parallel.bucket'],
           `Buckets of step ${sample.step}`,
           table(['bucket', 'bytes', 'ms', 'algbw GB/s', 'busbw GB/s', 'overlap with backward'], buckets.length, (i) => {
             const b = buckets[i];
@@ -343,7 +345,8 @@ export class CommunicationView implements View {
     const sample = tl.samples[this.selected];
     canvas.show(tl, sample, theme);
     this.element.append(
-      card(
+      cardFor(
+        ['parallel.ranks', 'parallel.bucket', 'train.profile_every'],
         'Timeline',
         el('div', {}, [
           el('div', { className: 'ts-comm-controls' }, [

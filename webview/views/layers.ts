@@ -72,6 +72,18 @@ export class LayersView implements View {
     this.grid?.setRows(layerRows(m));
   }
 
+  focus(s: ViewState): boolean {
+    const layers = new Set(s.focus?.layers ?? []);
+    const mark = (): void => {
+      this.grid?.markRows((row) => layers.has(Number(row.index)), 'ts-focus');
+    };
+    mark();
+    // The grid draws rows set a moment ago on a later frame: mark those too.
+    requestAnimationFrame(mark);
+    // Every layer has a row.
+    return layers.size > 0 && this.grid !== undefined;
+  }
+
   destroy(): void {
     clear(this.element);
     this.grid = undefined;

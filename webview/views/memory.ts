@@ -6,14 +6,16 @@ import type { Chart } from 'chart.js';
 import { type LayerBytes, runDevice } from '../../extension/events';
 import { formatBytes } from '../../extension/format';
 import type { RunModel } from '../../extension/runModel';
-import { categoryColor, mountChart, type RefLine, type RefLinesOptions } from '../charts';
+import { categoryColor, type FocusBandsOptions, mountChart, type RefLine, type RefLinesOptions } from '../charts';
 import { withAlpha } from '../color';
-import { card, clear, el, stat } from '../dom';
+import { cardFor, clear, el, showsKeys, stat } from '../dom';
 import { downsample, type Point } from '../downsample';
 import { layerNames, type View, type ViewState } from '../state';
 
 const CATEGORIES: readonly (keyof LayerBytes)[] = ['param', 'grad', 'optim', 'act', 'workspace'];
 const PREDICTED_ALPHA = 0.45;
+/** The config keys that move a step's peak memory. */
+const PEAK_KEYS = ['train.precision', 'train.checkpoint', 'train.batch', 'train.accumulate', 'model.context'];
 
 /** Measured and predicted bytes per category at the run's peak. */
 export function peakBreakdown(m: RunModel): { measured: Record<string, number> | null; predicted: Record<string, number> | null } {
@@ -39,6 +41,7 @@ export class MemoryView implements View {
   private overSteps: Chart<'line', Point[]> | undefined;
   private readonly empty = el('p', { className: 'ts-empty' });
   private layersKey = '';
+  private focusKey = '';
 
   render(s: ViewState, full: boolean): void {
     if (full) this.build(s);
@@ -50,6 +53,19 @@ export class MemoryView implements View {
     this.updatePerLayer(s);
     this.updatePeak(s);
     this.updateOverSteps(s);
+  }
+
+  focus(s: ViewState): boolean {
+    const c = this.perLayer;
+    const layers = s.focus?.layers ?? [];
+    const key = layers.join(',');
+    if (c && key !== this.focusKey) {
+      this.focusKey = key;
+      const plugins = c.options.plugins as { focusBands?: FocusBandsOptions } | undefined;
+      if (plugins) plugins.focusBands = { indices: layers };
+      c.update('none');
+    }
+    return layers.length > 0 && c !== undefined;
   }
 
   destroy(): void {
@@ -64,6 +80,7 @@ export class MemoryView implements View {
     this.destroy();
     clear(this.element);
     this.layersKey = '';
+    this.focusKey = '';
     const t = s.theme;
     const bytesTick = { callback: (v: string | number) => formatBytes(Number(v)) };
     const tooltipBytes = {
@@ -82,6 +99,7 @@ export class MemoryView implements View {
           scales: { x: { stacked: true }, y: { stacked: true, ticks: bytesTick, title: { display: true, text: 'bytes' } } },
           plugins: {
             tooltip: tooltipBytes,
+            focusBands: { indices: [] },
             // Predicted twins share their category's legend entry.
             legend: { labels: { filter: (item) => !String(item.text).endsWith('(predicted)') } },
           },
@@ -117,14 +135,16 @@ export class MemoryView implements View {
       },
     }).chart as unknown as Chart<'line', Point[]>;
     const grid = el('div', { className: 'ts-grid' }, [
-      card(
+      cardFor(
+        PEAK_KEYS,
         'Peak memory',
         this.peak.canvas.parentElement!,
         'Bytes per category at the peak of a step; the solid line is the device’s memory, the dashed one trainscope.memoryBudget.',
       ),
-      card('Memory over the run', this.overSteps.canvas.parentElement!, 'Memory the trainer tracks, after each step.'),
+      cardFor(['train.steps'], 'Memory over the run', this.overSteps.canvas.parentElement!, 'Memory the trainer tracks, after each step.'),
     ]);
-    const layers = card(
+    const layers = cardFor(
+      ['model.layers', 'model.width', 'model.vocab', 'model.context'],
       'Memory per layer',
       this.perLayer.canvas.parentElement!,
       'For each layer, the left bar is measured (the first step’s peaks), the right one the memory model’s prediction.',
@@ -138,8 +158,8 @@ export class MemoryView implements View {
     const n = m.steps.step.length;
     const measured = m.summary?.peak_bytes ?? (n ? m.steps.peakBytes[n - 1] : undefined);
     const predicted = m.run?.predicted.peak_bytes;
-    this.stats.append(stat('peak (measured)', measured !== undefined ? formatBytes(measured) : '–'));
-    this.stats.append(stat('peak (predicted)', predicted !== undefined ? formatBytes(predicted) : '–'));
+    this.stats.append(showsKeys(stat('peak (measured)', measured !== undefined ? formatBytes(measured) : '–'), ...PEAK_KEYS));
+    this.stats.append(showsKeys(stat('peak (predicted)', predicted !== undefined ? formatBytes(predicted) : '–'), ...PEAK_KEYS));
     if (measured !== undefined && predicted) {
       const err = ((measured - predicted) / predicted) * 100;
       this.stats.append(stat('prediction error', `${err >= 0 ? '+' : ''}${err.toFixed(1)}%`));
@@ -150,8 +170,7 @@ export class MemoryView implements View {
     if (cap) {
       const e = stat('device memory', `${formatBytes(cap.value)}, peak ${((worst / cap.value) * 100).toFixed(1)}%`, cap.label);
       if (worst > cap.value) e.classList.add('ts-error');
-      e.dataset.configKey = 'train.device';
-      this.stats.append(e);
+      this.stats.append(showsKeys(e, 'train.device'));
     }
     const budget = s.settings.budgetBytes;
     if (budget !== null) {

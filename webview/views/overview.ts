@@ -7,7 +7,7 @@ import { runDevice } from '../../extension/events';
 import type { RunModel } from '../../extension/runModel';
 import { categoryColor, mountChart } from '../charts';
 import { withAlpha } from '../color';
-import { card, clear, el, stat } from '../dom';
+import { cardFor, clear, el, showsKeys, stat } from '../dom';
 import { bucketRanges, downsample, meanOf, type Point } from '../downsample';
 import { layerNames, type View, type ViewState } from '../state';
 
@@ -82,11 +82,16 @@ export class OverviewView implements View {
     this.layerTime = mountStacked('ms per sampled step').chart;
 
     const grid = el('div', { className: 'ts-grid' }, [
-      card('Loss', this.loss.canvas.parentElement!, s.compare.length ? 'Dashed: the runs compared with this one.' : undefined),
-      card('Learning rate', this.lr.canvas.parentElement!),
-      card('Throughput', this.tps.canvas.parentElement!),
-      card('Step time by phase', this.phases.canvas.parentElement!, 'Mean per group of steps; step 1 (warm-up) is left out.'),
-      card('Time per layer', this.layerTime.canvas.parentElement!, 'Mean of the sampled (profiled) steps, per layer and phase.'),
+      cardFor(['train.steps', 'train.eval_every', 'data.val_fraction'], 'Loss', this.loss.canvas.parentElement!, s.compare.length ? 'Dashed: the runs compared with this one.' : undefined),
+      cardFor(['train.lr', 'train.min_lr', 'train.warmup', 'train.schedule'], 'Learning rate', this.lr.canvas.parentElement!),
+      cardFor(['train.batch', 'train.threads', 'model.context'], 'Throughput', this.tps.canvas.parentElement!),
+      cardFor(
+        ['train.precision', 'train.checkpoint', 'train.accumulate', 'train.threads', 'train.device'],
+        'Step time by phase',
+        this.phases.canvas.parentElement!,
+        'Mean per group of steps; step 1 (warm-up) is left out.',
+      ),
+      cardFor(['train.profile_every'], 'Time per layer', this.layerTime.canvas.parentElement!, 'Mean of the sampled (profiled) steps, per layer and phase.'),
     ]);
     this.element.append(this.stats, this.problems, this.empty, grid);
   }
@@ -104,12 +109,12 @@ export class OverviewView implements View {
     const tps = s ? s.tokens_per_s : ms > 0 && m.run ? m.run.tokens_per_step / (ms / 1e3) : NaN;
     const peak = s ? s.peak_bytes : n ? st.peakBytes[n - 1] : NaN;
     this.stats.append(
-      stat('steps', steps),
+      showsKeys(stat('steps', steps), 'train.steps'),
       stat('loss', s?.first_loss !== undefined ? `${formatLoss(s.first_loss)} → ${formatLoss(s.final_loss)}` : formatLoss(lastLoss)),
-      stat('val loss', formatLoss(s?.final_val_loss ?? lastVal)),
-      stat('time per step', Number.isFinite(ms) && ms > 0 ? formatMs(ms) : '–', 'median, step 1 left out'),
-      stat('tokens/s', Number.isFinite(tps) ? formatCount(tps) : '–'),
-      stat('peak memory', Number.isFinite(peak) ? formatBytes(peak) : '–', 'tracked by the trainer'),
+      showsKeys(stat('val loss', formatLoss(s?.final_val_loss ?? lastVal)), 'train.eval_every', 'train.eval_batches'),
+      showsKeys(stat('time per step', Number.isFinite(ms) && ms > 0 ? formatMs(ms) : '–', 'median, step 1 left out'), 'train.precision', 'train.checkpoint', 'train.accumulate', 'train.device'),
+      showsKeys(stat('tokens/s', Number.isFinite(tps) ? formatCount(tps) : '–'), 'train.batch', 'model.context'),
+      showsKeys(stat('peak memory', Number.isFinite(peak) ? formatBytes(peak) : '–', 'tracked by the trainer'), 'train.precision', 'train.checkpoint', 'train.batch'),
     );
     if (m.run?.data.entropy_floor !== undefined) {
       this.stats.append(stat('best possible loss', formatLoss(m.run.data.entropy_floor), 'the entropy floor of the synthetic task'));
@@ -118,9 +123,7 @@ export class OverviewView implements View {
     const d = m.run ? runDevice(m.run) : undefined;
     if (d) {
       const free = d.free_bytes !== undefined ? `, ${formatBytes(d.free_bytes)} free at start` : '';
-      const e = stat('device', `${d.name} · ${formatBytes(d.capacity_bytes)}`, `${d.type} (asked for ${d.requested ?? d.type})${free}`);
-      e.dataset.configKey = 'train.device';
-      this.stats.append(e);
+      this.stats.append(showsKeys(stat('device', `${d.name} · ${formatBytes(d.capacity_bytes)}`, `${d.type} (asked for ${d.requested ?? d.type})${free}`), 'train.device'));
     }
   }
 
@@ -144,9 +147,7 @@ export class OverviewView implements View {
     const note = m.run ? runDevice(m.run)?.note : undefined;
     if (note) {
       // e.g. `device auto` found no usable GPU: the run is on the CPU.
-      const e = el('div', { className: 'ts-problems' }, [el('strong', { text: 'Device: ' }), el('span', { text: note })]);
-      e.dataset.configKey = 'train.device';
-      this.problems.append(e);
+      this.problems.append(showsKeys(el('div', { className: 'ts-problems' }, [el('strong', { text: 'Device: ' }), el('span', { text: note })]), 'train.device'));
     }
     if (m.streamProblems.count) {
       this.problems.append(
