@@ -1,5 +1,6 @@
-// Command ids and titles, in one table the manifest must match
-// (test/manifest.test.ts checks package.json against it). No `vscode` import.
+// Command ids and titles, and the profile panel's view type, which the
+// manifest must match (test/manifest.test.ts checks package.json against
+// them). No `vscode` import.
 
 export const COMMANDS = {
   profile: { id: 'trainscope.profile', title: 'Profile Run' },
@@ -17,3 +18,6 @@ export const COMMAND_CATEGORY = 'TrainScope';
 
 /** Settings whose values name programs to run: never taken from a workspace. */
 export const EXECUTABLE_SETTINGS = ['trainerPath', 'mpirunPath'] as const;
+
+/** The profile panel's webview type: package.json activates on `onWebviewPanel:` it to restore the panel after a reload. */
+export const PANEL_TYPE = 'trainscope.profile';

@@ -8,8 +8,8 @@ import * as vscode from 'vscode';
 import { type CommandName, COMMANDS } from './commandIds';
 import { isProposedChange, type ProposedChange, workspaceEdit } from './codeActions';
 import type { Ctx } from './ctx';
-import type { RunModel } from './runModel';
-import { listRuns, loadRun, type RunInfo, TRACE_FILE } from './runStore';
+import { loadSaved } from './panel';
+import { listRuns, type RunInfo, TRACE_FILE } from './runStore';
 import { allRunsFolders } from './settings';
 
 type Handler = (...args: unknown[]) => unknown;
@@ -78,17 +78,6 @@ async function allRuns(ctx: Ctx): Promise<RunInfo[]> {
   return lists.flat().sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
 }
 
-/** The config file of a saved run, when it is still on disk. */
-function configOf(info: { run: RunModel['run']; dir: string }): vscode.Uri | undefined {
-  const given = info.run?.config_file;
-  if (!given) return undefined;
-  const candidates = path.isAbsolute(given)
-    ? [given]
-    : (vscode.workspace.workspaceFolders ?? []).map((wf) => path.join(wf.uri.fsPath, given));
-  const found = candidates.find((c) => existsSync(c));
-  return found ? vscode.Uri.file(found) : undefined;
-}
-
 async function pickRuns(ctx: Ctx, title: string, many: boolean): Promise<RunInfo[] | undefined> {
   const runs = await allRuns(ctx);
   if (!runs.length) {
@@ -110,13 +99,10 @@ async function pickRuns(ctx: Ctx, title: string, many: boolean): Promise<RunInfo
 }
 
 async function showSaved(ctx: Ctx, dir: string, compareDirs: string[] = [], focus?: string): Promise<void> {
-  const [main, ...others] = await Promise.all([dir, ...compareDirs].map((d) => loadRun(d)));
-  ctx.panels.show(
-    { kind: 'saved', model: main.model, dir, configUri: configOf({ run: main.model.run, dir }), compare: others.map((o) => o.model), focus },
-    activeConfig(),
-  );
-  const p = main.model.streamProblems;
-  if (p.count) ctx.log.warn(`${main.model.id}: ${p.count} unreadable line(s) in events.jsonl: ${p.messages.slice(0, 3).join('; ')}`);
+  const source = await loadSaved(dir, compareDirs, focus);
+  ctx.panels.show(source, activeConfig());
+  const p = source.model.streamProblems;
+  if (p.count) ctx.log.warn(`${source.model.id}: ${p.count} unreadable line(s) in events.jsonl: ${p.messages.slice(0, 3).join('; ')}`);
 }
 
 async function showProfile(ctx: Ctx, uri: vscode.Uri | undefined): Promise<void> {

@@ -4,33 +4,60 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
-import { type HostMessage, isWebviewMessage, type PanelFocus, type ViewSettings, type WebviewMessage } from '../webview/protocol';
-import { COMMANDS } from './commandIds';
+import {
+  type HostMessage,
+  isPanelRestore,
+  isWebviewMessage,
+  type PanelFocus,
+  type PanelState,
+  type ViewSettings,
+  type WebviewMessage,
+} from '../webview/protocol';
+import { COMMANDS, PANEL_TYPE } from './commandIds';
 import { configKeyForLayer, focusAt, lineForLayer, type RunLayers } from './configText';
 import type { Ctx } from './ctx';
 import { makeNonce, renderPage } from './html';
 import { splitLines } from './native';
 import type { DeltaCursor, RunModel } from './runModel';
+import { loadRun } from './runStore';
 import type { LiveRun } from './runManager';
 
-const PANEL_TYPE = 'trainscope.profile';
 const FLUSH_MS = 250;
 
+/** A saved run shown in the panel (with the runs it is compared with). */
+export interface SavedSource {
+  kind: 'saved';
+  model: RunModel;
+  dir: string;
+  configUri: vscode.Uri | undefined;
+  compare: RunModel[];
+  compareDirs: string[];
+  /** The tab to open on (e.g. "compare" after Apply and Re-profile). */
+  focus?: string;
+}
+
 /** What the panel shows: a live run (grows), or saved runs (fixed). */
-export type PanelSource =
-  | { kind: 'live'; run: LiveRun }
-  | {
-      kind: 'saved';
-      model: RunModel;
-      dir: string;
-      configUri: vscode.Uri | undefined;
-      compare: RunModel[];
-      /** The tab to open on (e.g. "compare" after Apply and Re-profile). */
-      focus?: string;
-    };
+export type PanelSource = { kind: 'live'; run: LiveRun } | SavedSource;
 
 export function sourceDir(s: PanelSource): string {
   return s.kind === 'live' ? s.run.dir : s.dir;
+}
+
+/** The config file of a saved run, when it is still on disk. */
+function configOf(run: RunModel['run']): vscode.Uri | undefined {
+  const given = run?.config_file;
+  if (!given) return undefined;
+  const candidates = path.isAbsolute(given)
+    ? [given]
+    : (vscode.workspace.workspaceFolders ?? []).map((wf) => path.join(wf.uri.fsPath, given));
+  const found = candidates.find((c) => existsSync(c));
+  return found ? vscode.Uri.file(found) : undefined;
+}
+
+/** Loads run folders to show: `dir`, compared with `compareDirs`. */
+export async function loadSaved(dir: string, compareDirs: string[] = [], focus?: string): Promise<SavedSource> {
+  const [main, ...others] = await Promise.all([dir, ...compareDirs].map((d) => loadRun(d)));
+  return { kind: 'saved', model: main.model, dir, configUri: configOf(main.model.run), compare: others.map((o) => o.model), compareDirs, focus };
 }
 
 export class PanelManager implements vscode.Disposable {
@@ -42,6 +69,35 @@ export class PanelManager implements vscode.Disposable {
         if (e.affectsConfiguration('trainscope.memoryBudget')) this.panel?.postSettings();
       }),
     );
+    ctx.own(
+      // After a window reload VS Code hands back the panels it had open,
+      // with the state their pages saved (activation: onWebviewPanel).
+      vscode.window.registerWebviewPanelSerializer(PANEL_TYPE, {
+        deserializeWebviewPanel: (panel, state) => this.restore(panel, state),
+      }),
+    );
+  }
+
+  /**
+   * Shows again, in `panel`, the runs a panel showed before a window
+   * reload. A live run then is read as it is on disk (its trainer ended
+   * with the old window). A state without runs, or runs gone, close it.
+   */
+  async restore(panel: vscode.WebviewPanel, state: unknown): Promise<void> {
+    const r = (state as PanelState | undefined)?.restore;
+    if (this.panel || !isPanelRestore(r)) {
+      panel.dispose();
+      return;
+    }
+    let source: SavedSource;
+    try {
+      source = await loadSaved(r.dir, r.compare);
+    } catch (err) {
+      this.ctx.log.warn(`profile view not restored: ${(err as Error).message}`);
+      panel.dispose();
+      return;
+    }
+    this.adopt(new ProfilePanel(this.ctx, source, undefined, panel));
   }
 
   /** The run folder the panel shows, if any (for commands run from its buttons). */
@@ -65,7 +121,10 @@ export class PanelManager implements vscode.Disposable {
       this.ctx.showError(new Error(`the profile view is not built (no ${webviewJs}): run npm run build`));
       return;
     }
-    const p = new ProfilePanel(this.ctx, source, beside);
+    this.adopt(new ProfilePanel(this.ctx, source, beside));
+  }
+
+  private adopt(p: ProfilePanel): void {
     p.onDidDispose(() => {
       if (this.panel === p) this.panel = undefined;
     });
@@ -92,22 +151,31 @@ class ProfilePanel implements vscode.Disposable {
   private readonly disposed = new vscode.EventEmitter<void>();
   readonly onDidDispose = this.disposed.event;
 
+  /** `restored`: a panel VS Code kept across a window reload, to fill instead of a new one. */
   constructor(
     private readonly ctx: Ctx,
     public source: PanelSource,
     beside: vscode.Uri | undefined,
+    restored?: vscode.WebviewPanel,
   ) {
     const outDir = vscode.Uri.joinPath(ctx.extension.extensionUri, 'out');
-    this.panel = vscode.window.createWebviewPanel(
-      PANEL_TYPE,
-      this.title(),
-      { viewColumn: beside ? vscode.ViewColumn.Beside : vscode.ViewColumn.Active, preserveFocus: true },
-      {
-        enableScripts: true,
-        // Only the bundle may be loaded; nothing from the workspace.
-        localResourceRoots: [outDir, vscode.Uri.joinPath(ctx.extension.extensionUri, 'media')],
-      },
-    );
+    const options: vscode.WebviewOptions = {
+      enableScripts: true,
+      // Only the bundle may be loaded; nothing from the workspace.
+      localResourceRoots: [outDir, vscode.Uri.joinPath(ctx.extension.extensionUri, 'media')],
+    };
+    if (restored) {
+      this.panel = restored;
+      this.panel.webview.options = options;
+      this.panel.title = this.title();
+    } else {
+      this.panel = vscode.window.createWebviewPanel(
+        PANEL_TYPE,
+        this.title(),
+        { viewColumn: beside ? vscode.ViewColumn.Beside : vscode.ViewColumn.Active, preserveFocus: true },
+        options,
+      );
+    }
     this.disposables.push(
       this.panel.onDidDispose(() => this.dispose()),
       this.panel.webview.onDidReceiveMessage((m: unknown) => this.receive(m)),
@@ -187,9 +255,11 @@ class ProfilePanel implements vscode.Disposable {
     const s = this.source;
     if (s.kind === 'live') {
       this.cursor = s.run.builder.cursor();
-      this.post({ type: 'init', model: s.run.builder.model, compare: [], settings: this.viewSettings() });
+      const restore = { dir: s.run.dir, compare: [] };
+      this.post({ type: 'init', model: s.run.builder.model, compare: [], settings: this.viewSettings(), restore });
     } else {
-      this.post({ type: 'init', model: s.model, compare: s.compare, settings: this.viewSettings(), focus: s.focus });
+      const restore = { dir: s.dir, compare: s.compareDirs };
+      this.post({ type: 'init', model: s.model, compare: s.compare, settings: this.viewSettings(), focus: s.focus, restore });
       // Once: a page that reloads (hidden and shown again) keeps the tab the user chose.
       s.focus = undefined;
     }

@@ -13,10 +13,10 @@ import { formatCount, formatLoss, formatMs } from './format';
 import { splitLines } from './native';
 import { writeReport } from './report';
 import { type RunModel, RunModelBuilder } from './runModel';
-import { createRunDir, EVENTS_FILE, listRuns, type RunInfo, runUsesConfig, streamProblemsOf } from './runStore';
+import { allStreamProblems, createRunDir, EVENTS_FILE, listRuns, rankFileName, type RunInfo, runUsesConfig } from './runStore';
 import { runsFolderFor } from './settings';
 import { parseTrainerLine, rangeForColumn, type TrainerMessage } from './trainerDiagnostics';
-import { type RunResult, type TrainerLaunch, TrainerProcess, trainerArgs } from './trainerProcess';
+import { EventTail, type RunResult, type TrainerLaunch, TrainerProcess, trainerArgs } from './trainerProcess';
 
 const UI_THROTTLE_MS = 250;
 const MAX_MESSAGES = 500;
@@ -28,6 +28,8 @@ export class LiveRun implements vscode.Disposable {
   /** Errors and warnings the trainer printed, in order. */
   readonly messages: TrainerMessage[] = [];
   private readonly changed = new vscode.EventEmitter<void>();
+  /** Data-parallel runs: the other ranks' events files, followed. */
+  private readonly rankTails: { file: string; tail: EventTail }[] = [];
   /** The model grew (fired per chunk of events; consumers throttle). */
   readonly onDidChange = this.changed.event;
 
@@ -54,17 +56,52 @@ export class LiveRun implements vscode.Disposable {
       },
       onEvents: (events) => {
         this.builder.add(events);
-        const p = streamProblemsOf(this.process.tail.parser);
-        this.builder.setStreamProblems(p.count, p.messages);
+        this.followRanks((w) => log.warn(w));
+        this.updateProblems();
         this.changed.fire();
       },
       onWarning: (w) => log.warn(w),
     });
-    this.done = this.process.done.then((r) => {
+    this.done = this.process.done.then(async (r) => {
+      // The other ranks have ended too: read what their files gained.
+      await Promise.all(this.rankTails.map((t) => t.tail.finish()));
+      this.updateProblems();
       this.builder.finish();
       this.changed.fire();
       return r;
     });
+  }
+
+  /**
+   * Once the run record says the run has several ranks: follows each
+   * other rank's events file, whose spans and all-reduces fill the
+   * Communication timeline as the run goes.
+   */
+  private followRanks(warn: (message: string) => void): void {
+    const ranks = this.builder.model.run?.ranks ?? 1;
+    if (ranks < 2 || this.rankTails.length) return;
+    for (let r = 1; r < ranks; r++) {
+      const file = rankFileName(r);
+      const tail = new EventTail(
+        path.join(this.dir, file),
+        (events) => {
+          this.builder.addRank(events);
+          this.updateProblems();
+          this.changed.fire();
+        },
+        { onWarning: warn },
+      );
+      this.rankTails.push({ file, tail });
+      tail.start();
+    }
+  }
+
+  private updateProblems(): void {
+    const p = allStreamProblems(
+      this.process.tail.parser,
+      this.rankTails.map((r) => ({ file: r.file, parser: r.tail.parser })),
+    );
+    this.builder.setStreamProblems(p.count, p.messages);
   }
 
   get id(): string {
@@ -78,6 +115,7 @@ export class LiveRun implements vscode.Disposable {
 
   dispose(): void {
     this.process.dispose();
+    for (const r of this.rankTails) r.tail.dispose();
     this.changed.dispose();
   }
 }

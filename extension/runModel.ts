@@ -89,7 +89,8 @@ export interface RunModel {
   streamProblems: StreamProblems;
   /**
    * Data-parallel runs only (run record `ranks` > 1): every rank's spans and
-   * all-reduces of the sampled steps kept in `spans`. Not shipped live.
+   * all-reduces of the sampled steps kept in `spans`. Live, deltas carry
+   * the samples that grew.
    */
   timeline?: RankTimeline;
 }
@@ -141,6 +142,18 @@ export interface RunDelta {
   summary?: SummaryRecord;
   errors?: string[];
   streamProblems?: StreamProblems;
+  /**
+   * Data-parallel runs: the sampled steps the timeline keeps, in order, and
+   * the samples that are new or grew (other ranks' records arrive later).
+   */
+  timeline?: TimelineDelta;
+}
+
+export interface TimelineDelta {
+  ranks: number;
+  phases: string[];
+  steps: number[];
+  samples: TimelineSample[];
 }
 
 /** Where a consumer of deltas stands. Opaque to callers. */
@@ -154,6 +167,8 @@ export interface DeltaCursor {
   errors: number;
   streamProblems: number;
   status: RunStatus | undefined;
+  /** Per timeline sample (by step): the version sent. */
+  timeline: Map<number, number>;
 }
 
 export function emptyStepColumns(): StepColumns {
@@ -177,6 +192,8 @@ export function emptyModel(id: string, status: RunStatus = 'incomplete'): RunMod
 }
 
 const DEFAULT_MAX_SPAN_SAMPLES = 64;
+/** Other ranks' records held for a step rank 0 has not passed (bounded: a stalled rank 0 cannot grow memory). */
+const MAX_WAITING = 1_000_000;
 const MAX_PROBLEM_MESSAGES = 20;
 
 // Ordered insertion of a phase name: known phases keep their canonical order
@@ -206,6 +223,10 @@ export class RunModelBuilder {
   private timeSum: number[][] = [];
   private timeCount: number[][] = [];
   private lastSpanStep = -1;
+  /** The last step record of rank 0's stream (events.jsonl). */
+  private rank0Step = 0;
+  /** Records of other ranks for steps after rank0Step (see addRank). */
+  private waiting: TrainerEvent[] = [];
   private spanStride = 1;
   private spanStepsSeen = 0;
   private currentSample: SpanSample | undefined;
@@ -231,6 +252,7 @@ export class RunModelBuilder {
         case 'step':
           this.addStep(ev);
           this.timelineStep(ev);
+          if (ev.step > this.rank0Step) this.rank0Step = ev.step;
           break;
         case 'eval':
           m.evals.step.push(ev.step);
@@ -253,6 +275,7 @@ export class RunModelBuilder {
           break;
       }
     }
+    this.releaseWaiting();
     this.flushTimeline();
     this.updateStatus();
   }
@@ -264,17 +287,41 @@ export class RunModelBuilder {
   /**
    * Adds the records of a rank N ≥ 1 file (events.rankN.jsonl): only its
    * spans, comm records and step records, to the timeline of the sampled
-   * steps that rank 0's stream kept. Load events.jsonl first.
+   * steps that rank 0's stream kept. Whether a step is sampled is known
+   * once rank 0's stream has passed it (its step record), so records of
+   * later steps wait until then: a live run's rank files may be read ahead
+   * of events.jsonl. (Ranks advance in lockstep, so few wait.)
    */
   addRank(events: readonly TrainerEvent[]): void {
     if (!this.model.timeline) return;
     for (const ev of events) {
       const t = (ev as { type: string }).type;
-      if (t === 'span') this.timelineSpan(ev as SpanRecord);
-      else if (t === 'comm') this.addComm(ev as unknown as CommRecord);
-      else if (t === 'step') this.timelineStep(ev as StepRecord);
+      if (t !== 'span' && t !== 'comm' && t !== 'step') continue;
+      if ((ev as { step: number }).step > this.rank0Step) {
+        if (this.waiting.length < MAX_WAITING) this.waiting.push(ev);
+        continue;
+      }
+      this.addRankRecord(ev);
     }
     this.flushTimeline();
+  }
+
+  private addRankRecord(ev: TrainerEvent): void {
+    const t = (ev as { type: string }).type;
+    if (t === 'span') this.timelineSpan(ev as SpanRecord);
+    else if (t === 'comm') this.addComm(ev as unknown as CommRecord);
+    else this.timelineStep(ev as StepRecord);
+  }
+
+  /** Rank records whose step rank 0's stream has now passed. */
+  private releaseWaiting(): void {
+    if (!this.waiting.length) return;
+    const still: TrainerEvent[] = [];
+    for (const ev of this.waiting) {
+      if ((ev as { step: number }).step <= this.rank0Step) this.addRankRecord(ev);
+      else still.push(ev);
+    }
+    this.waiting = still;
   }
 
   private sampleFor(step: number): SampleBuilder | undefined {
@@ -311,6 +358,7 @@ export class RunModelBuilder {
     s.commMs[r] = ev.comm?.ms ?? null;
     s.exposedMs[r] = ev.comm?.exposed_ms ?? null;
     s.overlap[r] = ev.comm?.overlap ?? null;
+    b.version++;
   }
 
   /** Records the parser's problems (call with its errorCount and errors). */
@@ -340,6 +388,7 @@ export class RunModelBuilder {
       errors: m.errors.length,
       streamProblems: m.streamProblems.count,
       status: m.status,
+      timeline: new Map([...this.tlBuild].map(([step, b]) => [step, b.version])),
     };
   }
 
@@ -383,6 +432,16 @@ export class RunModelBuilder {
     if (c.streamProblems !== m.streamProblems.count) {
       d.streamProblems = m.streamProblems;
       changed = true;
+    }
+    const tl = m.timeline;
+    if (tl) {
+      const steps = tl.samples.map((x) => x.step);
+      const sameSteps = steps.length === c.timeline.size && steps.every((step) => c.timeline.has(step));
+      const grown = tl.samples.filter((x) => c.timeline.get(x.step) !== this.tlBuild.get(x.step)?.version);
+      if (grown.length || !sameSteps) {
+        d.timeline = { ranks: tl.ranks, phases: tl.phases, steps, samples: grown };
+        changed = true;
+      }
     }
     if (!changed) return undefined;
     Object.assign(c, this.cursor());
@@ -521,6 +580,8 @@ class Column<A extends Float64Array | Float32Array | Uint32Array | Uint16Array |
 // Builds one TimelineSample; its bars are views refreshed on flush.
 class SampleBuilder {
   readonly sample: TimelineSample;
+  /** Bumped by every change: what deltas compare. */
+  version = 0;
   private dirty = false;
   private readonly rank = new Column(new Uint16Array(16), (n) => new Uint16Array(n));
   private readonly kind = new Column(new Uint8Array(16), (n) => new Uint8Array(n));
@@ -545,6 +606,7 @@ class SampleBuilder {
     this.algbw.push(algbw);
     this.busbw.push(busbw);
     this.dirty = true;
+    this.version++;
   }
 
   /** Points the sample's bars at the filled parts (after pushes). */
@@ -613,6 +675,16 @@ export function applyDelta(m: RunModel, d: RunDelta): boolean {
   if (d.id !== m.id) return false;
   if (d.steps && d.steps.from !== m.steps.step.length) return false;
   if (d.evals && d.evals.from !== m.evals.step.length) return false;
+  let timeline: RankTimeline | undefined;
+  if (d.timeline) {
+    // Kept samples come from the delta or from what the model has.
+    const byStep = new Map((m.timeline?.samples ?? []).map((x) => [x.step, x]));
+    for (const x of d.timeline.samples) byStep.set(x.step, x);
+    const samples = d.timeline.steps.map((step) => byStep.get(step));
+    if (samples.some((x) => x === undefined)) return false;
+    timeline = { ranks: d.timeline.ranks, phases: d.timeline.phases, samples: samples as TimelineSample[] };
+  }
+  if (timeline) m.timeline = timeline;
   m.status = d.status;
   if (d.run) m.run = d.run;
   if (d.layers) m.layers = d.layers;

@@ -151,7 +151,7 @@ export function runUsesConfig(run: RunInfo, configPath: string, baseDir: string)
  * The parser's problems that deserve a mention: record types a newer trainer
  * writes (docs/events.md says to skip them) are expected, not damage.
  */
-export function streamProblemsOf(parser: EventStreamParser): { count: number; messages: string[] } {
+function streamProblemsOf(parser: EventStreamParser): { count: number; messages: string[] } {
   const kept = parser.errors.filter((e) => e.kind !== 'unknown-type');
   const dropped = parser.errorCount - parser.errors.length;
   return { count: kept.length + dropped, messages: kept.map((e) => e.message) };
@@ -180,6 +180,23 @@ export function pushBytes(parser: EventStreamParser, bytes: Buffer): TrainerEven
   return out ?? [];
 }
 
+/** The parser of a rank N ≥ 1 file, and the file's name (for messages). */
+export interface RankParser {
+  file: string;
+  parser: EventStreamParser;
+}
+
+/** The problems of a run's streams: events.jsonl's, then each rank file's, named. */
+export function allStreamProblems(main: EventStreamParser, ranks: readonly RankParser[]): { count: number; messages: string[] } {
+  const p = streamProblemsOf(main);
+  for (const r of ranks) {
+    const rp = streamProblemsOf(r.parser);
+    p.count += rp.count;
+    for (const msg of rp.messages) p.messages.push(`${r.file}: ${msg}`);
+  }
+  return p;
+}
+
 export interface LoadedRun {
   dir: string;
   model: RunModel;
@@ -197,9 +214,7 @@ export async function loadRun(dir: string, options: BuilderOptions = {}): Promis
   const stream = createReadStream(path.join(dir, EVENTS_FILE), { highWaterMark: 1 << 20 });
   for await (const chunk of stream) builder.add(pushBytes(parser, chunk as Buffer));
   builder.add(parser.end());
-  const problems = streamProblemsOf(parser);
-  let count = problems.count;
-  const messages = problems.messages;
+  const rankParsers: RankParser[] = [];
   if (builder.model.timeline) {
     // Data-parallel: the other ranks' files, through the same parser, into
     // the timeline of the sampled steps rank 0's stream kept.
@@ -214,14 +229,18 @@ export async function loadRun(dir: string, options: BuilderOptions = {}): Promis
         continue;
       }
       builder.addRank(p.end());
-      const rp = streamProblemsOf(p);
-      count += rp.count;
-      for (const msg of rp.messages) messages.push(`${file}: ${msg}`);
+      rankParsers.push({ file, parser: p });
     }
   }
-  builder.setStreamProblems(count, messages);
+  const problems = allStreamProblems(parser, rankParsers);
+  builder.setStreamProblems(problems.count, problems.messages);
   builder.finish();
   return { dir, model: builder.model };
+}
+
+/** The events file rank N ≥ 1 of a data-parallel run writes. */
+export function rankFileName(rank: number): string {
+  return `events.rank${rank}.jsonl`;
 }
 
 /** The rank files of a data-parallel run folder (`events.rank1.jsonl`, …), by rank. */

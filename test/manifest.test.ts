@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { COMMAND_CATEGORY, COMMANDS, EXECUTABLE_SETTINGS } from '../extension/commandIds';
+import { COMMAND_CATEGORY, COMMANDS, EXECUTABLE_SETTINGS, PANEL_TYPE } from '../extension/commandIds';
 import { root } from './support/trainer';
 
 interface Manifest {
@@ -49,6 +49,8 @@ describe('package.json', () => {
     assert.equal(u.supported, 'limited');
     assert.deepEqual([...u.restrictedConfigurations].sort(), ['trainscope.mpirunArgs', 'trainscope.mpirunPath', 'trainscope.trainerPath']);
     assert.ok(pkg.activationEvents.includes('onLanguage:trainscope'));
+    // The profile panel comes back after a window reload.
+    assert.ok(pkg.activationEvents.includes(`onWebviewPanel:${PANEL_TYPE}`));
     assert.equal(pkg.main, './out/extension.js');
     assert.ok(pkg.contributes.languages.some((l) => l.id === 'trainscope'));
     assert.ok(pkg.contributes.grammars.length > 0);

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { emptyModel, RunModelBuilder } from '../extension/runModel';
-import { isHostMessage, isRunModel, isWebviewMessage } from '../webview/protocol';
+import { isHostMessage, isPanelRestore, isRunModel, isWebviewMessage } from '../webview/protocol';
 import { matchesFocus } from '../webview/state';
 
 describe('messages from the webview', () => {
@@ -81,6 +81,17 @@ describe('messages from the host', () => {
     assert.equal(isHostMessage({ type: 'settings', settings: { budgetBytes: -1 } }), false);
     assert.equal(isHostMessage({ type: 'init', model: good, settings: { budgetBytes: null } }), false, 'no compare list');
     assert.equal(isHostMessage({ type: 'delta', delta: { id: 'r', status: 'live', steps: { from: 0, columns: {} } } }), false);
+  });
+
+  test('init may carry the run folders to restore the panel with', () => {
+    const b = model();
+    const init = (restore: unknown) => ({ type: 'init', model: b.model, compare: [], settings: { budgetBytes: null }, restore });
+    assert.equal(isHostMessage(init({ dir: '/runs/a', compare: ['/runs/b'] })), true);
+    assert.equal(isHostMessage(init(undefined)), true);
+    for (const bad of [{ dir: '' , compare: [] }, { dir: '/runs/a' }, { dir: 3, compare: [] }, { dir: '/a', compare: [1] }, 'x']) {
+      assert.equal(isHostMessage(init(bad)), false, JSON.stringify(bad));
+      assert.equal(isPanelRestore(bad), false);
+    }
   });
 
   test('focus: a config key and layer indices, or null', () => {

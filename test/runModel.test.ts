@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { LayerRecord, RunRecord, SpanRecord, StepRecord, SummaryRecord, TrainerEvent } from '../extension/events';
 import { formatBytes, formatCount, parseSize } from '../extension/format';
-import { applyDelta, emptyModel, RunModelBuilder } from '../extension/runModel';
+import { applyDelta, emptyModel, type RankTimeline, RunModelBuilder } from '../extension/runModel';
+import { barColumns } from '../extension/timelineBars';
 import { withAlpha } from '../webview/color';
 import { bucketRanges, downsample } from '../webview/downsample';
 import { checkpointFacts } from '../webview/views/checkpoints';
@@ -164,6 +165,50 @@ describe('RunModelBuilder', () => {
     assert.equal(applyDelta(stale, d), false);
     assert.equal(stale.steps.step.length, 0);
     assert.equal(applyDelta(emptyModel('other'), d), false);
+  });
+
+  test('a 2-rank live run: rank 1 read ahead of rank 0 waits; deltas carry the timeline as it grows', () => {
+    const STEPS = 24;
+    // Per step and rank: two spans, two all-reduces, then the step record.
+    const records = (rank: number, s: number): TrainerEvent[] => [
+      { ...span(s, 0, 'fwd', 1), rank },
+      { ...span(s, 1, 'bwd', 2), rank },
+      { type: 'comm', rank, step: s, op: 'allreduce', bucket: 0, bytes: 64, t0: s * 1e6 + 100, t1: s * 1e6 + 900, algbw: 1, busbw: 1 },
+      { type: 'comm', rank, step: s, op: 'allreduce', bucket: 1, bytes: 64, t0: s * 1e6 + 1000, t1: s * 1e6 + 1500, algbw: 1, busbw: 1 },
+      { ...step(s), rank, comm: { ms: 1.3, exposed_ms: 0.2, overlap: 85 } },
+    ];
+    const run = runRecord(STEPS, 2, { ranks: 2 });
+    const live = new RunModelBuilder('dp', { live: true, maxSpanSamples: 4 });
+    const mirror = emptyModel('dp', 'live');
+    const cursor = live.cursor();
+    const ship = (): void => {
+      const d = live.delta(cursor);
+      // Through JSON, as postMessage carries it: bars packed.
+      if (d) assert.equal(applyDelta(mirror, JSON.parse(JSON.stringify(d))), true);
+    };
+    live.add([run]);
+    // Rank 1's file is read a step ahead of events.jsonl.
+    live.addRank(records(1, 1));
+    for (let s = 1; s <= STEPS; s++) {
+      if (s < STEPS) live.addRank(records(1, s + 1));
+      ship();
+      live.add(records(0, s));
+      ship();
+    }
+    live.finish();
+    ship();
+    // The same records read as loadRun reads them: rank 0's file, then rank 1's.
+    const saved = new RunModelBuilder('dp', { maxSpanSamples: 4 });
+    saved.add([run]);
+    for (let s = 1; s <= STEPS; s++) saved.add(records(0, s));
+    for (let s = 1; s <= STEPS; s++) saved.addRank(records(1, s));
+    const decoded = (tl: RankTimeline | undefined) =>
+      tl && { ...tl, samples: tl.samples.map((x) => ({ ...x, bars: Object.fromEntries(Object.entries(barColumns(x.bars)).map(([k, v]) => [k, Array.from(v)])) })) };
+    const want = decoded(saved.model.timeline);
+    assert.ok(want && want.samples.length >= 2, 'sampled steps kept');
+    for (const x of want.samples) assert.equal(x.bars.rank.filter((r) => r === 1).length, 4, `step ${x.step}: rank 1's spans and all-reduces`);
+    assert.deepEqual(decoded(live.model.timeline), want, 'live: the same timeline as loaded from disk');
+    assert.deepEqual(decoded(mirror.timeline), want, 'the page: the same timeline, from deltas');
   });
 
   test('span samples stay bounded and evenly spread over a long run', () => {

@@ -362,7 +362,7 @@ describe('the panel as VS Code hosts it: messages both ways', { skip: !haveTrain
     const html = readFileSync(path.join(run, 'report.html'), 'utf8');
     const m = /<script type="application\/json" id="trainscope-data">([\s\S]*?)<\/script>/.exec(html);
     assert.ok(m, 'the inlined data');
-    init = JSON.parse(m[1]);
+    init = { ...(JSON.parse(m[1]) as object), restore: { dir: run, compare: [] } };
     browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
     page = await (await browser.newContext({ viewport: VIEWPORT, deviceScaleFactor: 1 })).newPage();
     page.on('console', (msg) => {
@@ -394,6 +394,15 @@ describe('the panel as VS Code hosts it: messages both ways', { skip: !haveTrain
 
   const focus = (f: unknown) => page.evaluate((m) => window.postMessage({ type: 'focus', focus: m }, '*'), f);
   const focusedTabs = () => page.locator('vscode-panel-tab.ts-focus-tab').evaluateAll((ts) => ts.map((t) => t.id));
+
+  test('the page keeps the runs it shows and its tab in its state, for the host to restore after a reload', async () => {
+    const state = () => page.evaluate(() => (window as unknown as { __state: unknown }).__state);
+    const restore = (init as { restore: unknown }).restore;
+    assert.deepEqual(await state(), { tab: 'overview', restore });
+    await showTab(page, 'memory');
+    assert.deepEqual(await state(), { tab: 'memory', restore });
+    await showTab(page, 'overview');
+  });
 
   test('the cursor on `checkpoint layers 1-2`: those layers and the checkpoint cards, and the tabs that show them', async () => {
     await focus({ key: 'train.checkpoint', layers: [2, 3] });

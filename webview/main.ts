@@ -11,6 +11,8 @@ import {
   type InitMessage,
   isHostMessage,
   type PanelFocus,
+  type PanelRestore,
+  type PanelState,
   REPORT_DATA_ID,
   type WebviewAction,
   type WebviewMessage,
@@ -32,9 +34,6 @@ interface VsCodeApi {
 
 declare const acquireVsCodeApi: (() => VsCodeApi) | undefined;
 
-interface SavedState {
-  tab?: string;
-}
 
 class App {
   private state: ViewState | undefined;
@@ -48,10 +47,12 @@ class App {
   private readonly root: HTMLElement;
   private readonly header = el('header', { className: 'ts-header' });
   private readonly body = el('div');
+  /** From the last init: kept in the page's state. */
+  private restore: PanelRestore | undefined;
   private renderQueued = false;
 
   constructor(private readonly api: VsCodeApi | undefined) {
-    const saved = (api?.getState() ?? {}) as SavedState;
+    const saved = (api?.getState() ?? {}) as PanelState;
     // A standalone report opens the tab its URL names (report.html#memory).
     const fromHash = api ? undefined : window.location.hash.slice(1);
     this.tab = fromHash || (typeof saved.tab === 'string' ? saved.tab : 'overview');
@@ -160,11 +161,10 @@ class App {
     ];
     if (msg.compare.length) specs.push(['compare', 'Compare', new CompareView()]);
     for (const [id, , v] of specs) this.views.set(id, v);
-    if (msg.focus && this.views.has(msg.focus)) {
-      this.tab = msg.focus;
-      this.api?.setState({ tab: msg.focus } satisfies SavedState);
-    }
+    if (msg.focus && this.views.has(msg.focus)) this.tab = msg.focus;
     if (!this.views.has(this.tab)) this.tab = 'overview';
+    this.restore = msg.restore;
+    this.saveState();
     clear(this.body);
     const tabs = createTabs(
       specs.map(([id, label, v]) => ({ id, label, content: v.element })),
@@ -180,9 +180,14 @@ class App {
   private selectTab(id: string): void {
     if (!this.views.has(id)) return;
     this.tab = id;
-    if (this.api) this.api.setState({ tab: id } satisfies SavedState);
+    if (this.api) this.saveState();
     else history.replaceState(null, '', `#${id}`);
     this.renderActive();
+  }
+
+  /** The tab, and the runs shown for the host to reopen after a window reload. */
+  private saveState(): void {
+    this.api?.setState({ tab: this.tab, restore: this.restore } satisfies PanelState);
   }
 
   private markAllDirty(): void {

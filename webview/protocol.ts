@@ -23,6 +23,24 @@ export interface InitMessage {
   settings: ViewSettings;
   /** A tab to show instead of the remembered one (e.g. "compare" after Apply and Re-profile). */
   focus?: string;
+  /** What the host needs to show this again after a window reload; the page keeps it in its state. */
+  restore?: PanelRestore;
+}
+
+/** The run folders a panel shows, kept in the webview's state across window reloads. */
+export interface PanelRestore {
+  dir: string;
+  compare: string[];
+}
+
+/** The webview's saved state (vscode.getState), as the host reads it when it restores the panel. */
+export interface PanelState {
+  tab?: string;
+  restore?: PanelRestore;
+}
+
+export function isPanelRestore(v: unknown): v is PanelRestore {
+  return isObj(v) && typeof v.dir === 'string' && v.dir.length > 0 && isStrArray(v.compare);
 }
 
 /** What a live run added since the last message. */
@@ -204,6 +222,7 @@ export function isRunDelta(v: unknown): v is RunDelta {
   if (v.summary !== undefined && !isRecordLike(v.summary, 'summary')) return false;
   if (v.errors !== undefined && !isStrArray(v.errors)) return false;
   if (v.streamProblems !== undefined && !isProblems(v.streamProblems)) return false;
+  if (v.timeline !== undefined && !(isRankTimeline(v.timeline) && isObj(v.timeline) && isNumArray(v.timeline.steps))) return false;
   return true;
 }
 
@@ -220,7 +239,8 @@ export function isHostMessage(v: unknown): v is HostMessage {
         Array.isArray(v.compare) &&
         v.compare.every(isRunModel) &&
         isSettings(v.settings) &&
-        (v.focus === undefined || typeof v.focus === 'string')
+        (v.focus === undefined || typeof v.focus === 'string') &&
+        (v.restore === undefined || isPanelRestore(v.restore))
       );
     case 'delta':
       return isRunDelta(v.delta);

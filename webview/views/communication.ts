@@ -258,13 +258,15 @@ export class CommunicationView implements View {
   private canvas: TimelineCanvas | undefined;
   private shownTimeline: RankTimeline | undefined;
   private facts: HTMLElement | undefined;
-  private selected = 0;
+  /** The sampled step shown: kept when a live run's timeline grows or is thinned. */
+  private selectedStep: number | undefined;
 
   render(s: ViewState, full: boolean): void {
     const tl = s.model.timeline;
     const facts = this.factsElement(s.model);
-    // The timeline comes with the full model only: a live update refreshes
-    // the figures and keeps the timeline (and its zoom) as it is.
+    // A live update that left the timeline as it was refreshes the figures
+    // and keeps the timeline (and its zoom); a grown one is drawn again, on
+    // the same step.
     if (!full && this.canvas && this.shownTimeline === tl && this.facts) {
       this.facts.replaceWith(facts);
       this.facts = facts;
@@ -293,12 +295,12 @@ export class CommunicationView implements View {
   }
 
   private renderTimeline(tl: RankTimeline, theme: Theme): void {
-    if (this.selected >= tl.samples.length) this.selected = 0;
+    const selected = Math.max(0, tl.samples.findIndex((x) => x.step === this.selectedStep));
     const select = el('select', { className: 'ts-comm-step', title: 'Sampled step' });
     tl.samples.forEach((x, i) => {
       const o = el('option', { text: `step ${x.step}` });
       o.value = String(i);
-      if (i === this.selected) o.selected = true;
+      if (i === selected) o.selected = true;
       select.append(o);
     });
     const canvas = new TimelineCanvas();
@@ -336,13 +338,14 @@ export class CommunicationView implements View {
       );
     };
     select.addEventListener('change', () => {
-      this.selected = Number(select.value) || 0;
-      const sample = tl.samples[this.selected];
+      const sample = tl.samples[Number(select.value) || 0];
+      this.selectedStep = sample.step;
       canvas.show(tl, sample, theme);
       fillDetails(sample);
     });
     // Before it is attached: lays the bars out without drawing them.
-    const sample = tl.samples[this.selected];
+    const sample = tl.samples[selected];
+    this.selectedStep = sample.step;
     canvas.show(tl, sample, theme);
     this.element.append(
       cardFor(
