@@ -5,7 +5,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parseEventsFile, type PlanReport, type RunRecord } from '../extension/events';
-import { checkpointCurve, runCheckpoint } from '../webview/views/checkpointCurve';
+import { checkpointCurve, pointTags, runCheckpoint } from '../webview/views/checkpointCurve';
 import { haveTrainer, NO_TRAINER, root, runTrainer, tempDir } from './support/trainer';
 
 function runRecordOf(dir: string): RunRecord {
@@ -127,5 +127,13 @@ describe('checkpoint curve (synthetic)', () => {
     assert.deepEqual(c.points.filter((p) => p.budget).map((p) => p.checkpoint), ['layers 0']);
     assert.equal(c.budgetMB, 25);
     assert.equal(checkpointCurve(plan, 'none').points.filter((p) => p.run).length, 1);
+  });
+});
+
+describe('point captions', () => {
+  test('sqrt(L), the budget plan and this run are named; other schedules get nothing', () => {
+    assert.deepEqual(pointTags({ sqrt: true, budget: false, run: true }), ['sqrt(L)', 'this run']);
+    assert.deepEqual(pointTags({ sqrt: false, budget: true, run: false }), ['budget plan']);
+    assert.deepEqual(pointTags({ sqrt: false, budget: false, run: false }), []);
   });
 });

@@ -224,6 +224,10 @@ describe('report.html in Chromium', { skip: !haveTrainer && NO_TRAINER }, () => 
     assert.match(text, /train\.checkpoint sqrt/);
     assert.match(text, new RegExp(`Checkpointed layers: ${checkpointed.join(', ').replace(/\./g, '\\.')}`));
     assert.match(text, /Recompute: \d+(\.\d+)? (ms|s) per step on average/);
+    // The trade-off curve: memory and recompute per schedule, by segment count.
+    assert.match(text, /by segment count k: peak activation memory \(left axis\) and the forward work recomputed/);
+    const [curve] = await canvasPixels(page, '#view-checkpoints canvas');
+    assert.ok(curve && curve.colored > 200, `the curve draws: ${JSON.stringify(curve)}`);
     await screenshot(page, 'checkpoints');
   });
 

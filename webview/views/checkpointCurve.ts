@@ -89,3 +89,8 @@ export function checkpointCurve(plan: Pick<PlanReport, 'schedules' | 'budget'>, 
     budgetFits: budget ? budget.fits : null,
   };
 }
+
+/** What a point is besides a schedule: sqrt(L), the budget's plan, the run's own plan. */
+export function pointTags(p: Pick<CurvePoint, 'sqrt' | 'budget' | 'run'>): string[] {
+  return [p.sqrt ? 'sqrt(L)' : '', p.budget ? 'budget plan' : '', p.run ? 'this run' : ''].filter(Boolean);
+}

@@ -8,7 +8,7 @@ import type { RunModel } from '../../extension/runModel';
 import { mountChart, type Theme } from '../charts';
 import { cardFor, clear, el, showsLayer } from '../dom';
 import type { View, ViewState } from '../state';
-import { type CheckpointCurve, checkpointCurve, type CurvePoint, runCheckpoint } from './checkpointCurve';
+import { type CheckpointCurve, checkpointCurve, type CurvePoint, pointTags, runCheckpoint } from './checkpointCurve';
 
 export interface CheckpointFacts {
   setting: string;
@@ -32,14 +32,10 @@ export function checkpointFacts(m: RunModel): CheckpointFacts | null {
   return { setting, checkpointed, recomputeMs };
 }
 
-interface XY {
-  x: number;
-  y: number;
-}
-
-const xy = (p: CurvePoint): XY => ({ x: p.recomputePct, y: p.peakActMB });
-
-/** Writes the names of the sqrt and budget points beside them. */
+/**
+ * Writes each schedule's segment count over its point, and under the
+ * marked ones what they are (sqrt(L), the budget plan, this run).
+ */
 function pointLabels(curve: CheckpointCurve, theme: Theme): Plugin<'line'> {
   return {
     id: 'tsCheckpointLabels',
@@ -51,17 +47,17 @@ function pointLabels(curve: CheckpointCurve, theme: Theme): Plugin<'line'> {
       ctx.save();
       ctx.font = `11px ${theme.font}`;
       ctx.fillStyle = theme.fg;
-      ctx.textBaseline = 'middle';
-      for (const p of curve.points) {
-        const tags = [p.sqrt ? 'sqrt(L)' : '', p.budget ? 'budget plan' : '', p.run ? 'this run' : ''].filter(Boolean);
-        if (!tags.length) continue;
-        const px = x.getPixelForValue(p.recomputePct);
+      ctx.textAlign = 'center';
+      curve.points.forEach((p, i) => {
+        const px = x.getPixelForValue(i);
         const py = y.getPixelForValue(p.peakActMB);
-        const text = tags.join(', ');
-        const right = px + 10 + ctx.measureText(text).width > chart.chartArea.right;
-        ctx.textAlign = right ? 'right' : 'left';
-        ctx.fillText(text, right ? px - 10 : px + 10, py);
-      }
+        ctx.textBaseline = 'bottom';
+        ctx.fillText(`k=${p.segments}`, px, py - 8);
+        const tags = pointTags(p);
+        if (!tags.length) return;
+        ctx.textBaseline = 'top';
+        ctx.fillText(tags.join(', '), px, py + 10);
+      });
       ctx.restore();
     },
   };
@@ -71,7 +67,7 @@ export class CheckpointsView implements View {
   readonly element = el('div', { className: 'ts-view' });
   private readonly facts = el('div');
   private readonly curveHost = el('div');
-  private chart: Chart<'line', XY[]> | undefined;
+  private chart: Chart<'line', (number | null)[]> | undefined;
   private curveKey = '';
 
   render(s: ViewState, full = true): void {
@@ -115,9 +111,15 @@ export class CheckpointsView implements View {
     const curve = checkpointCurve(run.plan, runCheckpoint(run));
     if (!curve.points.length) return;
     const t = s.theme;
-    const marker = (label: string, pts: CurvePoint[], color: string, style: 'circle' | 'rectRot' | 'triangle', radius: number) => ({
+    // One category per schedule, by segment count: with blocks alike every
+    // schedule recomputes about one forward pass, so recompute against
+    // memory stacks them on one vertical line; by schedule, memory shows its
+    // (k + L/k) curve and recompute its own line on the right axis.
+    const only = (pick: (p: CurvePoint) => boolean) => curve.points.map((p) => (pick(p) ? p.peakActMB : null));
+    const marker = (label: string, data: (number | null)[], color: string, style: 'rectRot' | 'triangle' | 'circle', radius: number) => ({
       label,
-      data: pts.map(xy),
+      data,
+      yAxisID: 'y',
       showLine: false,
       pointStyle: style,
       pointRadius: radius,
@@ -127,51 +129,66 @@ export class CheckpointsView implements View {
     });
     const datasets = [
       {
-        label: 'schedules (by segment count)',
-        data: curve.points.map(xy),
+        label: 'peak activations',
+        data: curve.points.map((p) => p.peakActMB),
+        yAxisID: 'y',
         borderColor: t.palette[0],
         backgroundColor: t.palette[0],
         borderWidth: 1.5,
         pointRadius: 3,
       },
-      marker('sqrt(L)', curve.points.filter((p) => p.sqrt), t.palette[2], 'rectRot', 7),
-      ...(curve.points.some((p) => p.budget) ? [marker('budget plan', curve.points.filter((p) => p.budget), t.palette[3], 'triangle', 8)] : []),
       {
-        ...marker('this run', curve.points.filter((p) => p.run), 'transparent', 'circle', 10),
-        borderColor: t.error,
-        borderWidth: 2.5,
+        label: 'recompute',
+        data: curve.points.map((p) => p.recomputePct),
+        yAxisID: 'y1',
+        borderColor: t.palette[1],
+        backgroundColor: t.palette[1],
+        borderWidth: 1.5,
+        borderDash: [5, 3],
+        pointRadius: 2,
       },
+      marker('sqrt(L)', only((p) => p.sqrt), t.palette[2], 'rectRot', 7),
+      ...(curve.points.some((p) => p.budget) ? [marker('budget plan', only((p) => p.budget), t.palette[3], 'triangle', 8)] : []),
+      { ...marker('this run', only((p) => p.run), 'transparent', 'circle', 10), borderColor: t.error, borderWidth: 2.5 },
     ];
-    const pointOf = (raw: unknown): CurvePoint | undefined => {
-      const r = raw as XY;
-      return curve.points.find((p) => p.recomputePct === r.x && p.peakActMB === r.y);
-    };
+    const maxRecompute = Math.max(...curve.points.map((p) => p.recomputePct));
     this.chart = mountChart<'line'>(
       {
         type: 'line',
-        data: { datasets: datasets as never },
+        data: { labels: curve.points.map((p) => p.label), datasets: datasets as never },
         options: {
-          parsing: false,
-          interaction: { mode: 'nearest', intersect: true },
+          interaction: { mode: 'index', intersect: false },
+          layout: { padding: { top: 16 } },
           scales: {
-            x: { type: 'linear', beginAtZero: true, title: { display: true, text: 'recompute (% of a step)' } },
+            // offset: the first and last points (and their labels) clear of the axes.
+            x: { type: 'category', offset: true, title: { display: true, text: 'checkpoint schedule (k: segments)' } },
             y: {
               type: 'linear',
               beginAtZero: true,
               // Keep the budget line in view when it is above every schedule.
               suggestedMax: curve.budgetMB !== null ? curve.budgetMB * 1.05 : undefined,
-              title: { display: true, text: 'peak activations (MB)' } },
+              title: { display: true, text: 'peak activations (MB)' },
+            },
+            y1: {
+              type: 'linear',
+              position: 'right',
+              beginAtZero: true,
+              // Room above the line for the labels of the memory points.
+              suggestedMax: Math.max(10, maxRecompute * 1.5),
+              grid: { drawOnChartArea: false },
+              title: { display: true, text: 'recompute (% of a step)' },
+            },
           },
           plugins: {
             tooltip: {
+              filter: (i) => i.datasetIndex === 0,
               callbacks: {
                 label: (i) => {
-                  const p = pointOf(i.raw);
-                  if (!p) return String(i.dataset.label ?? '');
-                  return `${p.label}: ${p.segments} segment${p.segments === 1 ? '' : 's'}, ${p.recomputePct.toFixed(1)}% recompute, ${formatBytes(p.peakActBytes)} activations (${formatBytes(p.peakBytes)} peak)`;
+                  const p = curve.points[i.dataIndex];
+                  return `${p.segments} segment${p.segments === 1 ? '' : 's'}, ${p.recomputePct.toFixed(1)}% recompute, ${formatBytes(p.peakActBytes)} activations (${formatBytes(p.peakBytes)} peak)`;
                 },
                 footer: (items) => {
-                  const p = items.length ? pointOf(items[0].raw) : undefined;
+                  const p = items.length ? curve.points[items[0].dataIndex] : undefined;
                   return p ? `train.checkpoint ${p.checkpoint}` : '';
                 },
               },
@@ -188,10 +205,10 @@ export class CheckpointsView implements View {
         plugins: [pointLabels(curve, t)],
       },
       true,
-    ).chart as unknown as Chart<'line', XY[]>;
+    ).chart as unknown as Chart<'line', (number | null)[]>;
     const note =
-      'One point per checkpoint schedule the planner evaluated (none, every K layers, sqrt(L)), ordered by segment count. ' +
-      'Peak activation memory against the forward work recomputed in the backward pass.' +
+      'One point per checkpoint schedule the planner evaluated (none, every K blocks, sqrt(L), the budget’s plan), by segment count k: ' +
+      'peak activation memory (left axis) and the forward work recomputed in the backward pass (right axis).' +
       (curve.budgetMB !== null ? ' The dashed line is the checkpoint budget.' : '');
     this.curveHost.append(cardFor(['train.checkpoint'], 'Memory versus recompute', this.chart.canvas.parentElement!, note));
   }
