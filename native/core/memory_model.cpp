@@ -7,18 +7,19 @@
 
 namespace ts {
 
-MemoryPrediction predict_memory(const Config& cfg, int eb) {
+MemoryPrediction predict_memory(const Config& cfg, int eb, const std::string& device) {
   Segments segs;
   std::string err;
   if (!resolve_checkpoint(cfg, eb, segs, err)) {
-    MemoryPrediction p = predict_memory(cfg, Segments{}, eb);
+    MemoryPrediction p = predict_memory(cfg, Segments{}, eb, device);
     p.error = err;
     return p;
   }
-  return predict_memory(cfg, segs, eb);
+  return predict_memory(cfg, segs, eb, device);
 }
 
-MemoryPrediction predict_memory(const Config& cfg, const Segments& segs, int eb) {
+MemoryPrediction predict_memory(const Config& cfg, const Segments& segs, int eb, const std::string& device) {
+  const bool cuda = device.empty() ? cfg.train.device == "cuda" : device == "cuda";
   const uint64_t B = cfg.train.batch, T = cfg.model.context, C = cfg.model.width,
                  NH = cfg.model.heads, V = cfg.model.vocab, L = cfg.model.layers;
   const uint64_t N = B * T;
@@ -34,12 +35,20 @@ MemoryPrediction predict_memory(const Config& cfg, const Segments& segs, int eb)
   const bool lowp = eb == 4 && cfg.train.precision != "fp32";
   const uint64_t ab = lowp ? 2 : eb;
 
+  // CUDA: under mixed precision every layer keeps a 16-bit copy of its
+  // weights for the tensor cores (workspace, for the whole run).
+  auto low_copy = [&](const LayerBytes& lb) { return cuda && lowp ? lb.params * 2 : 0; };
+
   LayerBytes embed{"embed"};
   embed.params = V * C + T * C;
   states(embed);
   embed.act = embed.act_full = N * C * ab;  // the embedding output, block 0's input
   // Token ids and targets (int32) live for the whole step.
-  embed.workspace = 2 * N * 4;
+  embed.workspace = 2 * N * 4 + low_copy(embed);
+  // CUDA: the embedding's backward groups the batch's positions by token
+  // (tokens, starts, positions: int32), at the very end of backward.
+  const uint64_t csr = cuda ? (2 * CudaFootprint::max_distinct(V, N) + 1 + N) * 4 : 0;
+  embed.workspace += csr;
   p.layers.push_back(embed);
 
   // Per block, what backward needs: ln1 (NC + 2N stats), qkv (3NC),
@@ -53,11 +62,17 @@ MemoryPrediction predict_memory(const Config& cfg, const Segments& segs, int eb)
   // T x T attention tile. Mixed precision adds, at each product, fp32 copies
   // of the stored input and of the rounded weight and incoming gradient
   // (model.cpp's backward_block, phase by phase).
+  //
+  // CUDA (gpt_cuda.cu's backward_block): the 4NC and NC gradients in the
+  // activation type, plus (mixed precision) a 16-bit copy of the residual
+  // gradient; later the 3NC qkv gradient, the NC gradient and the score
+  // gradients of every (batch, head) at once.
   const uint64_t block_ws =
-      lowp ? std::max({10 * N * C + 4 * C * C, 9 * N * C, 6 * N * C + 4 * C * C,
-                       6 * N * C + T * T + C * C, 7 * N * C + T * T + B * NH * T * T,
-                       5 * N * C + T * T + 3 * C * C}) * eb
-           : std::max(5 * N * C, 4 * N * C + T * T) * eb;
+      cuda ? std::max((lowp ? 6 : 5) * N * C, 4 * N * C + B * NH * T * T) * ab
+      : lowp ? std::max({10 * N * C + 4 * C * C, 9 * N * C, 6 * N * C + 4 * C * C,
+                         6 * N * C + T * T + C * C, 7 * N * C + T * T + B * NH * T * T,
+                         5 * N * C + T * T + 3 * C * C}) * eb
+             : std::max(5 * N * C, 4 * N * C + T * T) * eb;
   std::vector<int> seg_of(L, -1);
   for (size_t k = 0; k < segs.size(); ++k)
     for (int l = segs[k].first; l <= segs[k].second && l < int(L); ++l) seg_of[l] = int(k);
@@ -72,15 +87,27 @@ MemoryPrediction predict_memory(const Config& cfg, const Segments& segs, int eb)
     // segment (the next layer's input, and the segment boundary).
     const bool seg_end = b.checkpointed && segs[seg_of[l]].second == int(l);
     b.act = !b.checkpointed ? block_act : (seg_end ? out_bytes : 0);
-    b.workspace = block_ws;
+    b.workspace = block_ws + low_copy(b);
     p.layers.push_back(b);
   }
 
   LayerBytes head{"head"};
   head.params = 2 * C;  // final LayerNorm; the LM head is tied to wte
   states(head);
-  head.act = head.act_full = (N * C + N * V) * ab + 3 * N * eb;  // lnf, probs; lnf stats, losses
-  head.workspace = 2 * N * C * eb;  // residual gradient + d(lnf)
+  // lnf, probs; lnf stats, losses. CUDA pads the logits' rows.
+  const uint64_t Vrow = cuda ? CudaFootprint::padded_vocab(V) : V;
+  head.act = head.act_full = (N * C + N * Vrow) * ab + 3 * N * eb;
+  // Head backward: the residual gradient (fp32) + d(lnf) (fp32 on the CPU,
+  // the activation type on the GPU).
+  const uint64_t head_ws = cuda ? N * C * 4 + N * C * ab : 2 * N * C * eb;
+  // CUDA: buffers the backend keeps for the whole run, on the head's
+  // account: cuBLAS's workspace, column-sum and gradient-norm partials, the
+  // mean loss, attention's per-head operand pointers.
+  const uint64_t cuda_fixed =
+      cuda ? CudaFootprint::kBlasWorkspace + CudaFootprint::kColChunks * 4 * C * 4 +
+                 (L + 2) * (CudaFootprint::kSumSqBlocks + 1) * 8 + 8 + 3 * B * NH * 8
+           : 0;
+  head.workspace = head_ws + cuda_fixed + low_copy(head);
   p.layers.push_back(head);
 
   for (const auto& lb : p.layers) {
@@ -92,9 +119,13 @@ MemoryPrediction predict_memory(const Config& cfg, const Segments& segs, int eb)
   }
 
   // Walk the step in time order; `stored` is what earlier blocks keep.
-  const uint64_t ws_fixed = embed.workspace;
-  const uint64_t dres = out_bytes;  // residual-stream gradient, live through backward
-  uint64_t peak_act = p.act_end_of_forward, peak_total = p.act_end_of_forward + ws_fixed + head.workspace;
+  // ws_fixed: workspace live the whole step.
+  uint64_t low_total = 0;
+  for (const auto& lb : p.layers) low_total += low_copy(lb);
+  const uint64_t ws_fixed = 2 * N * 4 + low_total + cuda_fixed;
+  // The residual-stream gradient, live through backward.
+  const uint64_t dres = cuda ? N * C * 4 : out_bytes;
+  uint64_t peak_act = p.act_end_of_forward, peak_total = p.act_end_of_forward + ws_fixed + head_ws;
   uint64_t stored = 0;
   for (int l = 0; l < int(L);) {
     const int k = seg_of[l];
@@ -121,8 +152,10 @@ MemoryPrediction predict_memory(const Config& cfg, const Segments& segs, int eb)
     stored += out_bytes;
     l = e + 1;
   }
+  // The embedding's backward comes last: only its own output is still live.
+  peak_total = std::max(peak_total, embed.act + ws_fixed + dres + csr);
   p.peak_act = peak_act;
-  p.peak_workspace = ws_fixed + std::max(head.workspace, L ? dres + block_ws : 0);
+  p.peak_workspace = ws_fixed + std::max({head_ws, L ? dres + block_ws : 0, dres + csr});
   p.peak = p.param + p.grad + p.optim + peak_total;
   p.segments = segs;
   p.checkpoint = segments_text(segs);

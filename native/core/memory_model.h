@@ -42,10 +42,30 @@ struct MemoryPrediction {
   std::string error;            // why the config's checkpoint setting could not be planned
 };
 
+// `device` is the backend whose allocations are predicted: "cpu" or "cuda"
+// (the CUDA backend keeps the same activations but other scratch: 16-bit
+// weight copies, cuBLAS's workspace, whole-batch attention tiles, padded
+// logits). "" = from the config: cuda when train.device is cuda, else cpu
+// (the trainer passes the device it chose, also for `auto`).
+//
 // Under the config's own checkpoint setting (resolved by the planner).
-MemoryPrediction predict_memory(const Config& c, int elem_bytes = 4);
+MemoryPrediction predict_memory(const Config& c, int elem_bytes = 4, const std::string& device = "");
 // Under an explicit plan.
-MemoryPrediction predict_memory(const Config& c, const Segments& segments, int elem_bytes = 4);
+MemoryPrediction predict_memory(const Config& c, const Segments& segments, int elem_bytes = 4,
+                                const std::string& device = "");
+
+// What the CUDA backend allocates beyond the CPU's layout, shared by the
+// memory model and the backend (native/cuda/gpt_cuda.cu) so they agree.
+struct CudaFootprint {
+  static constexpr uint64_t kBlasWorkspace = uint64_t(32) << 20;  // cuBLAS's workspace
+  static constexpr uint64_t kColChunks = 32;      // column-sum partials: chunks x widest row
+  static constexpr uint64_t kSumSqBlocks = 256;   // gradient-norm partials per layer
+  // The logits' row stride: the vocabulary rounded up to 64.
+  static uint64_t padded_vocab(uint64_t V) { return (V + 63) / 64 * 64; }
+  // Distinct tokens of a batch, at most: sizes the embedding backward's
+  // token grouping, so its scratch does not depend on the data.
+  static uint64_t max_distinct(uint64_t V, uint64_t N) { return V < N ? V : N; }
+};
 
 // As JSON, for the run record and the addon.
 std::string memory_prediction_to_json(const MemoryPrediction& p);

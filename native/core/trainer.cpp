@@ -649,7 +649,8 @@ int Run::go() {
   }
 
   const int B = tc.batch, T = cfg_.model.context;
-  const MemoryPrediction pred = predict_memory(cfg_);
+  // The prediction of the device that trains (auto's choice included).
+  const MemoryPrediction pred = predict_memory(cfg_, 4, device_.type);
   // A checkpoint budget no plan fits is a config error, reported at the key.
   if (!pred.error.empty())
     return fail_before_start(where_of(cfg_, "train.checkpoint"), pred.error, kExitUsage);

@@ -334,7 +334,7 @@ class CudaGPT final : public TrainModel {
 template <typename T>
 CudaGPT<T>::CudaGPT(const ModelConfig& mc, int batch, Allocator& alloc, uint64_t seed, const Segments& segs)
     : alloc_(alloc), B_(batch), T_(mc.context), C_(mc.width), NH_(mc.heads), V_(mc.vocab),
-      Vp_((mc.vocab + 63) / 64 * 64), Vg_(mc.context >= Vp_ - mc.vocab ? Vp_ : mc.vocab), L_(mc.layers),
+      Vp_(int(CudaFootprint::padded_vocab(mc.vocab))), Vg_(mc.context >= Vp_ - mc.vocab ? Vp_ : mc.vocab), L_(mc.layers),
       acts_(new Acts), segments_(segs) {
   std::string err;
   cublas_ = Cublas::get(err);
@@ -344,7 +344,7 @@ CudaGPT<T>::CudaGPT(const ModelConfig& mc, int batch, Allocator& alloc, uint64_t
   CUBLAS_CHECK(cublas_->set_stream(blas_, stream_));
   // cuBLAS's workspace comes from the tracking allocator too (32 MiB, what
   // cuBLAS asks for on Hopper), so no device memory goes unaccounted.
-  const size_t ws = size_t(32) << 20;
+  const size_t ws = CudaFootprint::kBlasWorkspace;
   blas_ws_ = Buffer<unsigned char>(alloc_, ws, L_ + 1, Cat::workspace);
   CUBLAS_CHECK(cublas_->set_workspace(blas_, blas_ws_.data(), ws));
   seg_of_.assign(L_, -1);
@@ -375,7 +375,7 @@ CudaGPT<T>::CudaGPT(const ModelConfig& mc, int batch, Allocator& alloc, uint64_t
   const size_t N = size_t(B_) * T_;
   inputs_d_ = Buffer<int32_t>(alloc_, N, 0, Cat::workspace);
   targets_d_ = Buffer<int32_t>(alloc_, N, 0, Cat::workspace);
-  partial_ = Buffer<float>(alloc_, size_t(kColChunks) * std::max(4 * C_, 3 * C_), L_ + 1, Cat::workspace);
+  partial_ = Buffer<float>(alloc_, size_t(kColChunks) * 4 * C_, L_ + 1, Cat::workspace);
   sumsq_ = Buffer<double>(alloc_, size_t(num_layers()) * (kSumSqBlocks + 1), L_ + 1, Cat::workspace);
   scalar_ = Buffer<double>(alloc_, 1, L_ + 1, Cat::workspace);
   ptrs_ = Buffer<uint64_t>(alloc_, size_t(3) * B_ * NH_, L_ + 1, Cat::workspace);
@@ -581,7 +581,9 @@ void CudaGPT<T>::backward(LayerObserver* obs, float loss_scale) {
     KERNEL_CHECK();
     std::vector<int32_t> csr_h;
     const size_t U = token_csr(inputs_h_, V_, csr_h);
-    Buffer<int32_t> csr(alloc_, U + (U + 1) + size_t(N), 0, Cat::workspace);
+    // Sized for the most distinct tokens a batch can hold, not this batch's:
+    // the memory model predicts it from the config alone.
+    Buffer<int32_t> csr(alloc_, 2 * CudaFootprint::max_distinct(V_, N) + 1 + size_t(N), 0, Cat::workspace);
     CUDA_CHECK(cudaMemcpyAsync(csr.data(), csr_h.data(), csr_h.size() * sizeof(int32_t), cudaMemcpyHostToDevice, stream_));
     encoder_backward_wte_kernel<<<unsigned(U), kThreads, 0, stream_>>>(g, dres.data(), csr.data(), csr.data() + U,
                                                                      csr.data() + 2 * U + 1, C);

@@ -5,10 +5,12 @@
 // depends only on the data, never on scheduling.
 #pragma once
 #include "common.cuh"
+#include "memory_model.h"
 
 namespace ts::cuda {
 
-constexpr int kColChunks = 32;  // row chunks of a column sum (stage 1 grid.y)
+// Row chunks of a column sum (stage 1 grid.y); the memory model counts the partials.
+constexpr int kColChunks = int(CudaFootprint::kColChunks);
 
 // Stage 1: partial[chunk, c] = sum over the chunk's rows r of f(r, c).
 // Block (32, 8): 32 columns, 8 row lanes; lanes combined in lane order.
@@ -55,7 +57,7 @@ struct ColOf {  // f(r, c) = x[r, c]
   __device__ float operator()(int r, int c) const { return ld(x[size_t(r) * stride + c]); }
 };
 
-constexpr int kSumSqBlocks = 256;
+constexpr int kSumSqBlocks = int(CudaFootprint::kSumSqBlocks);
 
 // partial[blockIdx] = sum of squares (double) of the block's grid-stride share.
 __global__ void sumsq_partial_kernel(double* partial, const float* x, size_t n) {

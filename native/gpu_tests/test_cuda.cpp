@@ -23,6 +23,7 @@
 
 #include "backend.h"
 #include "nccl_loader.h"
+#include "planner.h"
 #include "support.h"
 
 using namespace ts;
@@ -32,6 +33,8 @@ namespace {
 
 struct Grads {
   double loss = 0;
+  uint64_t peak = 0, peak_act = 0;
+  std::vector<uint64_t> workspace;  // per layer, peak bytes
   std::vector<std::vector<float>> g;
   std::vector<uint64_t> act_end_of_forward;  // per layer, device bytes
   std::vector<std::array<uint64_t, 3>> state; // per layer: param, grad, optim bytes
@@ -63,7 +66,10 @@ Grads step(const Config& cfg, const Segments& segs, bool gpu, Precision p = Prec
     r.g.emplace_back(m->grads(l), m->grads(l) + m->layer_params(l));
     r.state.push_back({alloc.layer(l, Cat::param).peak, alloc.layer(l, Cat::grad).peak,
                        alloc.layer(l, Cat::optim).peak});
+    r.workspace.push_back(alloc.layer(l, Cat::workspace).peak);
   }
+  r.peak = alloc.total().peak;
+  r.peak_act = alloc.category(Cat::act).peak;
   return r;
 }
 
@@ -119,6 +125,26 @@ void test_memory_accounting() {
     expect(acts, std::string(p == Precision::fp32 ? "fp32" : "bf16") +
                      ": per-layer activation bytes at the end of the forward on the gpu are the cpu's");
   }
+  // The memory model's cuda prediction against the device allocator: the
+  // step's peak, peak activations and every layer's workspace, exactly.
+  for (Precision p : {Precision::fp32, Precision::bf16, Precision::fp16})
+    for (const Segments& segs : {Segments{}, Segments{{0, 2}, {3, 5}}, Segments{{1, 3}}}) {
+      Config c = test::small_model_config();
+      c.train.precision = p == Precision::fp32 ? "fp32" : p == Precision::bf16 ? "bf16" : "fp16";
+      for (int vocab : {64, 40}) {  // 40: the logits' rows padded to 64
+        c.model.vocab = vocab;
+        const MemoryPrediction pred = predict_memory(c, segs, 4, "cuda");
+        const Grads gpu = step(c, segs, true, p);
+        bool ws = gpu.workspace.size() == pred.layers.size();
+        for (size_t l = 0; ws && l < pred.layers.size(); ++l) ws = gpu.workspace[l] == pred.layers[l].workspace;
+        const std::string what = c.train.precision + ", vocab " + std::to_string(vocab) + ", plan " +
+                                 segments_text(segs) + ": ";
+        expect(gpu.peak == pred.peak && gpu.peak_act == pred.peak_act && ws,
+               what + "gpu memory = the model's cuda prediction (peak " + std::to_string(gpu.peak) + " vs " +
+                   std::to_string(pred.peak) + ", activations " + std::to_string(gpu.peak_act) + " vs " +
+                   std::to_string(pred.peak_act) + ", per-layer workspace " + (ws ? "equal" : "differs") + ")");
+      }
+    }
 }
 
 double tail_mean(const std::vector<double>& v, size_t n) {
