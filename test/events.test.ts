@@ -4,11 +4,9 @@
 // schema and ordering.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import {
   deviceLabel,
@@ -30,6 +28,7 @@ import {
   type SummaryRecord,
   type TrainerEvent,
 } from '../extension/events';
+import { type Finished, haveTrainer, NO_TRAINER, runTiny, tempDir, trainer } from './support/trainer';
 
 // ---------------------------------------------------------------------------
 // Hand-made records, shaped like the trainer's.
@@ -749,57 +748,8 @@ test('span fast path: single-character damage never yields a record the general 
 // ---------------------------------------------------------------------------
 // The real trainer.
 
-function repoRoot(): string {
-  const starts = [process.cwd(), path.dirname(fileURLToPath(import.meta.url))];
-  for (const start of starts) {
-    let dir = start;
-    for (;;) {
-      const pkg = path.join(dir, 'package.json');
-      if (existsSync(pkg) && existsSync(path.join(dir, 'native'))) return dir;
-      const up = path.dirname(dir);
-      if (up === dir) break;
-      dir = up;
-    }
-  }
-  throw new Error('cannot find the repository root (package.json beside native/)');
-}
-
-const trainer = path.join(repoRoot(), 'native', 'build', 'trainscope-train');
-
 const tinyConfig =
   '[model]\nvocab 32\ncontext 16\nlayers 2\nwidth 32\nheads 2\n[train]\nsteps 12\nbatch 4\neval_every 5\nprofile_every 5\n';
-
-interface Finished {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stderr: string;
-}
-
-function requireTrainer(): void {
-  assert.ok(existsSync(trainer), `${trainer} does not exist: build it first (npm run build)`);
-}
-
-function startTrainer(args: string[]): { child: ChildProcess; done: Promise<Finished> } {
-  const child = spawn(trainer, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr?.setEncoding('utf8');
-  child.stderr?.on('data', (s: string) => {
-    if (stderr.length < 100_000) stderr += s;
-  });
-  const done = new Promise<Finished>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stderr }));
-  });
-  return { child, done };
-}
-
-function stopChild(child: ChildProcess): void {
-  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-}
-
-function tempDir(): string {
-  return mkdtempSync(path.join(os.tmpdir(), 'trainscope-events-'));
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
@@ -886,15 +836,8 @@ function checkOrdering(events: TrainerEvent[]): void {
 }
 
 test('a short run writes a stream, a trace and a summary that follow docs/events.md', { timeout: 60_000 }, async (t) => {
-  requireTrainer();
-  const dir = tempDir();
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const config = path.join(dir, 'tiny.train');
-  writeFileSync(config, tinyConfig);
-  const out = path.join(dir, 'out');
-  const run = startTrainer([config, '--out', out, '--quiet']);
-  t.after(() => stopChild(run.child));
-  const fin = await run.done;
+  const { config, out, done } = runTiny(t, tinyConfig);
+  const fin = await done;
   assert.equal(fin.code, 0, `trainer failed:\n${fin.stderr}`);
 
   const text = readFileSync(path.join(out, 'events.jsonl'), 'utf8');
@@ -1033,19 +976,9 @@ function planSegments(plan: string): [number, number][] {
 }
 
 test('checkpoint sqrt + accumulate 2 + fp16: the fields of checkpointing, accumulation and loss scaling', { timeout: 60_000 }, async (t) => {
-  requireTrainer();
-  const dir = tempDir();
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const config = path.join(dir, 'tiny.train');
-  writeFileSync(config, tinyConfig);
-  const out = path.join(dir, 'out');
   const K = 2;
-  const run = startTrainer([
-    config, '--out', out, '--quiet',
-    '--set', 'train.checkpoint=sqrt', '--set', `train.accumulate=${K}`, '--set', 'train.precision=fp16',
-  ]);
-  t.after(() => stopChild(run.child));
-  const fin = await run.done;
+  const { out, done } = runTiny(t, tinyConfig, ['train.checkpoint=sqrt', `train.accumulate=${K}`, 'train.precision=fp16']);
+  const fin = await done;
   assert.equal(fin.code, 0, `trainer failed:\n${fin.stderr}`);
 
   const text = readFileSync(path.join(out, 'events.jsonl'), 'utf8');
@@ -1197,16 +1130,9 @@ function checkFailedBeforeStart(out: string): { error: ErrorRecord; summary: Sum
 }
 
 test('a run that fails before it starts writes an error record and a short summary', { timeout: 20_000 }, async (t) => {
-  requireTrainer();
-  const dir = tempDir();
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
   const text = tinyConfig + '[data]\ntokens missing.bin\n';
-  const config = path.join(dir, 'bad-data.train');
-  writeFileSync(config, text);
-  const out = path.join(dir, 'out');
-  const run = startTrainer([config, '--out', out, '--quiet']);
-  t.after(() => stopChild(run.child));
-  const fin = await run.done;
+  const { dir, config, out, done } = runTiny(t, text, [], 'bad-data.train');
+  const fin = await done;
   assert.equal(fin.code, 1, fin.stderr);
   const { error } = checkFailedBeforeStart(out);
   const at = valueLocation(text, 'tokens');
@@ -1220,16 +1146,9 @@ test('a run that fails before it starts writes an error record and a short summa
 });
 
 test('a checkpoint budget no plan fits: exit 2, an error record at the --set override, a short summary', { timeout: 20_000 }, async (t) => {
-  requireTrainer();
-  const dir = tempDir();
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const config = path.join(dir, 'tiny.train');
-  writeFileSync(config, tinyConfig);
-  const out = path.join(dir, 'out');
   const ov = 'train.checkpoint=budget 1KB';
-  const run = startTrainer([config, '--out', out, '--quiet', '--set', ov]);
-  t.after(() => stopChild(run.child));
-  const fin = await run.done;
+  const { out, done } = runTiny(t, tinyConfig, [ov]);
+  const fin = await done;
   assert.equal(fin.code, 2, fin.stderr);
   const { error } = checkFailedBeforeStart(out);
   assert.equal(error.file, '--set');
@@ -1241,15 +1160,8 @@ test('a checkpoint budget no plan fits: exit 2, an error record at the --set ove
 });
 
 test('SIGINT ends a run with every record written and an "interrupted" summary', { timeout: 20_000 }, async (t) => {
-  requireTrainer();
-  const dir = tempDir();
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const config = path.join(dir, 'tiny.train');
-  writeFileSync(config, tinyConfig);
-  const out = path.join(dir, 'out');
-  const eventsPath = path.join(out, 'events.jsonl');
-  const run = startTrainer([config, '--out', out, '--quiet', '--set', 'train.steps=100000']);
-  t.after(() => stopChild(run.child));
+  const run = runTiny(t, tinyConfig, ['train.steps=100000']);
+  const eventsPath = path.join(run.out, 'events.jsonl');
   let exited = false;
   void run.done.then(() => (exited = true));
 
@@ -1284,7 +1196,7 @@ test('SIGINT ends a run with every record written and an "interrupted" summary',
   assert.equal(summary.status, 'interrupted');
   assert.equal(summary.steps, steps.length);
   assert.ok(summary.steps < 100_000);
-  assert.deepEqual(JSON.parse(readFileSync(path.join(out, 'summary.json'), 'utf8')), summary);
+  assert.deepEqual(JSON.parse(readFileSync(path.join(run.out, 'summary.json'), 'utf8')), summary);
 });
 
 // ---------------------------------------------------------------------------
@@ -1307,8 +1219,8 @@ test('a 2-rank run under mpirun: every line of events.jsonl and events.rank1.jso
     t.skip('mpirun not found (apt-get install openmpi-bin libopenmpi-dev); test/distributed.test.ts fails on it');
     return;
   }
-  requireTrainer();
-  const dir = tempDir();
+  assert.ok(haveTrainer, NO_TRAINER);
+  const dir = tempDir('trainscope-events-');
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const config = path.join(dir, 'dp.train');
   writeFileSync(config, dpConfig);
