@@ -6,7 +6,9 @@
 //   profile it from the CodeLens and check the panel's views;
 //   apply a code action on the config (skipped, and said so, when the
 //   extension offers none), check the file changed;
-//   re-profile from the command palette; Compare Runs on both runs.
+//   move the cursor to a config line and see the panel highlight it;
+//   re-profile from the command palette; Compare Runs on both runs; reload
+//   the window and find the panel restored.
 // Screenshots and code-server's log go to test-artifacts/ (with
 // TRAINSCOPE_UPDATE_SCREENSHOTS=1 the best ones also to docs/images/).
 // code-server and everything it started are killed at the end, always.
@@ -580,6 +582,23 @@ async function main() {
       await showTab(page, 'overview');
     });
 
+    await step('the cursor on a config line highlights what it shapes in the panel', async () => {
+      await page.locator('.tabs-container .tab', { hasText: 'tiny-gpt.train' }).first().click();
+      const layersLine = original.split('\n').findIndex((l) => /^\s*layers\s/.test(l)) + 1;
+      check(layersLine > 0, 'the example config sets model.layers');
+      await gotoLine(page, layersLine);
+      const wv = webview(page);
+      // model.layers shapes every block: the Layers and Memory tabs say they show it.
+      await wv.locator('#tab-layers.ts-focus-tab').waitFor({ timeout: 15_000 });
+      await wv.locator('#tab-memory.ts-focus-tab').waitFor();
+      await showTab(page, 'layers');
+      const rows = await wv.locator('#view-layers vscode-data-grid-row.ts-focus').count();
+      check(rows === 4, `Layers: ${rows} rows highlighted for model.layers (4 blocks)`);
+      await shot(page, 'focus', { docs: true });
+      await showTab(page, 'overview');
+      log(`line ${layersLine} (model.layers): ${rows} block rows highlighted`);
+    });
+
     let applied = '';
     await step('apply a code action on the config', async () => {
       // Back to the editor (the panel has focus).
@@ -655,6 +674,18 @@ async function main() {
       for (const id of [firstRun, secondRun]) check(text.includes(id), `Compare: ${id} is not listed:\n${text}`);
       log(`compare lists ${firstRun} and ${secondRun}`);
       await shot(page, 'compare', { docs: true });
+    });
+
+    await step('the panel comes back after a window reload', async () => {
+      await runCommand(page, 'Developer: Reload Window');
+      await page.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
+      const wv = webview(page);
+      // Restored from the page's state: the same runs, compared.
+      await wv.locator('#tab-compare').waitFor({ timeout: 60_000 });
+      await showTab(page, 'compare');
+      const text = await viewText(page, 'compare');
+      for (const id of [firstRun, secondRun]) check(text.includes(id), `Compare after reload: ${id} is not listed:\n${text}`);
+      log('restored: Compare of both runs');
     });
 
     await step('no errors or CSP violations in the panel', async () => {
