@@ -94,7 +94,7 @@ class CudaBackend {
 // The plugin's entry points (native/cuda/plugin.cu), C linkage so dlsym
 // finds them by name. kCudaPluginAbi changes whenever these or the classes
 // they pass change: a stale plugin is refused instead of crashing.
-constexpr int kCudaPluginAbi = 1;
+constexpr int kCudaPluginAbi = 2;
 extern "C" {
 using TsCudaAbiFn = int();
 using TsCudaProbeFn = bool(DeviceInfo* info, std::string* err);

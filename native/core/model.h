@@ -40,8 +40,6 @@ class LayerObserver {
   // when begin()/end() are called.
   virtual double now_us() const { return 0; }
   virtual void span(int layer, Phase phase, double t0_us, double t1_us) {}
-  // True when the observer takes its times from span() (device backends).
-  bool timed_by_device = false;
 };
 
 struct TensorInfo {

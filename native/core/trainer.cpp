@@ -64,13 +64,16 @@ class Profiler : public LayerObserver {
   // Recompute time of the step so far: measured on every step (a handful of
   // clock reads), since the bwd phase is reported without it.
   double recompute_ms() const { return recompute_us_ / 1e3; }
+  // GPU runs: the backend reports each span from its CUDA events (span()),
+  // so begin()/end(), called when the work is queued, time nothing.
+  void set_timed_by_device(bool on) { timed_by_device_ = on; }
   bool sampled() const { return sampled_; }
   void begin(int layer, Phase phase) override {
-    if (timed_by_device) return;
+    if (timed_by_device_) return;
     if (sampled_ || phase == Phase::recompute) t0_[size_t(layer) * kNumPhases + int(phase)] = clk_.us();
   }
   void end(int layer, Phase phase) override {
-    if (timed_by_device || (!sampled_ && phase != Phase::recompute)) return;
+    if (timed_by_device_ || (!sampled_ && phase != Phase::recompute)) return;
     span(layer, phase, t0_[size_t(layer) * kNumPhases + int(phase)], clk_.us());
   }
   double now_us() const override { return clk_.us(); }
@@ -99,6 +102,7 @@ class Profiler : public LayerObserver {
   std::vector<double> t0_;
   int64_t step_ = 0;
   bool sampled_ = false;
+  bool timed_by_device_ = false;
   double recompute_us_ = 0;
 };
 
@@ -686,7 +690,7 @@ int Run::go() {
 
   sink_.reset(new TraceSink(trace_, world_.rank));
   Profiler prof(clk_, model_->layers(), ev_, *sink_, *alloc_);
-  prof.timed_by_device = cuda != nullptr;
+  prof.set_timed_by_device(cuda != nullptr);
   const int log_every = std::max(1, tc.steps / 20);
   const char* status = "completed";
   for (int64_t step = first_step_; step <= tc.steps; ++step) {
