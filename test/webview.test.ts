@@ -16,7 +16,9 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
+import type { RunRecord, TrainerEvent } from '../extension/events';
 import { formatBytes, formatMs } from '../extension/format';
+import { RunModelBuilder } from '../extension/runModel';
 import { writeTimelineRun } from './support/timelineRun';
 import { haveTrainer, NO_TRAINER, root, runTrainer, tempDir } from './support/trainer';
 
@@ -461,6 +463,42 @@ describe('the panel as VS Code hosts it: messages both ways', { skip: !haveTrain
     await page.evaluate(() => new Promise((r) => setTimeout(r, 50)));
     assert.ok(problems.some((p) => p.includes('ignored a malformed message')), 'the page says it ignored it');
     problems.splice(0);
+  });
+
+  test('a live 2-rank run: a delta with rank 1\'s records adds its row and bars to the Communication view', async () => {
+    const run = { ...(init as { model: { run: RunRecord } }).model.run, ranks: 2 };
+    const records = (rank: number): TrainerEvent[] => [
+      { type: 'span', rank, step: 1, layer: 1, name: 'block.0', phase: 'bwd', t0: 1000, t1: 5000 },
+      { type: 'comm', rank, step: 1, op: 'allreduce', bucket: 0, bytes: 65536, t0: 2000, t1: 4000, algbw: 0.03, busbw: 0.03 },
+      {
+        type: 'step', rank, step: 1, loss: 4, lr: 1e-3, grad_norm: 1, ms: 5, tokens_per_s: 1000, t0: 900, t1: 5900,
+        phases: { data: 0.1, fwd: 1, bwd: 3, optim: 0.9 }, comm: { ms: 2, exposed_ms: rank ? 0.5 : 0.25, overlap: 75 },
+        mem: { live_bytes: 1, peak_bytes: 2 },
+      },
+    ];
+    const b = new RunModelBuilder('live-dp', { live: true });
+    b.add([run, ...records(0)]);
+    const cursor = b.cursor();
+    const wire = (v: unknown) => JSON.parse(JSON.stringify(v)) as unknown;
+    await page.evaluate((m) => window.postMessage(m, '*'), wire({ type: 'init', model: b.model, compare: [], settings: { budgetBytes: null } }));
+    await showTab(page, 'communication');
+    const overlapRows = page.locator('#view-communication .ts-comm-details .ts-card').nth(1).locator('tbody tr');
+    await overlapRows.first().waitFor();
+    assert.equal(await overlapRows.count(), 1, 'rank 0 only');
+    b.addRank(records(1));
+    const d = b.delta(cursor);
+    assert.ok(d?.timeline, 'the delta carries the grown sample');
+    await page.evaluate((m) => window.postMessage(m, '*'), wire({ type: 'delta', delta: d }));
+    await page.waitForFunction(() => document.querySelectorAll('#view-communication .ts-comm-details .ts-card:nth-child(2) tbody tr').length === 2);
+    assert.deepEqual(await overlapRows.nth(1).locator('td').allInnerTexts(), ['1', '1', formatMs(2), formatMs(0.5), '75.0%']);
+    const [bucket] = await page.locator('#view-communication .ts-comm-details .ts-card').first().locator('tbody tr').evaluateAll((rs) =>
+      rs.map((r) => Array.from(r.querySelectorAll('td')).map((c) => c.textContent)),
+    );
+    // Bucket 0, measured on both ranks: each all-reduce runs inside its rank's backward span.
+    assert.equal(bucket[0], '0');
+    assert.equal(bucket[5], '100.0%');
+    const posted = await page.evaluate(() => (window as unknown as { __posted: { type: string }[] }).__posted.map((m) => m.type));
+    assert.ok(!posted.includes('resync'), 'the delta continued the model');
   });
 
   test('no console errors', () => {
