@@ -42,6 +42,23 @@ class LayerObserver {
   virtual void span(int layer, Phase phase, double t0_us, double t1_us) {}
 };
 
+// Offsets of a block's tensors inside its contiguous parameter block (the
+// CPU model and the CUDA backend lay blocks out alike).
+struct BlockLayout {
+  size_t ln1w, ln1b, qkvw, qkvb, projw, projb, ln2w, ln2b, fcw, fcb, fcprojw, fcprojb, total;
+  explicit BlockLayout(size_t C) {
+    size_t o = 0;
+    auto take = [&](size_t n) { size_t at = o; o += n; return at; };
+    ln1w = take(C); ln1b = take(C);
+    qkvw = take(3 * C * C); qkvb = take(3 * C);
+    projw = take(C * C); projb = take(C);
+    ln2w = take(C); ln2b = take(C);
+    fcw = take(4 * C * C); fcb = take(4 * C);
+    fcprojw = take(4 * C * C); fcprojb = take(C);
+    total = o;
+  }
+};
+
 struct TensorInfo {
   std::string name;  // e.g. "block.3.attn.qkv.weight"
   int layer;

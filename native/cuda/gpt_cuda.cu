@@ -153,22 +153,6 @@ __global__ void head_ptrs_kernel(const void** out, HeadPtrs hp, int n, int NH) {
   for (int k = 0; k < 3; ++k) out[size_t(k) * n + i] = hp.base[k] + (i / NH) * hp.batch_stride[k] + (i % NH) * hp.head_stride[k];
 }
 
-// Offsets of a block's tensors in its parameter block (as core/model.cpp).
-struct BlockLayout {
-  size_t ln1w, ln1b, qkvw, qkvb, projw, projb, ln2w, ln2b, fcw, fcb, fcprojw, fcprojb, total;
-  explicit BlockLayout(size_t C) {
-    size_t o = 0;
-    auto take = [&](size_t n) { size_t at = o; o += n; return at; };
-    ln1w = take(C); ln1b = take(C);
-    qkvw = take(3 * C * C); qkvb = take(3 * C);
-    projw = take(C * C); projb = take(C);
-    ln2w = take(C); ln2b = take(C);
-    fcw = take(4 * C * C); fcb = take(4 * C);
-    fcprojw = take(4 * C * C); fcprojb = take(C);
-    total = o;
-  }
-};
-
 template <typename T>
 class CudaGPT final : public TrainModel {
  public:

@@ -186,37 +186,6 @@ std::string tmp_dir() {
   return std::string(t ? t : "/tmp");
 }
 
-struct Run {
-  int rc = -1;
-  std::vector<double> losses;
-  std::vector<float> params;
-};
-
-Run train(const std::vector<std::string>& overrides, const std::string& events = "",
-          const std::string& ckpt = "", const std::string& resume = "") {
-  Run r;
-  ParseResult pr = load_config("examples/tiny-gpt.train", overrides);
-  if (!pr.ok()) {
-    for (auto& d : pr.diagnostics) std::printf("%s\n", d.format().c_str());
-    ++test::failures;
-    return r;
-  }
-  RunOptions opt;
-  opt.log_steps = false;
-  opt.events_path = events;
-  opt.checkpoint_path = ckpt;
-  opt.resume_path = resume;
-  opt.step_losses = &r.losses;
-  opt.final_params = &r.params;
-  std::fflush(stdout);
-  std::FILE* keep = stdout;
-  stdout = std::fopen("/dev/null", "w");
-  r.rc = run_training(pr.config, opt);
-  std::fclose(stdout);
-  stdout = keep;
-  return r;
-}
-
 double max_rel(const std::vector<float>& a, const std::vector<float>& b) {
   double m = 0, d = 0;
   for (size_t i = 0; i < a.size() && i < b.size(); ++i) {
@@ -232,12 +201,12 @@ void test_accumulation() {
     more.insert(more.begin(), base.begin(), base.end());
     return more;
   };
-  const Run big = train(with({"train.batch=8"}));
-  const Run acc = train(with({"train.batch=4", "train.accumulate=2"}));
+  const auto big = test::train_example(with({"train.batch=8"}), "", true);
+  const auto acc = test::train_example(with({"train.batch=4", "train.accumulate=2"}), "", true);
   double worst = 0;
   for (size_t i = 0; i < big.losses.size() && i < acc.losses.size(); ++i)
     worst = std::max(worst, std::fabs(big.losses[i] - acc.losses[i]) / std::fabs(big.losses[i]));
-  expect(big.rc == 0 && acc.rc == 0 && big.losses.size() == 10 && acc.losses.size() == 10 && worst < 1e-5,
+  expect(big.exit_code == 0 && acc.exit_code == 0 && big.losses.size() == 10 && acc.losses.size() == 10 && worst < 1e-5,
          "gpu: accumulate 2 x batch 4 trains as batch 8 (max relative loss difference " + std::to_string(worst) + ")");
   const double p = max_rel(big.params, acc.params);
   expect(p < 1e-4, "gpu: and ends with the same parameters (max diff / max |p| = " + std::to_string(p) + ")");
@@ -256,12 +225,13 @@ void test_resume() {
     more.insert(more.begin(), base.begin(), base.end());
     return more;
   };
-  const Run full = train(with({"train.steps=16"}));
-  const Run first = train(with({"train.steps=10", "train.save_every=5"}), dir + "/run/events.jsonl",
-                          dir + "/run/checkpoint.bin");
-  const Run rest = train(with({"train.steps=16"}), dir + "/resumed/events.jsonl", dir + "/resumed/checkpoint.bin",
-                         dir + "/run");
-  bool same = full.rc == 0 && first.rc == 0 && rest.rc == 0 && full.losses.size() == 16 && rest.losses.size() == 6;
+  const auto full = test::train_example(with({"train.steps=16"}), "", true);
+  const auto first = test::train_example(with({"train.steps=10", "train.save_every=5"}),
+                                         {dir + "/run/events.jsonl", dir + "/run/checkpoint.bin", ""}, true);
+  const auto rest = test::train_example(with({"train.steps=16"}),
+                                        {dir + "/resumed/events.jsonl", dir + "/resumed/checkpoint.bin", dir + "/run"}, true);
+  bool same = full.exit_code == 0 && first.exit_code == 0 && rest.exit_code == 0 && full.losses.size() == 16 &&
+              rest.losses.size() == 6;
   for (size_t i = 0; same && i < 6; ++i) same = full.losses[10 + i] == rest.losses[i];
   expect(same, "gpu bf16: a run saved at step 10 and resumed trains steps 11..16 bitwise as one that never stopped");
   expect(!full.params.empty() && full.params == rest.params, "gpu bf16: and ends with bitwise the same parameters");

@@ -29,11 +29,17 @@ struct ExampleRun {
   int exit_code = -1;
 };
 
+// Where a run writes and what it resumes from (RunOptions' paths).
+struct RunFiles {
+  std::string events;      // "" = no stream
+  std::string checkpoint;  // train.save_every's file ("" = beside the stream)
+  std::string resume;      // --resume: a run folder or checkpoint file
+};
+
 // examples/tiny-gpt.train with overrides; the human summary on stdout is
 // silenced (the tests read losses, records and parameters instead).
-inline ExampleRun train_example(const std::vector<std::string>& overrides,
-                                const std::string& events = "", bool want_params = false,
-                                int64_t inject_overflow_at = 0) {
+inline ExampleRun train_example(const std::vector<std::string>& overrides, const RunFiles& files,
+                                bool want_params = false, int64_t inject_overflow_at = 0) {
   ExampleRun run;
   ParseResult pr = load_config("examples/tiny-gpt.train", overrides);
   if (!pr.ok()) {
@@ -43,7 +49,9 @@ inline ExampleRun train_example(const std::vector<std::string>& overrides,
   }
   RunOptions opt;
   opt.log_steps = false;
-  opt.events_path = events;
+  opt.events_path = files.events;
+  opt.checkpoint_path = files.checkpoint;
+  opt.resume_path = files.resume;
   opt.step_losses = &run.losses;
   opt.final_params = want_params ? &run.params : nullptr;
   opt.inject_overflow_at = inject_overflow_at;
@@ -54,6 +62,12 @@ inline ExampleRun train_example(const std::vector<std::string>& overrides,
   std::fclose(stdout);
   stdout = keep;
   return run;
+}
+
+inline ExampleRun train_example(const std::vector<std::string>& overrides,
+                                const std::string& events = "", bool want_params = false,
+                                int64_t inject_overflow_at = 0) {
+  return train_example(overrides, RunFiles{events, "", ""}, want_params, inject_overflow_at);
 }
 
 // A small model (6 blocks) that still has every part of the real one: the

@@ -16,15 +16,12 @@
 
 #include "checkpoint_io.h"
 #include "config.h"
+#include "support.h"
 #include "trainer.h"
 
 using namespace ts;
 
-static int failures = 0;
-static void expect(bool ok, const std::string& what) {
-  std::printf("%s %s\n", ok ? "ok  " : "FAIL", what.c_str());
-  if (!ok) ++failures;
-}
+using ts::test::expect;
 static bool contains(const std::string& s, const std::string& sub) { return s.find(sub) != std::string::npos; }
 
 static const std::string kDir = "native/build/resume_test_files";
@@ -108,30 +105,11 @@ static void test_format() {
   expect(checkpoint_file_for("runs/a/") == "runs/a/checkpoint.bin", "--resume RUN_DIR reads RUN_DIR/checkpoint.bin");
 }
 
-struct Result {
-  int rc = -1;
-  std::vector<double> losses;
-  std::vector<float> params;
-};
-
-static Result train(const std::vector<std::string>& overrides, const std::string& events,
-                    const std::string& ckpt, const std::string& resume = "") {
-  Result r;
-  ParseResult pr = load_config("examples/tiny-gpt.train", overrides);
-  if (!pr.ok()) {
-    for (auto& d : pr.diagnostics) std::printf("%s\n", d.format().c_str());
-    ++failures;
-    return r;
-  }
-  RunOptions opt;
-  opt.log_steps = false;
-  opt.events_path = events;
-  opt.checkpoint_path = ckpt;
-  opt.resume_path = resume;
-  opt.step_losses = &r.losses;
-  opt.final_params = &r.params;
-  r.rc = run_training(pr.config, opt);
-  return r;
+// A run of the example (tests/support.h) with its stream, checkpoint file
+// and resume source.
+static test::ExampleRun train(const std::vector<std::string>& overrides, const std::string& events,
+                              const std::string& ckpt, const std::string& resume = "") {
+  return test::train_example(overrides, {events, ckpt, resume}, true);
 }
 
 static void test_resume() {
@@ -145,16 +123,16 @@ static void test_resume() {
     o.insert(o.end(), more.begin(), more.end());
     return o;
   };
-  const Result full = train(with({"train.steps=16"}), "", "");
+  const auto full = train(with({"train.steps=16"}), "", "");
   const std::string ck = kDir + "/run/checkpoint.bin";
-  const Result first = train(with({"train.steps=10", "train.save_every=5"}), kDir + "/run/events.jsonl", ck);
-  expect(first.rc == 0 && first.losses.size() == 10, "the first part trains 10 steps and saves");
+  const auto first = train(with({"train.steps=10", "train.save_every=5"}), kDir + "/run/events.jsonl", ck);
+  expect(first.exit_code == 0 && first.losses.size() == 10, "the first part trains 10 steps and saves");
   const std::string ev = slurp(kDir + "/run/events.jsonl");
   expect(contains(ev, "{\"type\":\"save\",\"step\":5,") && contains(ev, "{\"type\":\"save\",\"step\":10,"),
          "save records at steps 5 and 10");
-  const Result rest = train(with({"train.steps=16"}), kDir + "/resumed/events.jsonl", kDir + "/resumed/checkpoint.bin",
+  const auto rest = train(with({"train.steps=16"}), kDir + "/resumed/events.jsonl", kDir + "/resumed/checkpoint.bin",
                             kDir + "/run");
-  expect(rest.rc == 0 && rest.losses.size() == 6, "the resumed run trains steps 11..16");
+  expect(rest.exit_code == 0 && rest.losses.size() == 6, "the resumed run trains steps 11..16");
   bool same = full.losses.size() == 16 && rest.losses.size() == 6;
   for (size_t i = 0; same && i < 6; ++i) same = full.losses[10 + i] == rest.losses[i];
   expect(same, "resumed losses are bitwise the uninterrupted run's");
@@ -167,10 +145,10 @@ static void test_resume() {
          "the resumed stream says where it came from and starts at step 11");
 
   // Mismatches are clear errors.
-  const Result other = train(with({"train.steps=16", "model.width=32"}), "", "", kDir + "/run");
-  expect(other.rc == 1, "resuming another model fails (exit 1)");
-  const Result missing = train(with({"train.steps=16"}), "", "", kDir + "/nowhere");
-  expect(missing.rc == 1, "resuming from a folder without a checkpoint fails");
+  const auto other = train(with({"train.steps=16", "model.width=32"}), "", "", kDir + "/run");
+  expect(other.exit_code == 1, "resuming another model fails (exit 1)");
+  const auto missing = train(with({"train.steps=16"}), "", "", kDir + "/nowhere");
+  expect(missing.exit_code == 1, "resuming from a folder without a checkpoint fails");
 }
 
 int main() {
@@ -178,5 +156,5 @@ int main() {
   if (std::system(cmd.c_str()) != 0) return 1;
   test_format();
   test_resume();
-  return failures ? 1 : 0;
+  return test::failures ? 1 : 0;
 }
