@@ -112,7 +112,7 @@ export interface RunConfigEcho {
   parallel: Record<string, unknown>;
 }
 
-/** The device a run trains on (run record `device_info`; see RunRecord.device). */
+/** The device a run trains on (run record `device_info`). */
 export interface DeviceInfo {
   /** `"cpu"` or `"cuda"`; kept as string so a new kind is not an error. */
   type: string;
@@ -142,12 +142,8 @@ export interface RunRecord {
   model: string;
   params: number;
   ranks: number;
-  /**
-   * `"cpu"` or `"cuda"`: what the run trains on. Optional for readers; a
-   * trainer may also write the DeviceInfo object here instead of in
-   * `device_info`. Read both through {@link runDevice}.
-   */
-  device?: string | DeviceInfo;
+  /** `"cpu"` or `"cuda"`: what the run trains on (optional for readers). */
+  device?: string;
   /** The device in full. Absent in streams of trainers that predate the CUDA backend. */
   device_info?: DeviceInfo;
   threads: number;
@@ -561,17 +557,11 @@ function deviceInfo(o: Obj, k: string): Check {
   );
 }
 
-/** The run's device in full, whichever field the trainer wrote it in. */
-export function runDevice(run: Pick<RunRecord, 'device' | 'device_info'>): DeviceInfo | undefined {
-  if (run.device_info) return run.device_info;
-  return typeof run.device === 'object' ? run.device : undefined;
-}
-
-/** What the run trains on, in a word or a name: the device's name, else `device`. */
+/** What the run trains on, in a word or a name: a GPU's name, else `device`. */
 export function deviceLabel(run: Pick<RunRecord, 'device' | 'device_info'>): string | undefined {
-  const d = runDevice(run);
+  const d = run.device_info;
   if (d) return d.type === 'cpu' || !d.name ? d.type : d.name;
-  return typeof run.device === 'string' ? run.device : undefined;
+  return run.device;
 }
 
 function validateRun(r: Obj): Check {
@@ -585,7 +575,7 @@ function validateRun(r: Obj): Check {
     str(r, 'model') ??
     count(r, 'params') ??
     positive(r, 'ranks') ??
-    optional(r, 'device', (o, k) => (typeof o[k] === 'string' ? undefined : deviceInfo(o, k))) ??
+    optional(r, 'device', str) ??
     optional(r, 'device_info', deviceInfo) ??
     positive(r, 'threads') ??
     str(r, 'blas') ??

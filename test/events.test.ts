@@ -16,7 +16,6 @@ import {
   isShortSummary,
   parseEventsFile,
   parseSpanLine,
-  runDevice,
   validateEvent,
   type ErrorRecord,
   type LayerRecord,
@@ -562,30 +561,25 @@ test('comm and save records: a missing or mistyped field is reported by name', (
   assert.equal(errors[0].kind, 'schema');
 });
 
-test('the run record\'s device: a word, the full device_info, either, or neither', () => {
+test('the run record\'s device: a word, and the full device_info when the trainer writes it', () => {
   const info = { type: 'cuda', requested: 'auto', name: 'NVIDIA H100 80GB HBM3', capacity_bytes: 85_031_714_816, free_bytes: 84_000_000_000, compute_capability: '9.0' };
-  const fallback = { type: 'cpu', requested: 'auto', name: 'cpu', capacity_bytes: 16e9, note: 'train.device auto: no usable GPU (no driver); training on the cpu' };
+  const fallback = { type: 'cpu', requested: 'auto', name: 'AMD EPYC', capacity_bytes: 16e9, note: 'train.device auto: no usable GPU (no driver); training on the cpu' };
   const ok = (r: Record<string, unknown>): RunRecord => {
     const v = validateEvent(r);
     assert.ok(v.ok, v.ok ? '' : v.error);
     return v.event as RunRecord;
   };
   // Older trainers: the word only.
-  const word = ok(runRecord());
-  assert.equal(runDevice(word), undefined);
-  assert.equal(deviceLabel(word), 'cpu');
-  // The word and the full description.
-  const both = ok({ ...runRecord(), device: 'cuda', device_info: info });
-  assert.deepEqual(runDevice(both), info);
-  assert.equal(deviceLabel(both), 'NVIDIA H100 80GB HBM3');
-  // The description in `device` itself.
-  const inDevice = ok({ ...runRecord(), device: fallback });
-  assert.equal(runDevice(inDevice)?.note, fallback.note);
-  assert.equal(deviceLabel(inDevice), 'cpu');
-  // Neither.
-  const none = ok(without(runRecord(), 'device'));
-  assert.equal(runDevice(none), undefined);
-  assert.equal(deviceLabel(none), undefined);
+  assert.equal(deviceLabel(ok(runRecord())), 'cpu');
+  // A GPU is named; a CPU is "cpu" (its model name is in device_info.name).
+  const gpu = ok({ ...runRecord(), device: 'cuda', device_info: info });
+  assert.deepEqual(gpu.device_info, info);
+  assert.equal(deviceLabel(gpu), 'NVIDIA H100 80GB HBM3');
+  const cpu = ok({ ...runRecord(), device: 'cpu', device_info: fallback });
+  assert.equal(cpu.device_info?.note, fallback.note);
+  assert.equal(deviceLabel(cpu), 'cpu');
+  // Neither: still a run record.
+  assert.equal(deviceLabel(ok(without(runRecord(), 'device'))), undefined);
 
   const bad = (r: Record<string, unknown>, field: string) => {
     const v = validateEvent(r);
@@ -593,8 +587,8 @@ test('the run record\'s device: a word, the full device_info, either, or neither
   };
   bad({ ...runRecord(), device_info: { ...info, capacity_bytes: '80GB' } }, 'device_info.capacity_bytes');
   bad({ ...runRecord(), device_info: without(info, 'name') }, 'device_info.name');
-  bad({ ...runRecord(), device: { ...fallback, note: 3 } }, 'device.note');
-  bad({ ...runRecord(), device: 7 }, 'device');
+  bad({ ...runRecord(), device_info: { ...fallback, note: 3 } }, 'device_info.note');
+  bad({ ...runRecord(), device: fallback }, 'device');
 });
 
 test('isShortSummary tells the summary of a run that failed before it started', () => {

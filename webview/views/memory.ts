@@ -3,7 +3,7 @@
 // device's capacity and the `trainscope.memoryBudget` line, and tracked
 // memory over the steps.
 import type { Chart } from 'chart.js';
-import { type LayerBytes, runDevice } from '../../extension/events';
+import type { LayerBytes } from '../../extension/events';
 import { formatBytes } from '../../extension/format';
 import type { RunModel } from '../../extension/runModel';
 import { categoryColor, type FocusBandsOptions, mountChart, type RefLine, type RefLinesOptions } from '../charts';
@@ -251,7 +251,7 @@ const CAPACITY_IN_VIEW = 4;
  * kept in view when the peak (`peakBytes`) is within CAPACITY_IN_VIEW of it.
  */
 export function capacityLine(m: RunModel, peakBytes: number): RefLine[] {
-  const d = m.run ? runDevice(m.run) : undefined;
+  const d = m.run?.device_info;
   if (!d || !(d.capacity_bytes > 0)) return [];
   return [
     {

@@ -3,7 +3,6 @@
 // place while a run is live.
 import type { Chart } from 'chart.js';
 import { formatBytes, formatCount, formatLoss, formatMs } from '../../extension/format';
-import { runDevice } from '../../extension/events';
 import type { RunModel } from '../../extension/runModel';
 import { categoryColor, mountChart } from '../charts';
 import { withAlpha } from '../color';
@@ -120,7 +119,7 @@ export class OverviewView implements View {
       this.stats.append(stat('best possible loss', formatLoss(m.run.data.entropy_floor), 'the entropy floor of the synthetic task'));
     }
     if (s) this.stats.append(stat('wall time', `${s.wall_s.toFixed(1)} s`));
-    const d = m.run ? runDevice(m.run) : undefined;
+    const d = m.run?.device_info;
     if (d) {
       const free = d.free_bytes !== undefined ? `, ${formatBytes(d.free_bytes)} free at start` : '';
       this.stats.append(showsKeys(stat('device', `${d.name} · ${formatBytes(d.capacity_bytes)}`, `${d.type} (asked for ${d.requested ?? d.type})${free}`), 'train.device'));
@@ -144,7 +143,7 @@ export class OverviewView implements View {
         ]),
       );
     }
-    const note = m.run ? runDevice(m.run)?.note : undefined;
+    const note = m.run?.device_info?.note;
     if (note) {
       // e.g. `device auto` found no usable GPU: the run is on the CPU.
       this.problems.append(showsKeys(el('div', { className: 'ts-problems' }, [el('strong', { text: 'Device: ' }), el('span', { text: note })]), 'train.device'));
