@@ -42,7 +42,13 @@ export interface EvalColumns {
 /** Mean per-layer time of each span phase over every sampled step. */
 export interface LayerTime {
   phases: string[];
-  /** meanMs[p][layer]; 0 where a layer never ran that phase. */
+  /**
+   * meanMs[p][layer]; 0 where a layer never ran that phase. The mean of the
+   * sampled steps after the run's first: that one pays for first allocations
+   * and warm-up (on a GPU, cuBLAS's set-up makes block 0's forward 10x its
+   * usual time), as the step-time chart leaves step 1 out. Only while no
+   * later sampled step has the (layer, phase) does the first one stand in.
+   */
   meanMs: number[][];
   /** Sampled steps seen (all of them, not only those kept in `spans`). */
   sampledSteps: number;
@@ -222,6 +228,8 @@ export class RunModelBuilder {
   // Per (phase, layer) sums for LayerTime, in ms.
   private timeSum: number[][] = [];
   private timeCount: number[][] = [];
+  /** Per phase and layer: the first sampled step's time (see LayerTime.meanMs). */
+  private firstMs: number[][] = [];
   private lastSpanStep = -1;
   /** The last step record of rank 0's stream (events.jsonl). */
   private rank0Step = 0;
@@ -532,7 +540,7 @@ export class RunModelBuilder {
       this.currentSample.t0.push(ev.t0);
       this.currentSample.t1.push(ev.t1);
     }
-    // Layer time: mean over every sampled step, not only the kept ones.
+    // Layer time: mean over every sampled step but the first (LayerTime).
     const lt = m.layerTime;
     let tp = lt.phases.indexOf(ev.phase);
     if (tp === -1) {
@@ -540,19 +548,27 @@ export class RunModelBuilder {
       lt.meanMs.push([]);
       this.timeSum.push([]);
       this.timeCount.push([]);
+      this.firstMs.push([]);
       tp = lt.phases.length - 1;
     }
     const sum = this.timeSum[tp];
     const cnt = this.timeCount[tp];
+    const first = this.firstMs[tp];
     const mean = lt.meanMs[tp];
     while (sum.length <= ev.layer) {
       sum.push(0);
       cnt.push(0);
+      first.push(0);
       mean.push(0);
     }
-    sum[ev.layer] += (ev.t1 - ev.t0) / 1e3;
-    cnt[ev.layer]++;
-    mean[ev.layer] = sum[ev.layer] / cnt[ev.layer];
+    const ms = (ev.t1 - ev.t0) / 1e3;
+    if (this.spanStepsSeen === 1) {
+      first[ev.layer] += ms;
+    } else {
+      sum[ev.layer] += ms;
+      cnt[ev.layer]++;
+    }
+    mean[ev.layer] = cnt[ev.layer] ? sum[ev.layer] / cnt[ev.layer] : first[ev.layer];
     this.layerTimeVersion++;
   }
 }

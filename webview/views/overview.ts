@@ -90,7 +90,7 @@ export class OverviewView implements View {
         this.phases.canvas.parentElement!,
         'Mean per group of steps; step 1 (warm-up) is left out.',
       ),
-      cardFor(['train.profile_every'], 'Time per layer', this.layerTime.canvas.parentElement!, 'Mean of the sampled (profiled) steps, per layer and phase.'),
+      cardFor(['train.profile_every'], 'Time per layer', this.layerTime.canvas.parentElement!, 'Mean of the sampled (profiled) steps after the first (its warm-up is left out), per layer and phase.'),
     ]);
     this.element.append(this.stats, this.problems, this.empty, grid);
   }
