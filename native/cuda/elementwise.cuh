@@ -4,6 +4,8 @@
 // kernels (core/kernels.h), which are the reference these are tested
 // against (tests/test_cuda.cpp). Grid-stride loops, one element a thread.
 #pragma once
+#include <vector>
+
 #include "common.cuh"
 #include "elementwise.h"
 
@@ -43,6 +45,32 @@ __global__ void encoder_backward_wte_kernel(float* dwte, const float* dres, cons
     for (int32_t k = starts[u]; k < starts[u + 1]; ++k) acc += dres[size_t(positions[k]) * C + c];
     dwte[size_t(tok) * C + c] = acc;
   }
+}
+
+// The batch's positions grouped by token, for the embedding's backward:
+// out = [tokens (U), starts (U + 1), positions (N)], a counting sort.
+// Returns U, the number of distinct tokens.
+inline size_t token_csr(const std::vector<int32_t>& in, int V, std::vector<int32_t>& out) {
+  std::vector<int32_t> count(size_t(V) + 1, 0);
+  for (int32_t t : in) ++count[size_t(t) + 1];
+  std::vector<int32_t> tokens;
+  std::vector<int32_t> starts(1, 0);
+  for (int v = 0; v < V; ++v)
+    if (count[size_t(v) + 1] > 0) {
+      tokens.push_back(v);
+      starts.push_back(starts.back() + count[size_t(v) + 1]);
+    }
+  for (int v = 0; v < V; ++v) count[size_t(v) + 1] += count[size_t(v)];
+  std::vector<int32_t> pos(in.size(), 0);
+  for (size_t i = 0; i < in.size(); ++i) {
+    const size_t tok = size_t(in[i]);
+    pos[size_t(count[tok])] = int32_t(i);
+    count[tok] += 1;
+  }
+  out = tokens;
+  out.insert(out.end(), starts.begin(), starts.end());
+  out.insert(out.end(), pos.begin(), pos.end());
+  return tokens.size();
 }
 
 template <typename T>

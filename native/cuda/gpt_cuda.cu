@@ -114,31 +114,6 @@ class EventTimer {
   std::vector<Rec> recs_;
 };
 
-// The batch's positions grouped by token, for the embedding's backward:
-// out = [tokens (U), starts (U + 1), positions (N)], a counting sort.
-// Returns U, the number of distinct tokens.
-size_t token_csr(const std::vector<int32_t>& in, int V, std::vector<int32_t>& out) {
-  std::vector<int32_t> count(size_t(V) + 1, 0);
-  for (int32_t t : in) ++count[size_t(t) + 1];
-  std::vector<int32_t> tokens;
-  std::vector<int32_t> starts(1, 0);
-  for (int v = 0; v < V; ++v)
-    if (count[size_t(v) + 1] > 0) {
-      tokens.push_back(v);
-      starts.push_back(starts.back() + count[size_t(v) + 1]);
-    }
-  for (int v = 0; v < V; ++v) count[size_t(v) + 1] += count[size_t(v)];
-  std::vector<int32_t> pos(in.size(), 0);
-  for (size_t i = 0; i < in.size(); ++i) {
-    const size_t tok = size_t(in[i]);
-    pos[size_t(count[tok])] = int32_t(i);
-    count[tok] += 1;
-  }
-  out = tokens;
-  out.insert(out.end(), starts.begin(), starts.end());
-  out.insert(out.end(), pos.begin(), pos.end());
-  return tokens.size();
-}
 
 // The matrices of every (batch element, head) of one attention product:
 // out[k][i] = base[k] + (i / NH) * batch_stride[k] + (i % NH) * head_stride[k]
