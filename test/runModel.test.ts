@@ -2,12 +2,15 @@
 // same model on the other side, bounded span samples; and the pure helpers
 // the views draw with.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, test } from 'node:test';
 import type { LayerRecord, RunRecord, SpanRecord, StepRecord, SummaryRecord, TrainerEvent } from '../extension/events';
 import { formatBytes, formatCount, parseSize } from '../extension/format';
 import { applyDelta, emptyModel, type RankTimeline, RunModelBuilder } from '../extension/runModel';
 import { barColumns } from '../extension/timelineBars';
 import { withAlpha } from '../webview/color';
+import { root } from './support/trainer';
 import { bucketRanges, downsample } from '../webview/downsample';
 import { checkpointFacts } from '../webview/views/checkpoints';
 import { commFacts } from '../webview/views/commTimeline';
@@ -313,5 +316,19 @@ describe('view helpers', () => {
     assert.equal(formatBytes(512), '512 B');
     assert.equal(formatCount(812_345), '812k');
     assert.equal(formatCount(1_200_000), '1.20M');
+  });
+});
+
+describe('a recorded GPU run (test/fixtures/gpu-run: GPT-2 124M on an H100)', () => {
+  test('time per layer leaves out the warm-up step', () => {
+    const file = path.join(root, 'test', 'fixtures', 'gpu-run', 'events.jsonl');
+    const b = new RunModelBuilder('gpu');
+    b.add(readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as TrainerEvent));
+    const lt = b.model.layerTime;
+    const fwd = lt.meanMs[lt.phases.indexOf('fwd')];
+    // Step 1's block.0 forward pays for cuBLAS's set-up (about 27 ms); from
+    // step 10 on it costs what block.1 does.
+    assert.equal(lt.sampledSteps, 5);
+    assert.ok(fwd[1] < 1.5 * fwd[2], `block.0 ${fwd[1]} ms vs block.1 ${fwd[2]} ms`);
   });
 });

@@ -505,3 +505,42 @@ describe('the panel as VS Code hosts it: messages both ways', { skip: !haveTrain
     assert.deepEqual(problems, []);
   });
 });
+
+// A run recorded on an H100 (GPT-2 124M, bf16, 40 steps; test/fixtures/gpu-run):
+// what a GPU run looks like in the panel, without a GPU.
+describe('report.html of a recorded GPU run', () => {
+  let dir = '';
+  let browser: Browser | undefined;
+  let page: Page;
+
+  before(async () => {
+    assert.ok(chromiumPath && existsSync(chromiumPath), 'Chromium is not installed (apt-get install chromium)');
+    dir = tempDir('trainscope-webview-gpu-');
+    copyFileSync(path.join(root, 'test', 'fixtures', 'gpu-run', 'events.jsonl'), path.join(dir, 'events.jsonl'));
+    const r = spawnSync(process.execPath, [path.join(root, 'out', 'report.js'), dir], { encoding: 'utf8' });
+    assert.equal(r.status, 0, `out/report.js failed: ${r.stderr}`);
+    browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
+    page = await (await browser.newContext({ viewport: VIEWPORT, deviceScaleFactor: 1 })).newPage();
+    await page.goto(pathToFileURL(path.join(dir, 'report.html')).href);
+    await page.locator('#view-overview .ts-stat').first().waitFor();
+  });
+
+  after(async () => {
+    await browser?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('the header and Overview name the GPU and its memory, not CPU threads', async () => {
+    const header = await page.locator('header, .ts-header').first().innerText();
+    assert.match(header, /NVIDIA H100 80GB HBM3/);
+    assert.doesNotMatch(header, /threads/);
+    assert.equal((await stats(page, 'overview')).device, 'NVIDIA H100 80GB HBM3 · 85.02 GB');
+  });
+
+  test('Memory measures device memory beside the prediction for the GPU', async () => {
+    await showTab(page, 'memory');
+    const s = await stats(page, 'memory');
+    assert.equal(s['peak (measured)'], '13.72 GB');
+    assert.match(s['device memory'], /^85\.02 GB, peak 16\.1%$/);
+  });
+});

@@ -232,7 +232,9 @@ class App {
       const c = m.run.config.model;
       meta.push(`${(m.run.params / 1e6).toFixed(2)}M params`);
       if (typeof c.layers === 'number') meta.push(`${c.layers} layers × width ${String(c.width)}`);
-      meta.push(`${deviceLabel(m.run) ?? 'device unknown'}, ${m.run.threads} threads`, m.run.precision);
+      // Threads are the CPU's compute; a GPU run's device says it all.
+      const onGpu = (m.run.device_info?.type ?? m.run.device) === 'cuda';
+      meta.push(onGpu ? deviceLabel(m.run) ?? 'cuda' : `${deviceLabel(m.run) ?? 'device unknown'}, ${m.run.threads} threads`, m.run.precision);
       if (m.run.ranks > 1) meta.push(`${m.run.ranks} ranks`);
     }
     this.header.append(
