@@ -137,9 +137,10 @@ RawMemory* CudaBackend::memory() const { return reinterpret_cast<TsCudaMemoryFn*
 
 std::unique_ptr<TrainModel> CudaBackend::create(const ModelConfig& mc, int batch, Allocator& alloc,
                                                 uint64_t seed, const Segments& segments,
-                                                Precision p, std::string& err) const {
+                                                Precision p, bool fused_attention,
+                                                std::string& err) const {
   return std::unique_ptr<TrainModel>(reinterpret_cast<TsCudaCreateFn*>(create_)(
-      &mc, batch, &alloc, seed, &segments, int(p), &err));
+      &mc, batch, &alloc, seed, &segments, int(p), fused_attention, &err));
 }
 
 }  // namespace ts

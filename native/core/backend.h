@@ -79,9 +79,10 @@ class CudaBackend {
   // Device memory for the tracking allocator.
   RawMemory* memory() const;
   // The GPT model on the GPU; params initialised exactly as the CPU's.
+  // fused_attention: train.attention fused (the caller checked the shape).
   std::unique_ptr<TrainModel> create(const ModelConfig& mc, int batch, Allocator& alloc,
                                      uint64_t seed, const Segments& segments, Precision p,
-                                     std::string& err) const;
+                                     bool fused_attention, std::string& err) const;
   const std::string& path() const { return path_; }
 
  private:
@@ -94,14 +95,14 @@ class CudaBackend {
 // The plugin's entry points (native/cuda/plugin.cu), C linkage so dlsym
 // finds them by name. kCudaPluginAbi changes whenever these or the classes
 // they pass change: a stale plugin is refused instead of crashing.
-constexpr int kCudaPluginAbi = 2;
+constexpr int kCudaPluginAbi = 3;
 extern "C" {
 using TsCudaAbiFn = int();
 using TsCudaProbeFn = bool(DeviceInfo* info, std::string* err);
 using TsCudaMemoryFn = RawMemory*();
 using TsCudaCreateFn = TrainModel*(const ModelConfig* mc, int batch, Allocator* alloc,
                                    uint64_t seed, const Segments* segments, int precision,
-                                   std::string* err);
+                                   bool fused_attention, std::string* err);
 }
 
 }  // namespace ts

@@ -3,6 +3,8 @@
 // suggestions and the docs (docs/config.md) all follow it.
 #include "config.h"
 
+#include "memory_model.h"
+
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -198,6 +200,9 @@ const Spec kSpecs[] = {
     {"train", "device", Type::Enum, "cpu|cuda|auto", "cpu", 0, 0, false, false,
      [](Config& c, const Value& v) { c.train.device = v.s; },
      "Where the math runs: cpu; cuda (the first GPU, an error when none is usable); auto (the GPU when one is usable, else the cpu, saying why in the run record)."},
+    {"train", "attention", Type::Enum, "materialized|fused", "materialized", 0, 0, false, false,
+     [](Config& c, const Value& v) { c.train.attention = v.s; },
+     "How the GPU computes attention: materialized (each head's T x T probabilities kept for backward; the fastest) or fused (one kernel that keeps only each query's log-sum-exp, far less memory; backward recomputes the probabilities). fused needs the GPU, precision bf16 or fp16, heads of 32 or 64 (width / heads) and a context that is a multiple of 64."},
     {"train", "save_every", Type::Int, "", "0", 0, kIntMax, false, false,
      [](Config& c, const Value& v) { c.train.save_every = int(v.i); },
      "Write the weights and optimizer state to disk every N steps; 0 = never."},
@@ -1097,6 +1102,18 @@ void Parser::cross_checks() {
     report({"train.min_lr", "train.lr"},
            "train.min_lr " + written("train.min_lr", c.train.min_lr) +
                " is larger than train.lr " + written("train.lr", c.train.lr));
+  if (c.train.attention == "fused") {
+    const int hs = c.model.heads ? c.model.width / c.model.heads : 0;
+    if (c.train.device == "cpu")
+      report({"train.attention", "train.device"},
+             "train.attention fused runs on the GPU: set train.device cuda (or auto)");
+    else if (!CudaFootprint::flash_attention(c.train.precision != "fp32", uint64_t(c.model.context),
+                                             uint64_t(c.model.width), uint64_t(c.model.heads)))
+      report({"train.attention"},
+             "train.attention fused needs train.precision bf16 or fp16 (it is " + c.train.precision +
+                 "), heads of 32 or 64 (model.width / model.heads is " + std::to_string(hs) +
+                 ") and model.context a multiple of 64 (it is " + std::to_string(c.model.context) + ")");
+  }
   if (c.train.warmup >= c.train.steps)
     report({"train.warmup", "train.steps"},
            "train.warmup " + std::to_string(c.train.warmup) + " must be less than train.steps " +
@@ -1201,7 +1218,8 @@ std::string config_to_json(const Config& c) {
   j.field("threads", t.threads).field("eval_every", t.eval_every);
   j.field("eval_batches", t.eval_batches).field("profile_every", t.profile_every);
   j.field("precision", t.precision).field("checkpoint", checkpoint_text(t));
-  j.field("accumulate", t.accumulate).field("device", t.device).field("save_every", t.save_every);
+  j.field("accumulate", t.accumulate).field("device", t.device).field("attention", t.attention);
+  j.field("save_every", t.save_every);
   j.end_object();
   j.key("parallel").begin_object();
   j.field("ranks", c.parallel.ranks).field("bucket", c.parallel.bucket);

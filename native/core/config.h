@@ -78,6 +78,7 @@ struct TrainConfig {
   uint64_t checkpoint_budget = 0;    // checkpoint budget SIZE (bytes)
   int accumulate = 1;
   std::string device = "cpu";        // cpu | cuda | auto
+  std::string attention = "materialized";  // materialized | fused (GPU, mixed precision)
   int save_every = 0;
 };
 

@@ -55,7 +55,10 @@ MemoryPrediction predict_memory(const Config& cfg, const Segments& segs, int eb,
   // attention probabilities (B*NH*T*T), attention output (NC), residual after
   // attention (NC), ln2 (NC + 2N), MLP pre- and post-GELU (4NC each) and the
   // block output (NC).
-  const uint64_t block_act = (16 * N * C + B * NH * T * T) * ab + 4 * N * eb;
+  // train.attention fused (checked by the parser: GPU, mixed precision, shape).
+  const bool flash = cuda && cfg.train.attention == "fused" && CudaFootprint::flash_attention(lowp, T, C, NH);
+  const uint64_t block_act = flash ? 16 * N * C * ab + 4 * N * eb + B * NH * T * 4
+                                   : (16 * N * C + B * NH * T * T) * ab + 4 * N * eb;
   const uint64_t out_bytes = N * C * ab;  // a block's output
   // Backward scratch for one block, at its largest: the MLP's 4NC gradient
   // and an NC gradient, or later the 3NC qkv gradient, an NC gradient and one
@@ -66,9 +69,11 @@ MemoryPrediction predict_memory(const Config& cfg, const Segments& segs, int eb,
   // CUDA (gpt_cuda.cu's backward_block): the 4NC and NC gradients in the
   // activation type, plus (mixed precision) a 16-bit copy of the residual
   // gradient; later the 3NC qkv gradient, the NC gradient and the score
-  // gradients of every (batch, head) at once.
+  // gradients of every (batch, head) at once. Fused attention recomputes
+  // the layer's probabilities there, from fp32 scores, first.
   const uint64_t block_ws =
-      cuda ? std::max((lowp ? 6 : 5) * N * C, 4 * N * C + B * NH * T * T) * ab
+      flash ? std::max(6 * N * C * ab, 4 * N * C * ab + B * NH * T * T * (4 + ab))
+      : cuda ? std::max((lowp ? 6 : 5) * N * C, 4 * N * C + B * NH * T * T) * ab
       : lowp ? std::max({10 * N * C + 4 * C * C, 9 * N * C, 6 * N * C + 4 * C * C,
                          6 * N * C + T * T + C * C, 7 * N * C + T * T + B * NH * T * T,
                          5 * N * C + T * T + 3 * C * C}) * eb

@@ -65,6 +65,15 @@ struct CudaFootprint {
   // Distinct tokens of a batch, at most: sizes the embedding backward's
   // token grouping, so its scratch does not depend on the data.
   static uint64_t max_distinct(uint64_t V, uint64_t N) { return V < N ? V : N; }
+  // Whether attention can run fused (train.attention fused;
+  // native/cuda/flash_attention.cuh): under mixed precision, heads of 32 or
+  // 64, a context in whole 64-token tiles.
+  // A block then keeps each query's log-sum-exp (B x NH x T floats) instead
+  // of the B x NH x T x T probabilities.
+  static bool flash_attention(bool lowp, uint64_t T, uint64_t C, uint64_t NH) {
+    const uint64_t hs = NH ? C / NH : 0;
+    return lowp && NH && C % NH == 0 && (hs == 32 || hs == 64) && T % 64 == 0;
+  }
 };
 
 // As JSON, for the run record and the addon.

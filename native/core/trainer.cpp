@@ -583,7 +583,8 @@ int Run::choose_device(const CudaBackend*& cuda) {
   if (cfg_.train.device == "cuda")
     return fail_before_start(where_of(cfg_, "train.device"), "train.device cuda: no usable GPU: " + why,
                              kExitRuntime);
-  device_.note = "train.device auto: no usable GPU (" + why + "); training on the cpu";
+  device_.note = "train.device auto: no usable GPU (" + why + "); training on the cpu" +
+                 (cfg_.train.attention == "fused" ? " (attention materialized: fused runs on the GPU)" : "");
   if (opt_.log_steps) std::fprintf(stderr, "trainscope: %s\n", device_.note.c_str());
   return -1;
 }
@@ -663,7 +664,7 @@ int Run::go() {
     alloc_.reset(new Allocator(cfg_.model.layers + 2, cuda ? cuda->memory() : nullptr));
     if (cuda) {
       std::string cerr;
-      model_ = cuda->create(cfg_.model, B, *alloc_, tc.seed, pred.segments, prec, cerr);
+      model_ = cuda->create(cfg_.model, B, *alloc_, tc.seed, pred.segments, prec, tc.attention == "fused", cerr);
       if (!model_) return fail_before_start(where_of(cfg_, "train.device"), "train.device cuda: " + cerr, kExitRuntime);
       // The batches' tokens stay in host memory; the model copies them over.
       host_alloc_.reset(new Allocator(cfg_.model.layers + 2));

@@ -49,6 +49,26 @@ __global__ void softmax_causal_backward_kernel(T* dpre, const T* datt, const T* 
   for (int j = lane; j < T_; j += 32) o[j] = st<T>(j <= t ? ld(p[j]) * (ld(d[j]) - dot) * scale : 0.0f);
 }
 
+// Fused attention's backward: probabilities again from the scores (fp32,
+// scaled) and each query's log-sum-exp, p = exp(s - lse), zero above the
+// diagonal.
+template <typename T>
+__global__ void softmax_from_lse_kernel(T* att, const float* scores, const float* lse, int rows, int T_) {
+  const int row = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32, lane = threadIdx.x % 32;
+  if (row >= rows) return;
+  const int t = row % T_;
+  const float* x = scores + size_t(row) * T_;
+  const float l = lse[row];
+  T* a = att + size_t(row) * T_;
+  for (int j = lane; j < T_; j += 32) a[j] = st<T>(j <= t ? k::exp_(x[j] - l) : 0.0f);
+}
+
+template <typename T>
+void softmax_from_lse(T* att, const float* scores, const float* lse, int rows, int T_, cudaStream_t s) {
+  softmax_from_lse_kernel<<<(rows + 7) / 8, 256, 0, s>>>(att, scores, lse, rows, T_);
+  KERNEL_CHECK();
+}
+
 template <typename T>
 void softmax_causal_forward(T* att, const T* pre, int rows, int T_, cudaStream_t s) {
   softmax_causal_forward_kernel<<<(rows + 7) / 8, 256, 0, s>>>(att, pre, rows, T_);

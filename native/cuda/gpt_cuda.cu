@@ -33,6 +33,7 @@
 #include "common.cuh"
 #include "crossentropy.cuh"
 #include "elementwise.cuh"
+#include "flash_attention.cuh"
 #include "layernorm.cuh"
 #include "model.h"
 #include "reduce.cuh"
@@ -131,7 +132,7 @@ __global__ void head_ptrs_kernel(const void** out, HeadPtrs hp, int n, int NH) {
 template <typename T>
 class CudaGPT final : public TrainModel {
  public:
-  CudaGPT(const ModelConfig& mc, int batch, Allocator& alloc, uint64_t seed, const Segments& segs);
+  CudaGPT(const ModelConfig& mc, int batch, Allocator& alloc, uint64_t seed, const Segments& segs, bool fused);
   ~CudaGPT() override;
 
   const std::vector<LayerInfo>& layers() const override { return layers_; }
@@ -167,6 +168,7 @@ class CudaGPT final : public TrainModel {
   struct Block {
     Buffer<T> ln1, qkv, att, atty, res2, ln2, fch, fch_gelu, res3;
     Buffer<float> ln1_mean, ln1_rstd, ln2_mean, ln2_rstd;
+    Buffer<float> lse;  // fused attention: per query, instead of att
   };
   struct Acts {
     Buffer<T> embed_out;
@@ -255,6 +257,8 @@ class CudaGPT final : public TrainModel {
   }
   const Buffer<T>& block_input(int l) const { return l > 0 ? acts_->blocks[l - 1].res3 : acts_->embed_out; }
   int segment_of(int b) const { return seg_of_.empty() ? -1 : seg_of_[b]; }
+  void attention_forward(Block& a, int li);
+  void attention_backward(const Block& a, T* d3, const T* dy, int li);
   void forward_block(int l, const T* x, bool keep_output);
   void backward_block(int l, const T* x, float* dres);
   void refresh_low(int l);
@@ -269,6 +273,9 @@ class CudaGPT final : public TrainModel {
   // exactly 0 to their gradients (the padded columns of the logits'
   // gradient are 0).
   int B_, T_, C_, NH_, V_, Vp_, Vg_, L_;
+  // Attention fused (train.attention fused; flash_attention.cuh) rather
+  // than materialised.
+  bool flash_;
   std::vector<LayerInfo> layers_;
   std::vector<TensorInfo> tensors_;
   std::vector<Buffer<float>> params_, grads_, m_, v_;
@@ -291,9 +298,12 @@ class CudaGPT final : public TrainModel {
 };
 
 template <typename T>
-CudaGPT<T>::CudaGPT(const ModelConfig& mc, int batch, Allocator& alloc, uint64_t seed, const Segments& segs)
+CudaGPT<T>::CudaGPT(const ModelConfig& mc, int batch, Allocator& alloc, uint64_t seed, const Segments& segs,
+                    bool fused)
     : alloc_(alloc), B_(batch), T_(mc.context), C_(mc.width), NH_(mc.heads), V_(mc.vocab),
       Vp_(int(CudaFootprint::padded_vocab(mc.vocab))), Vg_(mc.context >= Vp_ - mc.vocab ? Vp_ : mc.vocab), L_(mc.layers),
+      flash_(fused && !std::is_same<T, float>::value &&
+             CudaFootprint::flash_attention(true, mc.context, mc.width, mc.heads)),
       acts_(new Acts), segments_(segs) {
   std::string err;
   cublas_ = Cublas::get(err);
@@ -358,9 +368,68 @@ void CudaGPT<T>::refresh_low(int l) {
   }
 }
 
+// a.atty from a.qkv, keeping for backward either the probabilities (a.att)
+// or, fused, each query's log-sum-exp (a.lse).
+template <typename T>
+void CudaGPT<T>::attention_forward(Block& a, int li) {
+  const int C = C_, hs = C / NH_;
+  if constexpr (!std::is_same<T, float>::value) {
+    if (flash_) {
+      a.lse = Buffer<float>(alloc_, size_t(B_) * NH_ * T_, li, Cat::act);
+      flash_attention_forward(a.atty.data(), a.lse.data(), a.qkv.data(), B_, NH_, T_, C, stream_);
+      return;
+    }
+  }
+  // Every (batch element, head) at once: scores = q k^T / sqrt(hs) into
+  // att, the causal softmax in place, y = att v.
+  a.att = Buffer<T>(alloc_, size_t(B_) * NH_ * T_ * T_, li, Cat::act);
+  const float scale = 1.0f / std::sqrt(float(hs));
+  const long long tt = (long long)T_ * T_, row = (long long)T_ * 3 * C;
+  const T* qkv = a.qkv.data();
+  T* att = a.att.data();
+  gemm_heads(false, true, T_, T_, hs, scale, qkv, 3 * C, row, hs, qkv + C, 3 * C, row, hs, 0.0f, att,
+             Dtype<T>::id, T_, NH_ * tt, tt);
+  softmax_causal_forward(att, att, B_ * NH_ * T_, T_, stream_);
+  gemm_heads(false, false, T_, hs, T_, 1.0f, att, T_, NH_ * tt, tt, qkv + 2 * C, 3 * C, row, hs, 0.0f,
+             a.atty.data(), Dtype<T>::id, C, (long long)T_ * C, hs);
+}
+
+// d3 (the qkv gradient, overwritten) from dy, the attention output's
+// gradient: dv = att^T dy; ds = dy v^T; the softmax's backward in place over
+// ds; dq = ds k; dk = ds^T q. Every (batch element, head) at once. Fused
+// attention kept no probabilities: they are recomputed first, from fp32
+// scores and the forward's log-sum-exp.
+template <typename T>
+void CudaGPT<T>::attention_backward(const Block& a, T* d3, const T* dy, int li) {
+  const int C = C_, hs = C / NH_;
+  const long long tt = (long long)T_ * T_, row = (long long)T_ * 3 * C, yrow = (long long)T_ * C;
+  const float scale = 1.0f / std::sqrt(float(hs));
+  const T* qkv = a.qkv.data();
+  const T* att = a.att.data();
+  Buffer<T> recomputed;
+  if (flash_) {
+    Buffer<float> scores(alloc_, size_t(B_) * NH_ * tt, li, Cat::workspace);
+    gemm_heads(false, true, T_, T_, hs, scale, qkv, 3 * C, row, hs, qkv + C, 3 * C, row, hs, 0.0f, scores.data(),
+               CUDA_R_32F, T_, NH_ * tt, tt);
+    recomputed = Buffer<T>(alloc_, size_t(B_) * NH_ * tt, li, Cat::workspace);
+    softmax_from_lse(recomputed.data(), scores.data(), a.lse.data(), B_ * NH_ * T_, T_, stream_);
+    att = recomputed.data();
+  }
+  Buffer<T> ds(alloc_, size_t(B_) * NH_ * tt, li, Cat::workspace);
+  gemm_heads(true, false, T_, hs, T_, 1.0f, att, T_, NH_ * tt, tt, dy, C, yrow, hs, 0.0f, d3 + 2 * C,
+             Dtype<T>::id, 3 * C, row, hs);
+  gemm_heads(false, true, T_, T_, hs, 1.0f, dy, C, yrow, hs, qkv + 2 * C, 3 * C, row, hs, 0.0f, ds.data(),
+             Dtype<T>::id, T_, NH_ * tt, tt);
+  softmax_causal_backward(ds.data(), ds.data(), att, B_ * NH_ * T_, T_, scale, stream_);
+  gemm_heads(false, false, T_, hs, T_, 1.0f, ds.data(), T_, NH_ * tt, tt, qkv + C, 3 * C, row, hs, 0.0f, d3,
+             Dtype<T>::id, 3 * C, row, hs);
+  gemm_heads(true, false, T_, hs, T_, 1.0f, ds.data(), T_, NH_ * tt, tt, qkv, 3 * C, row, hs, 0.0f, d3 + C,
+             Dtype<T>::id, 3 * C, row, hs);
+}
+
 template <typename T>
 void CudaGPT<T>::forward_block(int l, const T* x, bool keep_output) {
-  const int N = B_ * T_, C = C_, li = l + 1, hs = C / NH_;
+  const int N = B_ * T_, C = C_, li = l + 1;
   const BlockLayout bl(C);
   const float* p = params_[li].data();
   const T* w = wts(li);
@@ -371,21 +440,8 @@ void CudaGPT<T>::forward_block(int l, const T* x, bool keep_output) {
   layernorm_forward(a.ln1.data(), a.ln1_mean.data(), a.ln1_rstd.data(), x, p + bl.ln1w, p + bl.ln1b, N, C, stream_);
   a.qkv = Buffer<T>(alloc_, size_t(N) * 3 * C, li, Cat::act);
   matmul_forward(a.qkv.data(), a.ln1.data(), w + bl.qkvw, p + bl.qkvb, N, C, 3 * C);
-  a.att = Buffer<T>(alloc_, size_t(B_) * NH_ * T_ * T_, li, Cat::act);
   a.atty = Buffer<T>(alloc_, size_t(N) * C, li, Cat::act);
-  {
-    // Every (batch element, head) at once: scores = q k^T / sqrt(hs) into
-    // att, the causal softmax in place, y = att v.
-    const float scale = 1.0f / std::sqrt(float(hs));
-    const long long tt = (long long)T_ * T_, row = (long long)T_ * 3 * C;
-    const T* qkv = a.qkv.data();
-    T* att = a.att.data();
-    gemm_heads(false, true, T_, T_, hs, scale, qkv, 3 * C, row, hs, qkv + C, 3 * C, row, hs, 0.0f, att,
-               Dtype<T>::id, T_, NH_ * tt, tt);
-    softmax_causal_forward(att, att, B_ * NH_ * T_, T_, stream_);
-    gemm_heads(false, false, T_, hs, T_, 1.0f, att, T_, NH_ * tt, tt, qkv + 2 * C, 3 * C, row, hs, 0.0f,
-               a.atty.data(), Dtype<T>::id, C, (long long)T_ * C, hs);
-  }
+  attention_forward(a, li);
   a.res2 = Buffer<T>(alloc_, size_t(N) * C, li, Cat::act);
   matmul_forward(a.res2.data(), a.atty.data(), w + bl.projw, p + bl.projb, N, C, C, x);
   a.ln2_mean = Buffer<float>(alloc_, N, li, Cat::act);
@@ -453,7 +509,7 @@ double CudaGPT<T>::forward(const int32_t* inputs, const int32_t* targets, LayerO
 
 template <typename T>
 void CudaGPT<T>::backward_block(int l, const T* x, float* dres) {
-  const int N = B_ * T_, C = C_, li = l + 1, hs = C / NH_;
+  const int N = B_ * T_, C = C_, li = l + 1;
   const BlockLayout bl(C);
   const float* p = params_[li].data();
   const T* w = wts(li);
@@ -476,25 +532,7 @@ void CudaGPT<T>::backward_block(int l, const T* x, float* dres) {
   matmul_backward(dC.data(), g + bl.projw, g + bl.projb, d, a.atty.data(), w + bl.projw, N, C, C);
   dres_t.reset();
   Buffer<T> d3(alloc_, size_t(N) * 3 * C, li, Cat::workspace);
-  {
-    // dv = att^T dy; ds = dy v^T; the softmax's backward in place over ds;
-    // dq = ds k; dk = ds^T q. Every (batch element, head) at once.
-    const long long tt = (long long)T_ * T_, row = (long long)T_ * 3 * C, yrow = (long long)T_ * C;
-    const float scale = 1.0f / std::sqrt(float(hs));
-    const T* qkv = a.qkv.data();
-    const T* att = a.att.data();
-    T* dq = d3.data();
-    Buffer<T> ds(alloc_, size_t(B_) * NH_ * tt, li, Cat::workspace);
-    gemm_heads(true, false, T_, hs, T_, 1.0f, att, T_, NH_ * tt, tt, dC.data(), C, yrow, hs, 0.0f, dq + 2 * C,
-               Dtype<T>::id, 3 * C, row, hs);
-    gemm_heads(false, true, T_, T_, hs, 1.0f, dC.data(), C, yrow, hs, qkv + 2 * C, 3 * C, row, hs, 0.0f, ds.data(),
-               Dtype<T>::id, T_, NH_ * tt, tt);
-    softmax_causal_backward(ds.data(), ds.data(), att, B_ * NH_ * T_, T_, scale, stream_);
-    gemm_heads(false, false, T_, hs, T_, 1.0f, ds.data(), T_, NH_ * tt, tt, qkv + C, 3 * C, row, hs, 0.0f, dq,
-               Dtype<T>::id, 3 * C, row, hs);
-    gemm_heads(true, false, T_, hs, T_, 1.0f, ds.data(), T_, NH_ * tt, tt, qkv, 3 * C, row, hs, 0.0f, dq + C,
-               Dtype<T>::id, 3 * C, row, hs);
-  }
+  attention_backward(a, d3.data(), dC.data(), li);
   matmul_backward(dC.data(), g + bl.qkvw, g + bl.qkvb, d3.data(), a.ln1.data(), w + bl.qkvw, N, C, 3 * C);
   layernorm_backward(dres, g + bl.ln1w, g + bl.ln1b, partial_.data(), dC.data(), x, p + bl.ln1w,
                      a.ln1_mean.data(), a.ln1_rstd.data(), N, C, stream_);
@@ -668,15 +706,15 @@ extern "C" __attribute__((visibility("default"))) ts::RawMemory* trainscope_cuda
 
 extern "C" __attribute__((visibility("default"))) ts::TrainModel* trainscope_cuda_create(
     const ts::ModelConfig* mc, int batch, ts::Allocator* alloc, uint64_t seed, const ts::Segments* segs,
-    int precision, std::string* err) {
+    int precision, bool fused_attention, std::string* err) {
   try {
     switch (ts::Precision(precision)) {
       case ts::Precision::bf16:
-        return new ts::cuda::CudaGPT<__nv_bfloat16>(*mc, batch, *alloc, seed, *segs);
+        return new ts::cuda::CudaGPT<__nv_bfloat16>(*mc, batch, *alloc, seed, *segs, fused_attention);
       case ts::Precision::fp16:
-        return new ts::cuda::CudaGPT<__half>(*mc, batch, *alloc, seed, *segs);
+        return new ts::cuda::CudaGPT<__half>(*mc, batch, *alloc, seed, *segs, fused_attention);
       default:
-        return new ts::cuda::CudaGPT<float>(*mc, batch, *alloc, seed, *segs);
+        return new ts::cuda::CudaGPT<float>(*mc, batch, *alloc, seed, *segs, fused_attention);
     }
   } catch (const std::bad_alloc&) {
     *err = "out of GPU memory allocating the model";

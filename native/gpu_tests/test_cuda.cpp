@@ -45,7 +45,8 @@ Grads step(const Config& cfg, const Segments& segs, bool gpu, Precision p = Prec
   std::string err;
   const CudaBackend* cuda = gpu ? CudaBackend::get(err) : nullptr;
   Allocator alloc(cfg.model.layers + 2, cuda ? cuda->memory() : nullptr);
-  std::unique_ptr<TrainModel> m = cuda ? cuda->create(cfg.model, cfg.train.batch, alloc, 11, segs, p, err)
+  std::unique_ptr<TrainModel> m = cuda ? cuda->create(cfg.model, cfg.train.batch, alloc, 11, segs, p,
+                                                      cfg.train.attention == "fused", err)
                                        : make_cpu_model(cfg.model, cfg.train.batch, alloc, 11, segs, p);
   Grads r;
   if (!m) {
@@ -94,8 +95,21 @@ void test_parity() {
   std::printf("     worst layer gradient difference, cpu vs gpu: %.2e\n", worst);
 }
 
+// Heads of 64 over whole 64-token tiles, train.attention fused: under mixed
+// precision, the fused attention path (flash_attention.cuh).
+Config flash_config() {
+  Config c = test::small_model_config();
+  c.train.attention = "fused";
+  c.model.context = 64;
+  c.model.width = 128;
+  c.model.heads = 2;
+  c.model.vocab = 64;
+  c.train.batch = 2;
+  return c;
+}
+
 void test_checkpoint_bitwise() {
-  Config cfg = test::small_model_config();
+  for (const Config& cfg : {test::small_model_config(), flash_config()})
   for (Precision p : {Precision::fp32, Precision::bf16}) {
     const Grads none = step(cfg, {}, true, p);
     const std::vector<std::pair<std::string, Segments>> plans = {
@@ -105,8 +119,9 @@ void test_checkpoint_bitwise() {
       bool same = ck.g.size() == none.g.size() && ck.loss == none.loss;
       for (size_t l = 0; same && l < none.g.size(); ++l)
         same = std::memcmp(none.g[l].data(), ck.g[l].data(), none.g[l].size() * sizeof(float)) == 0;
-      expect(same, std::string(p == Precision::fp32 ? "fp32" : "bf16") + " gpu gradients with checkpoint " +
-                       name + " are bitwise those without");
+      expect(same, std::string(p == Precision::fp32 ? "fp32" : "bf16") + ", width " +
+                       std::to_string(cfg.model.width) + ": gpu gradients with checkpoint " + name +
+                       " are bitwise those without");
     }
   }
 }
@@ -129,15 +144,18 @@ void test_memory_accounting() {
   // step's peak, peak activations and every layer's workspace, exactly.
   for (Precision p : {Precision::fp32, Precision::bf16, Precision::fp16})
     for (const Segments& segs : {Segments{}, Segments{{0, 2}, {3, 5}}, Segments{{1, 3}}}) {
-      Config c = test::small_model_config();
-      c.train.precision = p == Precision::fp32 ? "fp32" : p == Precision::bf16 ? "bf16" : "fp16";
-      for (int vocab : {64, 40}) {  // 40: the logits' rows padded to 64
+      // 40: the logits' rows padded to 64; the flash shape: fused attention in 16 bits.
+      for (const auto& [vocab, base] : {std::pair{64, test::small_model_config()}, std::pair{40, test::small_model_config()},
+                                        std::pair{64, flash_config()}}) {
+        Config c = base;
+        c.train.precision = p == Precision::fp32 ? "fp32" : p == Precision::bf16 ? "bf16" : "fp16";
         c.model.vocab = vocab;
         const MemoryPrediction pred = predict_memory(c, segs, 4, "cuda");
         const Grads gpu = step(c, segs, true, p);
         bool ws = gpu.workspace.size() == pred.layers.size();
         for (size_t l = 0; ws && l < pred.layers.size(); ++l) ws = gpu.workspace[l] == pred.layers[l].workspace;
-        const std::string what = c.train.precision + ", vocab " + std::to_string(vocab) + ", plan " +
+        const std::string what = c.train.precision + ", vocab " + std::to_string(vocab) + ", width " +
+                                 std::to_string(c.model.width) + ", plan " +
                                  segments_text(segs) + ": ";
         expect(gpu.peak == pred.peak && gpu.peak_act == pred.peak_act && ws,
                what + "gpu memory = the model's cuda prediction (peak " + std::to_string(gpu.peak) + " vs " +
@@ -178,6 +196,10 @@ void test_training() {
   expect(l32 < 0.7, "gpu fp32 learns the example (final loss < 0.7)");
   expect(std::fabs(lb - l32) <= 0.02 * l32, "gpu bf16 ends within 2% of gpu fp32");
   expect(std::fabs(lh - l32) <= 0.02 * l32, "gpu fp16 (loss scaling) ends within 2% of gpu fp32");
+  const auto fused = test::train_example({"train.device=cuda", "train.precision=bf16", "train.attention=fused"});
+  const double lf = tail_mean(fused.losses, 10);
+  std::printf("     bf16 with fused attention: %.4f\n", lf);
+  expect(fused.exit_code == 0 && std::fabs(lf - l32) <= 0.02 * l32, "gpu bf16 with fused attention ends within 2% of gpu fp32");
   expect(std::fabs(l32 - lc) <= 0.02 * lc, "gpu fp32 ends within 2% of cpu fp32");
 }
 

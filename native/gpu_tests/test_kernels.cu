@@ -13,6 +13,7 @@
 #include "attention.cuh"
 #include "crossentropy.cuh"
 #include "elementwise.cuh"
+#include "flash_attention.cuh"
 #include "kernels.h"
 #include "layernorm.cuh"
 #include "reduce.cuh"
@@ -229,6 +230,38 @@ void test_softmax() {
   close(gd.get(), dpre, 1e-5, "causal softmax backward, in place");
 }
 
+// Fused attention's forward (bf16) against the CPU's attention on the same
+// rounded inputs: the output, and the probabilities backward recomputes
+// from fp32 scores and the forward's log-sum-exp.
+void test_flash_attention(int hs) {
+  const int B = 2, NH = 2, T = 128, C = NH * hs;
+  const size_t n3 = size_t(B) * T * 3 * C, n = size_t(B) * T * C, rows = size_t(B) * NH * T;
+  auto qkv = randn(n3, 20 + hs);
+  std::vector<__nv_bfloat16> qkv_h(n3);
+  for (size_t i = 0; i < n3; ++i) qkv[i] = __bfloat162float(qkv_h[i] = __float2bfloat16_rn(qkv[i]));
+  std::vector<float> y(n), att(rows * T);
+  k::attention_forward(y.data(), att.data(), qkv.data(), B, T, C, NH);
+  // The scaled scores, as backward's product computes them.
+  std::vector<float> scores(rows * T);
+  const double scale = 1.0 / std::sqrt(double(hs));
+  for (int b = 0; b < B; ++b)
+    for (int h = 0; h < NH; ++h)
+      for (int i = 0; i < T; ++i)
+        for (int j = 0; j < T; ++j) {
+          double d = 0;
+          for (int e = 0; e < hs; ++e)
+            d += double(qkv[(size_t(b) * T + i) * 3 * C + h * hs + e]) * qkv[(size_t(b) * T + j) * 3 * C + C + h * hs + e];
+          scores[((size_t(b) * NH + h) * T + i) * T + j] = float(d * scale);
+        }
+  Dev<__nv_bfloat16> gqkv(qkv_h), gy(n), gp(rows * T);
+  Dev<float> lse(rows), gs(scores);
+  flash_attention_forward(gy.p, lse.p, gqkv.p, B, NH, T, C, nullptr);
+  softmax_from_lse(gp.p, gs.p, lse.p, int(rows), T, nullptr);
+  const std::string h = "fused attention forward (head size " + std::to_string(hs) + ", bf16): ";
+  close(widen(gy.get()), y, 2e-2, h + "output");
+  close(widen(gp.get()), att, 1e-2, h + "probabilities again from the log-sum-exp");
+}
+
 }  // namespace
 
 int main() {
@@ -244,6 +277,8 @@ int main() {
     test_encoder();
     test_crossentropy();
     test_softmax();
+    test_flash_attention(32);
+    test_flash_attention(64);
     CUDA_CHECK(cudaDeviceSynchronize());
   } catch (const std::exception& e) {
     expect(false, e.what());
