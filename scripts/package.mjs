@@ -61,9 +61,9 @@ function buildNativeRelease(cmakeArgs) {
   if (cudaConfigured(nativeDir)) run('cmake', ['--build', nativeDir, '-j', jobs, '--target', 'trainscope_cuda']);
 }
 
+// CMake defines the plugin's target only where it found nvcc.
 function cudaConfigured(dir) {
-  const cache = path.join(dir, 'CMakeCache.txt');
-  return existsSync(cache) && /^CMAKE_CUDA_COMPILER:\w+=\S*nvcc/m.test(readFileSync(cache, 'utf8'));
+  return existsSync(path.join(dir, 'CMakeFiles', 'trainscope_cuda.dir'));
 }
 
 function copy(rel, from = path.join(root, rel)) {
