@@ -19,13 +19,14 @@ export type ActionId =
   | 'raiseBudget'
   | 'leastPlan'
   | 'precision'
+  | 'attention'
   | 'checkpoint'
   | 'accumulate'
   | 'accumulateFit'
   | 'noiseScale';
 
 /** The `[train]` key an action is about. */
-export type ActionKey = 'precision' | 'checkpoint' | 'accumulate';
+export type ActionKey = 'precision' | 'attention' | 'checkpoint' | 'accumulate';
 
 export interface ConfigAction {
   id: ActionId;
@@ -156,7 +157,7 @@ export function fitTotalBudget(
 // longer describes the config, so its measurements say nothing about it.
 const MEMORY_KEYS: Record<string, readonly string[] | 'all'> = {
   model: 'all',
-  train: ['batch', 'precision', 'checkpoint', 'accumulate'],
+  train: ['batch', 'precision', 'attention', 'checkpoint', 'accumulate', 'device'],
   parallel: ['ranks'],
 };
 
@@ -363,6 +364,24 @@ export function configInsights(input: InsightsInput): ConfigInsights {
     }
   }
 
+  // Fused attention on the GPU: each query's log-sum-exp kept instead of
+  // the T x T probabilities, which backward recomputes.
+  if (train.attention === 'materialized') {
+    const kept = plan.attention?.find((a) => a.attention === 'materialized');
+    const fused = plan.attention?.find((a) => a.attention === 'fused');
+    if (kept && fused && fused.peak_act_bytes < kept.peak_act_bytes) {
+      actions.push({
+        id: 'attention',
+        key: 'attention',
+        title: `Fuse attention on the GPU (activations ${MINUS}${formatBytes(kept.peak_act_bytes - fused.peak_act_bytes)}; backward recomputes the probabilities)`,
+        edits: setKeyEdits(text, 'train', [['attention', 'fused']]),
+        lines: offerLines(lines, ['attention']),
+        predicted: { peak_bytes: fused.peak_bytes, peak_act_bytes: fused.peak_act_bytes },
+        fitsBudget: fits(fused.peak_bytes),
+      });
+    }
+  }
+
   // Checkpoint every ceil(sqrt(L)) blocks: the classic memory/recompute balance.
   if (train.checkpoint === 'none') {
     const none = plan.schedules.find((s) => s.name === 'none');
@@ -441,7 +460,7 @@ export function configInsights(input: InsightsInput): ConfigInsights {
 }
 
 /**
- * Markdown for a hover on `precision`, `checkpoint` or `accumulate`: the
+ * Markdown for a hover on `precision`, `attention`, `checkpoint` or `accumulate`: the
  * planner's prediction for each choice, the config's own marked.
  */
 export function predictionNotes(plan: PlanReport, config: ResolvedConfig, key: string): string | undefined {
@@ -474,6 +493,13 @@ export function predictionNotes(plan: PlanReport, config: ResolvedConfig, key: s
         );
       }
       return ['Predicted:', '', '| schedule | plan | activations | peak | step time |', '| --- | --- | --- | --- | --- |', ...rows].join('\n');
+    }
+    case 'attention': {
+      if (!plan.attention?.length) return undefined;
+      const rows = plan.attention.map(
+        (a) => `| ${a.attention}${mark(a.attention === config.train.attention)} | ${formatBytes(a.peak_act_bytes)} | ${formatBytes(a.peak_bytes)} |`,
+      );
+      return ['Predicted on the GPU:', '', '| attention | activations | peak |', '| --- | --- | --- |', ...rows].join('\n');
     }
     case 'accumulate': {
       const rows = plan.accumulate.map(

@@ -119,7 +119,7 @@ class KeyHover implements vscode.HoverProvider {
 
   /** The planner's numbers for each choice of `key`; none for other keys or a config with errors. */
   private predictions(doc: vscode.TextDocument, key: string): string | undefined {
-    if (key !== 'precision' && key !== 'checkpoint' && key !== 'accumulate') return undefined;
+    if (key !== 'precision' && key !== 'attention' && key !== 'checkpoint' && key !== 'accumulate') return undefined;
     const native = this.ctx.nativeApi();
     if (!native) return undefined;
     const text = doc.getText();

@@ -88,6 +88,11 @@ export interface PlanReport {
   /** Present when a budget was given (the config's `checkpoint budget …`, or the caller's). */
   budget?: { bytes: number; fits: boolean; min_budget: number; plan?: PlanSchedule };
   precisions: { precision: 'fp32' | 'bf16' | 'fp16'; peak_act_bytes: number; peak_bytes: number }[];
+  /**
+   * train.attention's layouts on the GPU (configs whose train.device is not
+   * cpu; fused only where the shape allows it). Absent from older addons.
+   */
+  attention?: { attention: 'materialized' | 'fused'; peak_act_bytes: number; peak_bytes: number }[];
   /** Same global batch as K micro-batches of batch/K. */
   accumulate: { accumulate: number; batch: number; peak_act_bytes: number; peak_bytes: number }[];
 }

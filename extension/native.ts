@@ -65,6 +65,7 @@ export interface ResolvedConfig {
     checkpoint: string;
     accumulate: number;
     device: string;
+    attention: string;
     save_every: number;
   };
   parallel: { ranks: number; bucket: number; backend: string };

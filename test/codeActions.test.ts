@@ -191,6 +191,31 @@ describe('code actions', { skip: haveAddon ? false : NO_ADDON }, () => {
     });
   }
 
+  test('a GPU config: fuse attention, titled with the planner\'s numbers, offered on its line', () => {
+    const n = native();
+    const text = fixture('gpu-bf16.train');
+    const plan = n.plan(text, 'gpu-bf16.train');
+    const kept = plan.attention?.find((a) => a.attention === 'materialized');
+    const fused = plan.attention?.find((a) => a.attention === 'fused');
+    assert.ok(kept && fused && fused.peak_act_bytes < kept.peak_act_bytes, JSON.stringify(plan.attention));
+    const { actions } = configInsights({ text, fileName: 'gpu-bf16.train', native: n, budgetBytes: null });
+    const a = action(actions, 'attention');
+    assert.equal(a.title, `Fuse attention on the GPU (activations ${MINUS}${formatBytes(kept.peak_act_bytes - fused.peak_act_bytes)}; backward recomputes the probabilities)`);
+    assert.deepEqual(a.lines, [11]);
+    const edited = applyEdits(text, a.edits);
+    assert.equal(parsed(edited, 'gpu-bf16.train').train.attention, 'fused');
+    // The prediction in the action is what the memory model says of the edited config.
+    assert.equal(n.predictMemory(edited, 'gpu-bf16.train').peak_act_bytes, a.predicted?.peak_act_bytes);
+    // The hover on `attention` tabulates both layouts, the config's marked.
+    const notes = predictionNotes(plan, parsed(text, 'gpu-bf16.train'), 'attention') ?? '';
+    assert.ok(notes.includes(`| materialized ← | ${formatBytes(kept.peak_act_bytes)} |`), notes);
+    assert.ok(notes.includes(`| fused | ${formatBytes(fused.peak_act_bytes)} |`), notes);
+    // Already bf16: no precision action. On the CPU there is no attention choice.
+    assert.equal(actions.find((x) => x.id === 'precision'), undefined);
+    const cpu = configInsights({ text: text.replace('device cuda', 'device cpu').replace('attention materialized\n', ''), fileName: 'cpu.train', native: n, budgetBytes: null });
+    assert.equal(cpu.actions.find((x) => x.id === 'attention'), undefined);
+  });
+
   test('actions are offered on their key line, else on [train] and the top of the file', () => {
     const n = native();
     const text = fixture('comments.train');

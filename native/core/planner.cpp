@@ -284,6 +284,23 @@ std::string plan_report_json(const Config& cfg, uint64_t budget) {
     j.field("peak_bytes", p.peak).end_object();
   }
   j.end_array();
+  // train.attention, where the config can train on a GPU: both layouts as
+  // the CUDA backend allocates them (fused only where the shape allows).
+  if (cfg.train.device != "cpu") {
+    j.key("attention").begin_array();
+    for (const char* att : {"materialized", "fused"}) {
+      Config c = cfg;
+      c.train.attention = att;
+      if (c.train.attention == "fused" &&
+          !CudaFootprint::flash_attention(c.train.precision != "fp32", uint64_t(c.model.context),
+                                          uint64_t(c.model.width), uint64_t(c.model.heads)))
+        continue;
+      const MemoryPrediction p = predict_memory(c, own.segments, eb, "cuda");
+      j.begin_object().field("attention", att).field("peak_act_bytes", p.peak_act);
+      j.field("peak_bytes", p.peak).end_object();
+    }
+    j.end_array();
+  }
   j.key("accumulate").begin_array();
   const int global = cfg.train.batch * cfg.train.accumulate;
   for (int K = 1; K <= global; K *= 2) {
