@@ -332,18 +332,8 @@ std::string checkpoint_soft_identity(const Config& c) {
 }
 
 std::string identity_differences(const std::string& saved, const std::string& now) {
-  auto lines = [](const std::string& t) {
-    std::map<std::string, std::string> m;
-    std::istringstream in(t);
-    std::string line;
-    while (std::getline(in, line)) {
-      const size_t sp = line.find(' ');
-      if (sp == std::string::npos) m[line] = "";
-      else m[line.substr(0, sp)] = line.substr(sp + 1);
-    }
-    return m;
-  };
-  const auto a = lines(saved), b = lines(now);
+  // Identities are "key value" lines, the form of the state section.
+  const auto a = kv_decode(saved), b = kv_decode(now);
   std::string out;
   auto shown = [](const std::string& v) { return v.empty() ? std::string("(empty)") : v; };
   for (const auto& kv : b) {

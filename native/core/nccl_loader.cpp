@@ -5,19 +5,11 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "dl.h"
+
 namespace ts {
 
 namespace {
-
-template <typename F>
-bool sym(void* lib, const char* name, F& out, std::string& missing) {
-  out = reinterpret_cast<F>(dlsym(lib, name));
-  if (!out) {
-    if (!missing.empty()) missing += ", ";
-    missing += name;
-  }
-  return out != nullptr;
-}
 
 constexpr int kCudaMemcpyHostToDevice = 1;
 constexpr int kCudaMemcpyDeviceToHost = 2;
@@ -67,14 +59,14 @@ bool Nccl::load(std::string& err) {
     return false;
   }
   std::string missing;
-  sym(lib, "ncclGetVersion", get_version_, missing);
-  sym(lib, "ncclGetUniqueId", get_unique_id_, missing);
-  sym(lib, "ncclCommInitRank", comm_init_rank_, missing);
-  sym(lib, "ncclAllReduce", all_reduce_, missing);
-  sym(lib, "ncclCommDestroy", comm_destroy_, missing);
-  sym(lib, "ncclCommAbort", comm_abort_, missing);
-  sym(lib, "ncclCommGetAsyncError", comm_get_async_error_, missing);
-  sym(lib, "ncclGetErrorString", get_error_string_, missing);
+  dl_symbol(lib, "ncclGetVersion", get_version_, missing);
+  dl_symbol(lib, "ncclGetUniqueId", get_unique_id_, missing);
+  dl_symbol(lib, "ncclCommInitRank", comm_init_rank_, missing);
+  dl_symbol(lib, "ncclAllReduce", all_reduce_, missing);
+  dl_symbol(lib, "ncclCommDestroy", comm_destroy_, missing);
+  dl_symbol(lib, "ncclCommAbort", comm_abort_, missing);
+  dl_symbol(lib, "ncclCommGetAsyncError", comm_get_async_error_, missing);
+  dl_symbol(lib, "ncclGetErrorString", get_error_string_, missing);
   if (!missing.empty()) {
     err = std::string("parallel.backend nccl: ") + name + " lacks " + missing +
           " (NCCL 2.9 or newer is needed)";
@@ -110,15 +102,15 @@ bool Nccl::load_cudart(std::string& err) {
     return false;
   }
   std::string missing;
-  sym(cudart_, "cudaGetDeviceCount", cuda_get_device_count_, missing);
-  sym(cudart_, "cudaSetDevice", cuda_set_device_, missing);
-  sym(cudart_, "cudaStreamCreateWithFlags", cuda_stream_create_with_flags_, missing);
-  sym(cudart_, "cudaStreamSynchronize", cuda_stream_synchronize_, missing);
-  sym(cudart_, "cudaStreamDestroy", cuda_stream_destroy_, missing);
-  sym(cudart_, "cudaMalloc", cuda_malloc_, missing);
-  sym(cudart_, "cudaFree", cuda_free_, missing);
-  sym(cudart_, "cudaMemcpy", cuda_memcpy_, missing);
-  sym(cudart_, "cudaGetErrorString", cuda_get_error_string_, missing);
+  dl_symbol(cudart_, "cudaGetDeviceCount", cuda_get_device_count_, missing);
+  dl_symbol(cudart_, "cudaSetDevice", cuda_set_device_, missing);
+  dl_symbol(cudart_, "cudaStreamCreateWithFlags", cuda_stream_create_with_flags_, missing);
+  dl_symbol(cudart_, "cudaStreamSynchronize", cuda_stream_synchronize_, missing);
+  dl_symbol(cudart_, "cudaStreamDestroy", cuda_stream_destroy_, missing);
+  dl_symbol(cudart_, "cudaMalloc", cuda_malloc_, missing);
+  dl_symbol(cudart_, "cudaFree", cuda_free_, missing);
+  dl_symbol(cudart_, "cudaMemcpy", cuda_memcpy_, missing);
+  dl_symbol(cudart_, "cudaGetErrorString", cuda_get_error_string_, missing);
   if (!missing.empty()) {
     err = "parallel.backend nccl: the CUDA runtime lacks " + missing;
     dlclose(cudart_);

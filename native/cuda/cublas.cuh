@@ -12,6 +12,8 @@
 #include <cstdlib>
 #include <string>
 
+#include "dl.h"
+
 namespace ts::cuda {
 
 using cublasHandle_t = struct cublasContext*;
@@ -75,22 +77,18 @@ struct Cublas {
                    "); install it (the CUDA toolkit's libcublas, or pip's nvidia-cublas) and put its "
                    "folder on LD_LIBRARY_PATH, or name the file in TRAINSCOPE_CUBLAS_LIBRARY";
       } else {
-        bool ok = true;
-        auto sym = [&](auto& fn, const char* name) {
-          fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(dlsym(h, name));
-          if (!fn && ok) {
-            ok = false;
-            load_err = std::string("cuBLAS lacks ") + name;
-          }
-        };
-        sym(c.create, "cublasCreate_v2");
-        sym(c.destroy, "cublasDestroy_v2");
-        sym(c.set_stream, "cublasSetStream_v2");
-        sym(c.set_workspace, "cublasSetWorkspace_v2");
-        sym(c.get_version, "cublasGetVersion_v2");
-        sym(c.gemm_strided_batched_ex, "cublasGemmStridedBatchedEx");
-        sym(c.gemm_batched_ex, "cublasGemmBatchedEx");
-        if (!ok) c = Cublas();
+        std::string missing;
+        dl_symbol(h, "cublasCreate_v2", c.create, missing);
+        dl_symbol(h, "cublasDestroy_v2", c.destroy, missing);
+        dl_symbol(h, "cublasSetStream_v2", c.set_stream, missing);
+        dl_symbol(h, "cublasSetWorkspace_v2", c.set_workspace, missing);
+        dl_symbol(h, "cublasGetVersion_v2", c.get_version, missing);
+        dl_symbol(h, "cublasGemmStridedBatchedEx", c.gemm_strided_batched_ex, missing);
+        dl_symbol(h, "cublasGemmBatchedEx", c.gemm_batched_ex, missing);
+        if (!missing.empty()) {
+          load_err = "cuBLAS lacks " + missing;
+          c = Cublas();
+        }
       }
     }
     if (!c.create) {
