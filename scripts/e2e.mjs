@@ -333,13 +333,35 @@ async function shot(page, name, { docs = false } = {}) {
   }
 }
 
+/**
+ * Opens the command palette and types `text` into it. A key press can land
+ * where the workbench does not see it, and the palette closes when focus
+ * moves while it opens (the panel redrawing beside the editor), so this
+ * tries again, with Ctrl+Shift+P too, until the text is in an open palette.
+ */
+async function typeInPalette(page, text) {
+  const input = page.locator('.quick-input-widget input.input');
+  for (let attempt = 0; attempt < 5; attempt++) {
+    await page.keyboard.press('Escape');
+    await page.keyboard.press(attempt % 2 ? 'Control+Shift+P' : 'F1');
+    try {
+      await input.waitFor({ state: 'visible', timeout: 5000 });
+      await input.fill(text, { timeout: 2000 });
+      // Still open with the text in it a moment later: the palette is ours.
+      await page.waitForTimeout(200);
+      if ((await input.isVisible()) && (await input.inputValue()) === text) return input;
+    } catch {
+      // Fall through: focus the editor (its tab leaves the cursor where it is) and try again.
+    }
+    console.log(`  (the command palette did not stay open for '${text}': try ${attempt + 2})`);
+    await page.locator('.editor-group-container.active .tab.active').first().click().catch(() => {});
+  }
+  throw new Error(`the command palette did not stay open to take '${text}' (F1, Ctrl+Shift+P, 5 tries)`);
+}
+
 /** Runs a command from the command palette by its label ("TrainScope: Profile Run"). */
 async function runCommand(page, label) {
-  await page.keyboard.press('Escape');
-  await page.keyboard.press('F1');
-  const input = page.locator('.quick-input-widget input.input');
-  await input.waitFor({ state: 'visible' });
-  await input.fill(`>${label}`);
+  const input = await typeInPalette(page, `>${label}`);
   const row = page.locator('.quick-input-list .monaco-list-row', { hasText: label }).first();
   await row.waitFor({ state: 'visible', timeout: 15_000 });
   await input.press('Enter');
