@@ -8,12 +8,14 @@
 // the guard below), and all data is copied into JS values.
 //
 // JS API (typed wrapper: extension/native.ts):
-//   parse(text, fileName, overrides?) -> { ok, diagnostics, config, where }
-//       config is the resolved config as a JSON string (config_to_json), or
-//       null when the config has errors.
-//   predictMemory(text, fileName, overrides?) -> JSON string
-//       (memory_prediction_to_json); throws the first error when the config
-//       does not parse.
+//   analyze(text, fileName, { overrides?, memoryBudget? }) -> JSON string:
+//       everything the editor knows of a config, from one parse: the
+//       diagnostics (what `trainscope-train --check` prints), the resolved
+//       config (null with errors), where each key was set, the outline (the
+//       byte spans of every header, key and value line), and the planner's
+//       report (every checkpoint schedule, precision, accumulation; the
+//       config's own budget plan or its ways out; with memoryBudget, the plan
+//       whose whole peak fits it), or null when the config cannot be planned.
 //   keyTable() -> [{ section, key, type, values, default, doc }]
 //   version() -> string
 #include <napi.h>
@@ -23,7 +25,7 @@
 #include <vector>
 
 #include "config.h"
-#include "memory_model.h"
+#include "json.h"
 #include "planner.h"
 
 namespace {
@@ -49,102 +51,90 @@ std::string string_arg(const Napi::CallbackInfo& info, size_t i, const char* nam
   return info[i].As<Napi::String>().Utf8Value();
 }
 
-// Optional string[] (undefined or null = none).
-std::vector<std::string> overrides_arg(const Napi::CallbackInfo& info, size_t i) {
-  std::vector<std::string> out;
-  if (info.Length() <= i || info[i].IsUndefined() || info[i].IsNull()) return out;
-  if (!info[i].IsArray())
-    throw Napi::TypeError::New(info.Env(), "overrides must be an array of strings");
-  Napi::Array arr = info[i].As<Napi::Array>();
-  const uint32_t n = arr.Length();
-  out.reserve(n);
-  for (uint32_t k = 0; k < n; ++k) {
-    Napi::Value v = arr.Get(k);
-    if (!v.IsString())
-      throw Napi::TypeError::New(info.Env(), "overrides[" + std::to_string(k) + "] must be a string");
-    out.push_back(v.As<Napi::String>().Utf8Value());
+// { overrides?: string[], memoryBudget?: number } (undefined or null = none).
+struct AnalyzeOptions {
+  std::vector<std::string> overrides;
+  uint64_t memory_budget = 0;
+};
+
+AnalyzeOptions options_arg(const Napi::CallbackInfo& info, size_t i) {
+  AnalyzeOptions o;
+  if (info.Length() <= i || info[i].IsUndefined() || info[i].IsNull()) return o;
+  if (!info[i].IsObject()) throw Napi::TypeError::New(info.Env(), "options must be an object");
+  Napi::Object obj = info[i].As<Napi::Object>();
+  Napi::Value ov = obj.Get("overrides");
+  if (!ov.IsUndefined() && !ov.IsNull()) {
+    if (!ov.IsArray()) throw Napi::TypeError::New(info.Env(), "options.overrides must be an array of strings");
+    Napi::Array arr = ov.As<Napi::Array>();
+    for (uint32_t k = 0; k < arr.Length(); ++k) {
+      Napi::Value v = arr.Get(k);
+      if (!v.IsString())
+        throw Napi::TypeError::New(info.Env(), "options.overrides[" + std::to_string(k) + "] must be a string");
+      o.overrides.push_back(v.As<Napi::String>().Utf8Value());
+    }
   }
-  return out;
-}
-
-ts::ParseResult parse_args(const Napi::CallbackInfo& info) {
-  const std::string text = string_arg(info, 0, "text");
-  const std::string file = string_arg(info, 1, "fileName");
-  const std::vector<std::string> overrides = overrides_arg(info, 2);
-  return ts::parse_config(text, file, overrides);
-}
-
-// For calls that need a valid config: its first error becomes a JS Error
-// with the trainer's "file:line:col: error: msg" text.
-ts::Config valid_config(const Napi::CallbackInfo& info) {
-  ts::ParseResult r = parse_args(info);
-  for (const ts::Diagnostic& d : r.diagnostics)
-    if (d.severity == "error") throw Napi::Error::New(info.Env(), d.format());
-  return std::move(r.config);
-}
-
-Napi::Object diagnostic_object(Napi::Env env, const ts::Diagnostic& d) {
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("file", d.file);
-  o.Set("line", d.line);
-  o.Set("col", d.col);
-  o.Set("endCol", d.end_col);
-  o.Set("severity", d.severity);
-  o.Set("message", d.message);
-  o.Set("key", d.key);
+  Napi::Value mb = obj.Get("memoryBudget");
+  if (!mb.IsUndefined() && !mb.IsNull()) {
+    const double b = mb.IsNumber() ? mb.As<Napi::Number>().DoubleValue() : -1;
+    if (!(b >= 0) || b > 9007199254740992.0)
+      throw Napi::RangeError::New(info.Env(), "options.memoryBudget must be a byte count");
+    o.memory_budget = uint64_t(b);
+  }
   return o;
 }
 
-Napi::Value Parse(const Napi::CallbackInfo& info) {
-  return guarded(info, "parse", [&](Napi::Env env) -> Napi::Value {
-    ts::ParseResult r = parse_args(info);
-    // What the trainer's --check adds to the parser: a checkpoint budget
-    // that no plan fits.
+void diagnostic_json(ts::Json& j, const ts::Diagnostic& d) {
+  j.begin_object();
+  j.field("file", d.file).field("line", d.line).field("col", d.col).field("endCol", d.end_col);
+  j.field("severity", d.severity).field("message", d.message).field("key", d.key);
+  j.end_object();
+}
+
+Napi::Value Analyze(const Napi::CallbackInfo& info) {
+  return guarded(info, "analyze", [&](Napi::Env env) -> Napi::Value {
+    const std::string text = string_arg(info, 0, "text");
+    const std::string file = string_arg(info, 1, "fileName");
+    const AnalyzeOptions opt = options_arg(info, 2);
+    ts::ParseResult r = ts::parse_config(text, file, opt.overrides);
+    // The planner needs a config the parser accepts. A checkpoint budget no
+    // plan fits is the planner's own error (what --check adds to the
+    // parser): such a config is still planned, for the ways out.
+    const bool plannable = r.ok();
     ts::Diagnostic plan_error;
-    if (r.ok() && ts::checkpoint_diagnostic(r.config, plan_error)) r.diagnostics.push_back(plan_error);
+    if (plannable && ts::checkpoint_diagnostic(r.config, plan_error)) r.diagnostics.push_back(plan_error);
     const bool ok = r.ok();
-    Napi::Object out = Napi::Object::New(env);
-    out.Set("ok", ok);
-    Napi::Array diags = Napi::Array::New(env, r.diagnostics.size());
-    for (size_t i = 0; i < r.diagnostics.size(); ++i)
-      diags.Set(uint32_t(i), diagnostic_object(env, r.diagnostics[i]));
-    out.Set("diagnostics", diags);
-    if (ok) out.Set("config", ts::config_to_json(r.config));
-    else out.Set("config", env.Null());
-    Napi::Object where = Napi::Object::New(env);
+    std::string s;
+    ts::Json j(s);
+    j.begin_object();
+    j.field("ok", ok);
+    j.key("diagnostics").begin_array();
+    for (const ts::Diagnostic& d : r.diagnostics) diagnostic_json(j, d);
+    j.end_array();
+    j.key("config");
+    if (ok) j.raw(ts::config_to_json(r.config));
+    else j.null();
+    j.key("where").begin_object();
     for (const auto& [key, loc] : r.config.where) {
-      Napi::Object l = Napi::Object::New(env);
-      l.Set("line", loc.line);
-      l.Set("col", loc.col);
-      l.Set("valueCol", loc.value_col);
-      l.Set("endCol", loc.end_col);
-      l.Set("file", loc.file);
-      where.Set(key, l);
+      j.key(key.c_str()).begin_object();
+      j.field("file", loc.file).field("line", loc.line).field("col", loc.col);
+      j.field("valueCol", loc.value_col).field("endCol", loc.end_col);
+      j.end_object();
     }
-    out.Set("where", where);
-    return out;
-  });
-}
-
-Napi::Value PredictMemory(const Napi::CallbackInfo& info) {
-  return guarded(info, "predictMemory", [&](Napi::Env env) -> Napi::Value {
-    return Napi::String::New(env, ts::memory_prediction_to_json(ts::predict_memory(valid_config(info))));
-  });
-}
-
-// plan(text, fileName, overrides?, budgetBytes?) -> JSON string of
-// ts::plan_report_json: every checkpoint schedule, precision and
-// accumulation with its predicted memory and recompute.
-Napi::Value Plan(const Napi::CallbackInfo& info) {
-  return guarded(info, "plan", [&](Napi::Env env) -> Napi::Value {
-    const ts::Config cfg = valid_config(info);
-    uint64_t budget = 0;
-    if (info.Length() > 3 && info[3].IsNumber()) {
-      const double b = info[3].As<Napi::Number>().DoubleValue();
-      if (!(b >= 0) || b > 9007199254740992.0) throw Napi::RangeError::New(env, "plan: the budget must be a byte count");
-      budget = uint64_t(b);
+    j.end_object();
+    j.key("outline").begin_array();
+    for (const ts::OutlineLine& o : r.outline) {
+      j.begin_object().field("line", o.line).field("header", o.header).field("section", o.section);
+      if (!o.header) j.field("key", o.key);
+      j.field("col", o.col).field("endCol", o.end_col);
+      if (!o.header) j.field("valueCol", o.value_col).field("valueEnd", o.value_end);
+      j.end_object();
     }
-    return Napi::String::New(env, ts::plan_report_json(cfg, budget));
+    j.end_array();
+    j.key("plan");
+    if (plannable) j.raw(ts::plan_report_json(r.config, opt.memory_budget));
+    else j.null();
+    j.end_object();
+    return Napi::String::New(env, s);
   });
 }
 
@@ -173,9 +163,7 @@ Napi::Value Version(const Napi::CallbackInfo& info) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("parse", Napi::Function::New(env, Parse, "parse"));
-  exports.Set("predictMemory", Napi::Function::New(env, PredictMemory, "predictMemory"));
-  exports.Set("plan", Napi::Function::New(env, Plan, "plan"));
+  exports.Set("analyze", Napi::Function::New(env, Analyze, "analyze"));
   exports.Set("keyTable", Napi::Function::New(env, KeyTable, "keyTable"));
   exports.Set("version", Napi::Function::New(env, Version, "version"));
   return exports;

@@ -562,6 +562,7 @@ class Parser {
   int cur_line_ = 0;
   bool overriding_ = false;
   int section_ = kNoSection;
+  std::string section_name_;               // as the last header wrote it (outline)
   std::map<std::string, int> seen_;        // key -> first line in the file (duplicates)
   std::map<std::string, std::string> raw_; // key -> value as written (messages)
   std::set<std::pair<std::string, int>> lines_with_diag_;
@@ -632,6 +633,19 @@ void Parser::parse_line(const std::string& line) {
     if (line[vend] == '"') quoted = !quoted;
     if (line[vend] == '#' && !quoted && vend > 0 && is_space(line[vend - 1])) break;
   }
+  if (!overriding_) {
+    OutlineLine o;
+    o.line = cur_line_;
+    o.section = section_name_;
+    o.key = line.substr(i, kend - i);
+    o.col = int(i) + 1;
+    o.end_col = int(kend) + 1;
+    size_t vlast = vend;
+    while (vlast > vstart && is_space(line[vlast - 1])) --vlast;
+    o.value_col = vlast > vstart ? int(vstart) + 1 : o.end_col;
+    o.value_end = vlast > vstart ? int(vlast) + 1 : o.end_col;
+    r_.outline.push_back(o);
+  }
   parse_key(section_, line.substr(i, kend - i), int(i) + 1,
             rtrim(line.substr(vstart, vend - vstart)), int(vstart) + 1);
 }
@@ -643,10 +657,14 @@ void Parser::parse_header(const std::string& line, size_t open) {
   // would only produce echo errors: skip them instead.
   section_ = kUnknownSection;
   if (close == std::string::npos) {
+    section_name_.clear();
+    r_.outline.push_back({cur_line_, true, "", "", bcol, int(line.size()) + 1, 0, 0});
     fail(bcol, int(line.size()) + 1, "section header is missing its closing ']'");
     return;
   }
   std::string name = line.substr(open + 1, close - open - 1);
+  section_name_ = rtrim(name.substr(skip_space(name, 0)));
+  r_.outline.push_back({cur_line_, true, section_name_, "", bcol, int(close) + 2, 0, 0});
   const int ncol = bcol + 1, nend = int(close) + 1;
   size_t after = skip_space(line, close + 1);
   if (name.empty()) {

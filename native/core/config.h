@@ -98,9 +98,25 @@ struct Config {
   std::map<std::string, SourceLoc> where;
 };
 
+// One line of the file as the parser read it: a `[section]` header or a key
+// line (keys it rejected included). 1-based byte columns, end one past. The
+// editor finds keys and values here, where the trainer found them, instead
+// of lexing the text a second time.
+struct OutlineLine {
+  int line = 0;
+  bool header = false;
+  std::string section;  // the header's name; a key line's section ("" before any header)
+  std::string key;      // key lines only
+  int col = 0;          // the key's first byte; a header's '['
+  int end_col = 0;      // past the key; past a header's ']' (or the line's end without one)
+  int value_col = 0;    // the value without a trailing comment or blanks; for a
+  int value_end = 0;    // key without a value both are end_col
+};
+
 struct ParseResult {
   Config config;
   std::vector<Diagnostic> diagnostics;
+  std::vector<OutlineLine> outline;  // the file's header and key lines, in order
   bool ok() const;  // no diagnostic of severity "error"
 };
 

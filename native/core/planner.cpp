@@ -201,6 +201,62 @@ std::string mb(uint64_t b) {
 }
 }  // namespace
 
+std::string size_text_at_least(uint64_t bytes, uint64_t* denoted) {
+  struct Unit {
+    uint64_t scale;
+    uint64_t step;  // the rounding unit: a tenth (MB, KB) or a hundredth (GB, TB)
+    int digits;
+    const char* name;
+  };
+  static const Unit kUnits[] = {{1000000000000ull, 10000000000ull, 2, "TB"},
+                                {1000000000ull, 10000000ull, 2, "GB"},
+                                {1000000ull, 100000ull, 1, "MB"},
+                                {1000ull, 100ull, 1, "KB"}};
+  for (const Unit& u : kUnits) {
+    if (bytes < u.scale) continue;
+    const uint64_t n = bytes / u.step + (bytes % u.step != 0);  // steps, rounded up
+    if (denoted) *denoted = n * u.step;
+    const uint64_t per = u.scale / u.step;
+    std::string text = std::to_string(n / per);
+    std::string frac = std::to_string(n % per);
+    frac.insert(0, size_t(u.digits) - frac.size(), '0');
+    while (!frac.empty() && frac.back() == '0') frac.pop_back();  // "2GB", not "2.00GB"
+    if (!frac.empty()) text += "." + frac;
+    return text + u.name;
+  }
+  if (denoted) *denoted = bytes;
+  return std::to_string(bytes) + "B";
+}
+
+TotalFit fit_total_budget(const Config& cfg, uint64_t budget) {
+  constexpr int kRounds = 4;
+  const int eb = 4;
+  const int L = cfg.model.layers;
+  const ChainCosts costs = chain_costs(cfg, eb);
+  const MemoryPrediction none = predict_memory(cfg, Segments{}, eb);
+  TotalFit fit;
+  // What the peak holds beside activations, under no checkpointing.
+  double act = double(budget) - double(none.peak - none.peak_act);
+  for (int round = 0; round < kRounds && act >= 1; ++round) {
+    const BudgetPlan bp = plan_budget(costs, uint64_t(act));
+    if (!bp.fits) break;
+    const uint64_t peak = predict_memory(cfg, bp.segments, eb).peak;
+    if (peak <= budget) {
+      fit.fits = true;
+      fit.segments = bp.segments;
+      return fit;
+    }
+    act -= double(peak - budget);
+  }
+  // The smallest whole peak: a fixed schedule's, or the least-activation plan's.
+  fit.smallest = none.peak;
+  fit.smallest = std::min(fit.smallest, predict_memory(cfg, segments_every(L, sqrt_segment_size(L)), eb).peak);
+  for (int e = 1; e <= L; ++e) fit.smallest = std::min(fit.smallest, predict_memory(cfg, segments_every(L, e), eb).peak);
+  const BudgetPlan least = plan_budget(costs, min_peak_activation(costs));
+  if (least.fits) fit.smallest = std::min(fit.smallest, predict_memory(cfg, least.segments, eb).peak);
+  return fit;
+}
+
 bool resolve_checkpoint(const Config& cfg, int eb, Segments& out, std::string& err) {
   const TrainConfig& t = cfg.train;
   const int L = cfg.model.layers;
@@ -213,7 +269,7 @@ bool resolve_checkpoint(const Config& cfg, int eb, Segments& out, std::string& e
     if (!p.fits) {
       err = "train.checkpoint budget " + mb(t.checkpoint_budget) +
             " is too small: the smallest activation peak any checkpoint plan reaches is " +
-            mb(p.min_budget) + " (use budget " + mb(p.min_budget) +
+            mb(p.min_budget) + " (use budget " + size_text_at_least(p.min_budget) +
             " or more, or a smaller batch/context)";
       return false;
     }
@@ -243,7 +299,7 @@ void schedule_json(Json& j, const Config& cfg, const std::string& name, const Se
 
 }  // namespace
 
-std::string plan_report_json(const Config& cfg, uint64_t budget) {
+std::string plan_report_json(const Config& cfg, uint64_t memory_budget) {
   const int eb = 4;
   const int L = cfg.model.layers;
   std::string s;
@@ -260,15 +316,41 @@ std::string plan_report_json(const Config& cfg, uint64_t budget) {
   j.end_array();
 
   const ChainCosts costs = chain_costs(cfg, eb);
-  j.field("min_peak_act_bytes", min_peak_activation(costs));
-  if (budget == 0 && cfg.train.checkpoint == "budget") budget = cfg.train.checkpoint_budget;
-  if (budget > 0) {
+  const uint64_t least_act = min_peak_activation(costs);
+  j.field("min_peak_act_bytes", least_act);
+  if (cfg.train.checkpoint == "budget") {
+    const uint64_t budget = cfg.train.checkpoint_budget;
     const BudgetPlan bp = plan_budget(costs, budget);
     j.key("budget").begin_object();
     j.field("bytes", budget).field("fits", bp.fits).field("min_budget", bp.min_budget);
     if (bp.fits) {
       j.key("plan");
       schedule_json(j, cfg, "budget", bp.segments);
+    } else {
+      uint64_t raised = 0;
+      const std::string size = size_text_at_least(bp.min_budget, &raised);
+      const BudgetPlan rp = plan_budget(costs, raised);
+      if (rp.fits) {
+        j.key("raise").begin_object().field("size", size).field("bytes", raised).key("plan");
+        schedule_json(j, cfg, "budget", rp.segments);
+        j.end_object();
+      }
+      const BudgetPlan lp = plan_budget(costs, bp.min_budget);
+      if (lp.fits) {
+        j.key("least");
+        schedule_json(j, cfg, "least", lp.segments);
+      }
+    }
+    j.end_object();
+  }
+  if (memory_budget > 0) {
+    const TotalFit fit = fit_total_budget(cfg, memory_budget);
+    j.key("fit").begin_object().field("bytes", memory_budget).field("fits", fit.fits);
+    if (fit.fits) {
+      j.key("plan");
+      schedule_json(j, cfg, "fit", fit.segments);
+    } else {
+      j.field("smallest", fit.smallest);
     }
     j.end_object();
   }

@@ -73,6 +73,27 @@ bool resolve_checkpoint(const Config& cfg, int elem_bytes, Segments& out, std::s
 // "layers 0-3,4-7" form of a plan, as the config language writes it.
 std::string segments_text(const Segments& s);
 
+// A size in the config language at least `bytes`: rounded UP to tenths of
+// MB/KB or hundredths of GB/TB ("11.6MB" for 11550720), so a budget written
+// from it never falls below what it stands for. `denoted` is the byte count
+// the parser reads back from the text.
+std::string size_text_at_least(uint64_t bytes, uint64_t* denoted = nullptr);
+
+// The plan with the least recompute whose WHOLE predicted peak (states,
+// activations and workspace) fits in `budget` bytes: the memory a run may
+// use, as trainscope.memoryBudget says. plan_budget budgets activations
+// alone, so the rest of the peak is taken off first; the workspace peak
+// moves a little with the plan, so a plan that overshoots lowers the
+// activation budget by the overshoot and is asked again (a few rounds; the
+// first usually lands). When none fits, `smallest` is the least whole peak
+// any schedule or the least-activation plan reaches.
+struct TotalFit {
+  bool fits = false;
+  Segments segments;
+  uint64_t smallest = 0;
+};
+TotalFit fit_total_budget(const Config& cfg, uint64_t budget);
+
 }  // namespace ts
 
 namespace ts {
@@ -81,9 +102,13 @@ namespace ts {
 // trainer runs: the prediction under the config's own settings; every
 // checkpoint schedule (none, sqrt, each every K, the budget plan) with its
 // peak activation memory and recompute; each precision; and accumulating K
-// micro-batches of batch/K (same global batch). budget = 0: the config's own
-// checkpoint budget if it has one, else no budget plan. JSON.
-std::string plan_report_json(const Config& cfg, uint64_t budget);
+// micro-batches of batch/K (same global batch). The config's own
+// checkpoint budget, if it has one, gets its plan; when no plan fits it,
+// the two ways out: the least budget any plan fits, written in the config
+// language ("raise"), and the least-activation plan itself ("least").
+// memory_budget > 0: also the plan whose whole peak fits it (fit_total_budget).
+// JSON.
+std::string plan_report_json(const Config& cfg, uint64_t memory_budget = 0);
 
 }  // namespace ts
 
