@@ -16,7 +16,7 @@
 //      module, activate(context) timed with a fake ExtensionContext.
 //      Target ≤ 50 ms.
 //
-// The extension sources (extension/events.ts, runModel.ts, runStore.ts) are
+// The extension sources (common/events.ts, common/runModel.ts, extension/runs/runStore.ts) are
 // bundled for Node with esbuild into a temporary .mjs: what runs is the
 // extension's code, not a copy. So is the synthetic 2-rank run of section 2
 // (test/support/timelineRun.ts, which the webview test renders too).
@@ -62,9 +62,9 @@ async function bundleExtensionModules(root, tmp) {
   await esbuild.build({
     stdin: {
       contents: [
-        "export { EventStreamParser } from './extension/events';",
-        "export { RunModelBuilder } from './extension/runModel';",
-        "export { loadRun } from './extension/runStore';",
+        "export { EventStreamParser } from './common/events';",
+        "export { RunModelBuilder } from './common/runModel';",
+        "export { loadRun } from './extension/runs/runStore';",
         "export { writeTimelineRun } from './test/support/timelineRun';",
       ].join('\n'),
       resolveDir: root,

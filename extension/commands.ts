@@ -6,10 +6,10 @@ import os from 'node:os';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { type CommandName, COMMANDS } from './commandIds';
-import { isProposedChange, type ProposedChange, workspaceEdit } from './codeActions';
+import { isProposedChange, type ProposedChange, workspaceEdit } from './config/codeActions';
 import type { Ctx } from './ctx';
-import { loadSaved } from './panel';
-import { listRuns, type RunInfo, TRACE_FILE } from './runStore';
+import { loadSaved } from './panel/panel';
+import { listRuns, type RunInfo, TRACE_FILE } from './runs/runStore';
 import { allRunsFolders } from './settings';
 
 type Handler = (...args: unknown[]) => unknown;

@@ -2,10 +2,10 @@
 // here and disposed together on deactivation. Per-run state has its own
 // owner (LiveRun), itself owned by the RunManager held here.
 import * as vscode from 'vscode';
-import { ConfigInsightsService } from './codeActions';
-import { loadNative, type TrainScopeNative } from './native';
-import { PanelManager } from './panel';
-import { RunManager } from './runManager';
+import { ConfigInsightsService } from './config/codeActions';
+import { loadNative, type TrainScopeNative } from './native/addon';
+import { PanelManager } from './panel/panel';
+import { RunManager } from './runs/runManager';
 import { readSettings, type Settings } from './settings';
 
 export class Ctx implements vscode.Disposable {

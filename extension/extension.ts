@@ -4,7 +4,7 @@
 import * as vscode from 'vscode';
 import { registerCommands } from './commands';
 import { Ctx } from './ctx';
-import { registerEditorFeatures } from './editorFeatures';
+import { registerEditorFeatures } from './config/editorFeatures';
 
 let ctx: Ctx | undefined;
 

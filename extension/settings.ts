@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
-import { parseSize } from './format';
+import { parseSize } from '../common/format';
 
 export const SECTION = 'trainscope';
 const DEFAULT_RUNS_FOLDER = '.trainscope/runs';

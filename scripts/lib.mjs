@@ -87,8 +87,8 @@ export async function buildTypeScript() {
   if (existsSync(path.join(root, 'extension', 'extension.ts'))) {
     jobs.push(esbuild.build({ ...common, entryPoints: ['extension/extension.ts'], outfile: 'out/extension.js', platform: 'node', format: 'cjs', target: 'node20', external: ['vscode', '*.node'] }));
   }
-  if (existsSync(path.join(root, 'extension', 'reportCli.ts'))) {
-    jobs.push(esbuild.build({ ...common, entryPoints: ['extension/reportCli.ts'], outfile: 'out/report.js', platform: 'node', format: 'cjs', target: 'node20' }));
+  if (existsSync(path.join(root, 'extension', 'panel', 'reportCli.ts'))) {
+    jobs.push(esbuild.build({ ...common, entryPoints: ['extension/panel/reportCli.ts'], outfile: 'out/report.js', platform: 'node', format: 'cjs', target: 'node20' }));
   }
   if (existsSync(path.join(root, 'webview', 'main.ts'))) {
     jobs.push(esbuild.build({ ...common, entryPoints: ['webview/main.ts'], outfile: 'out/webview.js', platform: 'browser', format: 'esm', target: 'es2022', minify: true }));

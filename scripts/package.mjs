@@ -10,7 +10,7 @@
 //    runs from: package.json (without scripts and dependencies: everything is
 //    bundled), README, LICENSE when there is one, out/*.js (no source maps),
 //    syntaxes/, examples/*.train, docs (the README links them), and the two
-//    binaries where extension/settings.ts and extension/native.ts look for
+//    binaries where extension/settings.ts and extension/native/addon.ts look for
 //    them: native/build/trainscope-train and native/build/trainscope_addon.node.
 // 4. Runs `vsce package --target linux-x64 --no-dependencies` there (offline:
 //    no repository or LICENSE needed), then checks what the .vsix holds.

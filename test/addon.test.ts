@@ -1,5 +1,5 @@
 // The Node addon (native/addon/addon.cpp) through its typed wrapper
-// (extension/native.ts): it must report exactly what the trainer's CLI
+// (extension/native/addon.ts): it must report exactly what the trainer's CLI
 // reports, since both run the same parser and memory model. Needs
 // `npm run build` (the addon and native/build/trainscope-train). Run from the
 // repository root: node --test out/test/addon.test.mjs
@@ -25,7 +25,7 @@ import {
   type Diagnostic,
   type ParseResult,
   type TrainScopeNative,
-} from '../extension/native';
+} from '../extension/native/addon';
 
 // out/test/addon.test.mjs -> the repository root.
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -73,14 +73,14 @@ test('a missing addon is a clear error', () => {
   );
 });
 
-test('the CJS bundle of extension/native.ts loads the addon (esbuild, *.node external)', async () => {
+test('the CJS bundle of extension/native/addon.ts loads the addon (esbuild, *.node external)', async () => {
   const esbuild = await import('esbuild');
   const dir = path.join(root, 'out', 'test', 'native-cjs');
   mkdirSync(dir, { recursive: true });
   const outfile = path.join(dir, 'native.cjs');
   try {
     await esbuild.build({
-      entryPoints: [path.join(root, 'extension', 'native.ts')],
+      entryPoints: [path.join(root, 'extension', 'native', 'addon.ts')],
       outfile,
       bundle: true,
       platform: 'node',
@@ -89,7 +89,7 @@ test('the CJS bundle of extension/native.ts loads the addon (esbuild, *.node ext
       external: ['vscode', '*.node'],
       logLevel: 'silent',
     });
-    const mod = createRequire(outfile)(outfile) as typeof import('../extension/native');
+    const mod = createRequire(outfile)(outfile) as typeof import('../extension/native/addon');
     // No root given: found from the bundle's folder (out/test/native-cjs).
     const a = mod.loadNative();
     assert.equal(a.path, path.join(root, ADDON_RELATIVE_PATH));

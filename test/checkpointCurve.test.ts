@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { parseEventsFile, type PlanReport, type RunRecord } from '../extension/events';
+import { parseEventsFile, type PlanReport, type RunRecord } from '../common/events';
 import { checkpointCurve, pointTags, runCheckpoint } from '../webview/views/checkpointCurve';
 import { haveTrainer, NO_TRAINER, root, runTrainer, tempDir } from './support/trainer';
 

@@ -15,10 +15,10 @@ import {
   runDescribesConfig,
   sizeTextAtLeast,
   stepTimePercent,
-} from '../extension/configActions';
-import { applyEdits, eolOf, setKeyEdits, valueSpan } from '../extension/configEdits';
-import { formatBytes } from '../extension/format';
-import { ADDON_RELATIVE_PATH, loadNative, type ResolvedConfig, type TrainScopeNative } from '../extension/native';
+} from '../extension/config/configActions';
+import { applyEdits, eolOf, setKeyEdits, valueSpan } from '../extension/config/configEdits';
+import { formatBytes } from '../common/format';
+import { ADDON_RELATIVE_PATH, loadNative, type ResolvedConfig, type TrainScopeNative } from '../extension/native/addon';
 import { root } from './support/trainer';
 
 const fixtures = path.join(root, 'test', 'fixtures', 'configs');

@@ -6,11 +6,11 @@ import assert from 'node:assert/strict';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { SummaryRecord } from '../extension/events';
-import { formatBytes, formatMs } from '../extension/format';
-import { readRunFacts } from '../extension/runFacts';
-import { emptyModel, type RunModel } from '../extension/runModel';
-import { EVENTS_FILE, loadRun, SUMMARY_FILE } from '../extension/runStore';
+import type { SummaryRecord } from '../common/events';
+import { formatBytes, formatMs } from '../common/format';
+import { readRunFacts } from '../extension/runs/runFacts';
+import { emptyModel, type RunModel } from '../common/runModel';
+import { EVENTS_FILE, loadRun, SUMMARY_FILE } from '../extension/runs/runStore';
 import { chronological, compareRows, formatChange, memoryRows } from '../webview/views/compareTable';
 import { haveTrainer, NO_TRAINER, root, runTrainer, TINY, tempDir } from './support/trainer';
 

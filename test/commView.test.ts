@@ -10,10 +10,10 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { BAR_COMM, BAR_SPAN, type RankTimeline, type RunModel, RunModelBuilder } from '../extension/runModel';
-import { loadRun } from '../extension/runStore';
-import { barColumns, isPackedBars, isPackedBarsValue } from '../extension/timelineBars';
-import { REPORT_DATA_ID } from '../webview/protocol';
+import { BAR_COMM, BAR_SPAN, type RankTimeline, type RunModel, RunModelBuilder } from '../common/runModel';
+import { loadRun } from '../extension/runs/runStore';
+import { barColumns, isPackedBars, isPackedBarsValue } from '../common/timelineBars';
+import { REPORT_DATA_ID } from '../common/protocol';
 import {
   bucketRows,
   coveredBy,

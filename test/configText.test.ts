@@ -1,8 +1,8 @@
 // Finding keys and sections in .train text (hovers, reveal from the Layers view).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { checkpointBlocks, findKeyLine, findSectionLine, focusAt, keyAt, lineForLayer, sectionAt } from '../extension/configText';
-import { splitLines } from '../extension/native';
+import { checkpointBlocks, findKeyLine, findSectionLine, focusAt, keyAt, lineForLayer, sectionAt } from '../extension/config/configText';
+import { splitLines } from '../extension/native/addon';
 
 const text = `# comment
 [model]

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { KeyedDebouncer } from '../extension/debounce';
+import { KeyedDebouncer } from '../extension/config/debounce';
 
 test('a burst on one key runs once, after the last call', async () => {
   const d = new KeyedDebouncer();

@@ -1,5 +1,5 @@
 // The event stream contract (docs/events.md): the parser and validator of
-// extension/events.ts on hand-made streams, then the real trainer's output
+// common/events.ts on hand-made streams, then the real trainer's output
 // (a short run, and an interrupted one) checked against the documented
 // schema and ordering.
 import { test } from 'node:test';
@@ -26,7 +26,7 @@ import {
   type StepRecord,
   type SummaryRecord,
   type TrainerEvent,
-} from '../extension/events';
+} from '../common/events';
 import { type Finished, haveTrainer, NO_TRAINER, runTiny, tempDir, trainer } from './support/trainer';
 
 // ---------------------------------------------------------------------------

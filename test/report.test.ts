@@ -5,10 +5,10 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { contentSecurityPolicy, inlineJsonText, inlineScriptText, renderPage } from '../extension/html';
-import { renderReport, writeReport } from '../extension/report';
-import { emptyModel } from '../extension/runModel';
-import { isHostMessage, REPORT_DATA_ID } from '../webview/protocol';
+import { contentSecurityPolicy, inlineJsonText, inlineScriptText, renderPage } from '../extension/panel/html';
+import { renderReport, writeReport } from '../extension/panel/report';
+import { emptyModel } from '../common/runModel';
+import { isHostMessage, REPORT_DATA_ID } from '../common/protocol';
 import { haveTrainer, NO_TRAINER, root, runTrainer, tempDir, TINY } from './support/trainer';
 
 function cspOf(html: string): string {

@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { EventStreamParser } from '../extension/events';
-import { createRunDir, listRuns, loadRun, pushBytes, runDirName, runUsesConfig } from '../extension/runStore';
+import { EventStreamParser } from '../common/events';
+import { createRunDir, listRuns, loadRun, pushBytes, runDirName, runUsesConfig } from '../extension/runs/runStore';
 import { haveTrainer, NO_TRAINER, root, runTrainer, tempDir } from './support/trainer';
 
 describe('run folder names', () => {

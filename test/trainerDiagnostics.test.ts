@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { isOverrideMessage, parseTrainerLine, rangeForColumn } from '../extension/trainerDiagnostics';
+import { isOverrideMessage, parseTrainerLine, rangeForColumn } from '../extension/runs/trainerDiagnostics';
 import { haveTrainer, NO_TRAINER, tempDir, trainer } from './support/trainer';
 
 describe('parseTrainerLine', () => {

@@ -6,9 +6,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { TrainerEvent } from '../extension/events';
-import { parseTrainerLine } from '../extension/trainerDiagnostics';
-import { LineSplitter, outcomeOf, TrainerProcess, trainerArgs } from '../extension/trainerProcess';
+import type { TrainerEvent } from '../common/events';
+import { parseTrainerLine } from '../extension/runs/trainerDiagnostics';
+import { LineSplitter, outcomeOf, TrainerProcess, trainerArgs } from '../extension/runs/trainerProcess';
 import { haveTrainer, NO_TRAINER, root, tempDir, TINY, trainer } from './support/trainer';
 
 /**

@@ -1,8 +1,8 @@
 // The profile view. Runs in two places: inside VS Code (acquireVsCodeApi
 // exists; the host sends the run and live updates) and standalone in any
 // browser as report.html (no API; the run is inlined as JSON and static).
-import { deviceLabel } from '../extension/events';
-import { applyDelta } from '../extension/runModel';
+import { deviceLabel } from '../common/events';
+import { applyDelta } from '../common/runModel';
 import { applyTheme, readTheme, registerCharts } from './charts';
 import { createButton, createTabs, registerComponents } from './components';
 import { clear, el } from './dom';
@@ -16,7 +16,7 @@ import {
   REPORT_DATA_ID,
   type WebviewAction,
   type WebviewMessage,
-} from './protocol';
+} from '../common/protocol';
 import { useStandaloneTheme } from './standaloneTheme';
 import { matchesFocus, runTitle, type View, type ViewState } from './state';
 import { CheckpointsView } from './views/checkpoints';

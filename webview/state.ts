@@ -1,7 +1,7 @@
 // What every view renders from, and the contract of a view.
-import type { RunModel } from '../extension/runModel';
+import type { RunModel } from '../common/runModel';
 import type { Theme } from './charts';
-import type { PanelFocus, ViewSettings } from './protocol';
+import type { PanelFocus, ViewSettings } from '../common/protocol';
 
 export interface ViewState {
   model: RunModel;

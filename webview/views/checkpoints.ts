@@ -3,8 +3,8 @@
 // with the trainer's checkpointing; until a run has any, this says so
 // rather than drawing empty charts.
 import type { Chart, Plugin } from 'chart.js';
-import { formatBytes, formatMs } from '../../extension/format';
-import type { RunModel } from '../../extension/runModel';
+import { formatBytes, formatMs } from '../../common/format';
+import type { RunModel } from '../../common/runModel';
 import { mountChart, type Theme } from '../charts';
 import { cardFor, clear, el, showsLayer } from '../dom';
 import type { View, ViewState } from '../state';

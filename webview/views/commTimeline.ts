@@ -2,8 +2,8 @@
 // plain Node): lanes per rank, the bars of one sampled step, per-bucket
 // statistics, decimation of more bars than pixels, and what the view says
 // about a run's communication.
-import { BAR_COMM, BAR_SPAN, type RankTimeline, type RunModel, type TimelineSample } from '../../extension/runModel';
-import { barColumns } from '../../extension/timelineBars';
+import { BAR_COMM, BAR_SPAN, type RankTimeline, type RunModel, type TimelineSample } from '../../common/runModel';
+import { barColumns } from '../../common/timelineBars';
 
 /** What the view says about a run's communication, from its step records. */
 export type CommFacts =

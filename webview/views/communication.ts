@@ -3,9 +3,9 @@
 // sampled step on one time axis (a canvas: zoom with the wheel, pan by
 // dragging, double-click to reset), a per-bucket table and the step records'
 // overlap figures. Single-rank runs say they have none.
-import { formatBytes, formatMs } from '../../extension/format';
-import { BAR_COMM, type RankTimeline, type RunModel, type TimelineSample } from '../../extension/runModel';
-import { barColumns } from '../../extension/timelineBars';
+import { formatBytes, formatMs } from '../../common/format';
+import { BAR_COMM, type RankTimeline, type RunModel, type TimelineSample } from '../../common/runModel';
+import { barColumns } from '../../common/timelineBars';
 import { categoryColor, type Theme } from '../charts';
 import { createButton } from '../components';
 import { card, cardFor, clear, el } from '../dom';

@@ -2,9 +2,9 @@
 // them: runs in the order they ran (before → after), and a last row with
 // the change from the first run to the last, which is what "Apply and
 // re-profile" is for: did the change do what its title predicted?
-import type { SummaryRecord } from '../../extension/events';
-import { formatBytes, formatCount, formatLoss, formatMs } from '../../extension/format';
-import type { RunModel } from '../../extension/runModel';
+import type { SummaryRecord } from '../../common/events';
+import { formatBytes, formatCount, formatLoss, formatMs } from '../../common/format';
+import type { RunModel } from '../../common/runModel';
 
 /** Peak memory categories of a summary, in the Memory view's order. */
 export const PEAK_CATEGORIES = ['param', 'grad', 'optim', 'act', 'workspace', 'comm'] as const;

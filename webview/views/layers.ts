@@ -1,8 +1,8 @@
 // Layers: one row per layer with its parameters, measured bytes by
 // category, the prediction and mean time per phase. Activating a row asks
 // the host to show the config line that shapes that layer.
-import { formatBytes, formatCount, formatMs } from '../../extension/format';
-import type { RunModel } from '../../extension/runModel';
+import { formatBytes, formatCount, formatMs } from '../../common/format';
+import type { RunModel } from '../../common/runModel';
 import { createDataGrid, type DataGrid } from '../components';
 import { clear, el } from '../dom';
 import { layerNames, type View, type ViewState } from '../state';

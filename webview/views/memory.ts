@@ -3,9 +3,9 @@
 // device's capacity and the `trainscope.memoryBudget` line, and tracked
 // memory over the steps.
 import type { Chart } from 'chart.js';
-import type { LayerBytes } from '../../extension/events';
-import { formatBytes } from '../../extension/format';
-import type { RunModel } from '../../extension/runModel';
+import type { LayerBytes } from '../../common/events';
+import { formatBytes } from '../../common/format';
+import type { RunModel } from '../../common/runModel';
 import { categoryColor, type FocusBandsOptions, mountChart, type RefLine, type RefLinesOptions } from '../charts';
 import { withAlpha } from '../color';
 import { cardFor, clear, el, showsKeys, stat } from '../dom';

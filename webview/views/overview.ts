@@ -2,8 +2,8 @@
 // time split into phases, and where the time goes per layer. Updates in
 // place while a run is live.
 import type { Chart } from 'chart.js';
-import { formatBytes, formatCount, formatLoss, formatMs } from '../../extension/format';
-import type { RunModel } from '../../extension/runModel';
+import { formatBytes, formatCount, formatLoss, formatMs } from '../../common/format';
+import type { RunModel } from '../../common/runModel';
 import { categoryColor, mountChart } from '../charts';
 import { withAlpha } from '../color';
 import { cardFor, clear, el, showsKeys, stat } from '../dom';

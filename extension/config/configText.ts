@@ -3,8 +3,8 @@
 // what the line under the cursor refers to in the profile panel).
 // The addon's parser stays the authority on what a config means; these
 // helpers only find where things are. No `vscode` import.
-import type { PanelFocus } from '../webview/protocol';
-import { splitLines } from './native';
+import type { PanelFocus } from '../../common/protocol';
+import { splitLines } from '../native/addon';
 
 const HEADER = /^\s*\[([a-z_][a-z0-9_]*)\]/;
 const KEY = /^(\s*)([a-z_][a-z0-9_]*)(?=\s|$|#)/;

@@ -2,9 +2,9 @@
 // ways, with type guards. Each side validates what it receives: a webview
 // is a separate, less trusted context, and a stale webview (reloaded
 // extension) may speak an older dialect. No `vscode` and no DOM import.
-import type { EvalColumns, LayerTime, RankTimeline, RunDelta, RunModel, SpanSamples, StepColumns } from '../extension/runModel';
-import { RUN_STATUSES } from '../extension/runModel';
-import { isPackedBarsValue } from '../extension/timelineBars';
+import type { EvalColumns, LayerTime, RankTimeline, RunDelta, RunModel, SpanSamples, StepColumns } from './runModel';
+import { RUN_STATUSES } from './runModel';
+import { isPackedBarsValue } from './timelineBars';
 
 /** Id of the <script type="application/json"> holding a standalone report's InitMessage. */
 export const REPORT_DATA_ID = 'trainscope-data';
@@ -155,7 +155,7 @@ function isSpanSamples(v: unknown): v is SpanSamples {
   );
 }
 
-// Bars arrive packed (extension/timelineBars.ts): checked by length and
+// Bars arrive packed (common/timelineBars.ts): checked by length and
 // alphabet here, decoded only when the Communication view shows the sample.
 function isRankTimeline(v: unknown): v is RankTimeline {
   if (!isObj(v) || !Number.isInteger(v.ranks) || (v.ranks as number) < 1 || !isStrArray(v.phases) || !Array.isArray(v.samples)) return false;
@@ -173,7 +173,7 @@ function isRankTimeline(v: unknown): v is RankTimeline {
 }
 
 // Records inside the model were validated against the event schema when
-// they were parsed (extension/events.ts); here only their container shape
+// they were parsed (common/events.ts); here only their container shape
 // and the fields the views index by are checked.
 function isRecordLike(v: unknown, type: string): boolean {
   return isObj(v) && v.type === type;

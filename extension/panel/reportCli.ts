@@ -2,7 +2,7 @@
 // RUN_DIR/report.html for each run folder. The webview bundle defaults to
 // webview.js beside this script (both live in out/).
 import path from 'node:path';
-import { parseSize } from './format';
+import { parseSize } from '../../common/format';
 import { writeReport } from './report';
 
 async function main(argv: string[]): Promise<number> {

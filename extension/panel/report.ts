@@ -1,13 +1,13 @@
 // report.html: one run as a single self-contained page that any browser
 // opens from disk: the webview bundle and the run's model inlined, with a
 // CSP that allows no network at all. No `vscode` import; the extension
-// writes one when a run ends, and extension/reportCli.ts does from a shell.
+// writes one when a run ends, and extension/panel/reportCli.ts does from a shell.
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { InitMessage, ViewSettings } from '../webview/protocol';
+import type { InitMessage, ViewSettings } from '../../common/protocol';
 import { makeNonce, renderPage } from './html';
-import type { RunModel } from './runModel';
-import { loadRun, REPORT_FILE } from './runStore';
+import type { RunModel } from '../../common/runModel';
+import { loadRun, REPORT_FILE } from '../runs/runStore';
 
 export interface ReportOptions {
   /** The built webview bundle (out/webview.js). */

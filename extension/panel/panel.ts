@@ -12,15 +12,15 @@ import {
   type PanelState,
   type ViewSettings,
   type WebviewMessage,
-} from '../webview/protocol';
-import { COMMANDS, PANEL_TYPE } from './commandIds';
-import { configKeyForLayer, focusAt, lineForLayer, type RunLayers } from './configText';
-import type { Ctx } from './ctx';
+} from '../../common/protocol';
+import { COMMANDS, PANEL_TYPE } from '../commandIds';
+import { configKeyForLayer, focusAt, lineForLayer, type RunLayers } from '../config/configText';
+import type { Ctx } from '../ctx';
 import { makeNonce, renderPage } from './html';
-import { splitLines } from './native';
-import type { DeltaCursor, RunModel } from './runModel';
-import { loadRun } from './runStore';
-import type { LiveRun } from './runManager';
+import { splitLines } from '../native/addon';
+import type { DeltaCursor, RunModel } from '../../common/runModel';
+import { loadRun } from '../runs/runStore';
+import type { LiveRun } from '../runs/runManager';
 
 const FLUSH_MS = 250;
 

@@ -112,7 +112,7 @@ export const BAR_COMM = 1;
 export interface TimelineSample {
   step: number;
   /**
-   * Typed columns in the host; they serialise packed (extension/timelineBars.ts)
+   * Typed columns in the host; they serialise packed (common/timelineBars.ts)
    * and the view decodes a sample's bars when it shows them (`barColumns`).
    * Per bar: `rank`; `kind` BAR_SPAN or BAR_COMM; `t0`/`t1` µs since rank
    * 0's run start (aligned clocks); `tag` the span's phase index (into

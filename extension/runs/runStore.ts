@@ -5,8 +5,8 @@ import { isAscii } from 'node:buffer';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { EventStreamParser, type RunRecord, type TrainerEvent, validateEvent } from './events';
-import { type BuilderOptions, type RunModel, RunModelBuilder } from './runModel';
+import { EventStreamParser, type RunRecord, type TrainerEvent, validateEvent } from '../../common/events';
+import { type BuilderOptions, type RunModel, RunModelBuilder } from '../../common/runModel';
 
 export const EVENTS_FILE = 'events.jsonl';
 export const TRACE_FILE = 'trace.json';

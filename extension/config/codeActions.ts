@@ -4,12 +4,12 @@
 // went over the memory budget; the config's checkpoint budget fits no plan).
 import * as vscode from 'vscode';
 import { KeyedDebouncer } from './debounce';
-import { COMMANDS } from './commandIds';
+import { COMMANDS } from '../commandIds';
 import { type ConfigAction, type ConfigInsights, configInsights, type LastRunFacts } from './configActions';
 import type { TextEdit } from './configEdits';
-import type { Ctx } from './ctx';
-import type { Range } from './native';
-import { readRunFacts } from './runFacts';
+import type { Ctx } from '../ctx';
+import type { Range } from '../native/addon';
+import { readRunFacts } from '../runs/runFacts';
 
 const LANGUAGE = 'trainscope';
 /** The `source` of TrainScope's own warnings (the parser's errors are "trainscope"). */

@@ -6,8 +6,8 @@
 // No `vscode` import.
 import { open, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { LastRunFacts } from './configActions';
-import { type SummaryRecord, validateEvent } from './events';
+import type { LastRunFacts } from '../config/configActions';
+import { type SummaryRecord, validateEvent } from '../../common/events';
 import { EVENTS_FILE, readRunRecord, SUMMARY_FILE } from './runStore';
 
 // The stream's end holds the last steps: a step record is ~400 bytes, a

@@ -5,8 +5,8 @@
 // but the nonce'd script and style runs, and nothing is fetched from the
 // network. No `vscode` import.
 import { randomBytes } from 'node:crypto';
-import { WEBVIEW_CSS } from '../webview/styles';
-import { REPORT_DATA_ID } from '../webview/protocol';
+import { WEBVIEW_CSS } from '../../webview/styles';
+import { REPORT_DATA_ID } from '../../common/protocol';
 
 /** A fresh nonce for each page load. */
 export function makeNonce(): string {

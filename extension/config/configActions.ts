@@ -8,10 +8,10 @@
 // No `vscode` import: codeActions.ts turns these into editor objects.
 import { setKeyEdits, type TextEdit, valueSpan } from './configEdits';
 import { findKeyLine, findSectionLine } from './configText';
-import type { RunConfigEcho } from './events';
-import { formatBytes } from './format';
-import type { PlanReport, PlanSchedule } from './events';
-import { type Range, type ResolvedConfig, splitLines, type TrainScopeNative } from './native';
+import type { RunConfigEcho } from '../../common/events';
+import { formatBytes } from '../../common/format';
+import type { PlanReport, PlanSchedule } from '../../common/events';
+import { type Range, type ResolvedConfig, splitLines, type TrainScopeNative } from '../native/addon';
 
 export type ActionId =
   | 'budget'

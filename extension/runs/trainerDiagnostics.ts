@@ -1,7 +1,7 @@
 // The trainer's error lines on stderr (`file:line:col: error: message`,
 // docs/config.md "Diagnostics") turned into editor ranges. No `vscode`
 // import: the host wraps the result in vscode.Diagnostic.
-import { byteColToUtf16, OVERRIDE_FILE, sourceLine } from './native';
+import { byteColToUtf16, OVERRIDE_FILE, sourceLine } from '../native/addon';
 
 export type TrainerMessage =
   /** Points into a file (a config line) or into the --set overrides. */

@@ -5,12 +5,12 @@
 // its last profile.
 import * as vscode from 'vscode';
 import { KeyedDebouncer } from './debounce';
-import { COMMANDS } from './commandIds';
+import { COMMANDS } from '../commandIds';
 import { registerConfigActions } from './codeActions';
 import { predictionNotes } from './configActions';
 import { keyAt } from './configText';
-import type { Ctx } from './ctx';
-import { diagnosticRange, type KeyInfo, OVERRIDE_FILE, splitLines } from './native';
+import type { Ctx } from '../ctx';
+import { diagnosticRange, type KeyInfo, OVERRIDE_FILE, splitLines } from '../native/addon';
 
 const LANGUAGE = 'trainscope';
 const SELECTOR: vscode.DocumentSelector = { language: LANGUAGE };
