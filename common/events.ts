@@ -78,15 +78,32 @@ export interface PlanSchedule {
 
 /**
  * The planner's report on checkpoint schedules, precisions and accumulation
- * (run record `plan`; the addon's `plan()` returns the same JSON).
+ * (run record `plan`; the addon's `analyze()` returns the same JSON).
  */
 export interface PlanReport {
   prediction: MemoryPrediction;
   schedules: PlanSchedule[];
   /** The smallest peak activation memory any checkpoint plan reaches. */
   min_peak_act_bytes: number;
-  /** Present when a budget was given (the config's `checkpoint budget …`, or the caller's). */
-  budget?: { bytes: number; fits: boolean; min_budget: number; plan?: PlanSchedule };
+  /**
+   * The config's own `checkpoint budget …`: its plan, or when none fits the
+   * two ways out: the least budget any plan fits, in config-language form
+   * (`raise`), and the least-activation plan (`least`).
+   */
+  budget?: {
+    bytes: number;
+    fits: boolean;
+    min_budget: number;
+    plan?: PlanSchedule;
+    raise?: { size: string; bytes: number; plan: PlanSchedule };
+    least?: PlanSchedule;
+  };
+  /**
+   * The editor's memory budget (trainscope.memoryBudget, a whole-run peak):
+   * the plan with the least recompute whose whole predicted peak fits, or
+   * the smallest whole peak any plan reaches. Only from the addon's analyze().
+   */
+  fit?: { bytes: number; fits: boolean; plan?: PlanSchedule; smallest?: number };
   precisions: { precision: 'fp32' | 'bf16' | 'fp16'; peak_act_bytes: number; peak_bytes: number }[];
   /**
    * train.attention's layouts on the GPU (configs whose train.device is not

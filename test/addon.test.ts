@@ -23,7 +23,7 @@ import {
   splitLines,
   utf16Range,
   type Diagnostic,
-  type ParseResult,
+  type Analysis,
   type TrainScopeNative,
 } from '../extension/native/addon';
 
@@ -48,7 +48,7 @@ function lines(s: string): string[] {
   return s.split('\n').filter((l) => l.length > 0);
 }
 
-function firstError(r: ParseResult): Diagnostic | undefined {
+function firstError(r: Analysis): Diagnostic | undefined {
   return r.diagnostics.find((d) => d.severity === 'error');
 }
 
@@ -93,7 +93,7 @@ test('the CJS bundle of extension/native/addon.ts loads the addon (esbuild, *.no
     // No root given: found from the bundle's folder (out/test/native-cjs).
     const a = mod.loadNative();
     assert.equal(a.path, path.join(root, ADDON_RELATIVE_PATH));
-    assert.equal(a.parse('[train]\nsteps 5\n', 'x.train').config?.train.steps, 5);
+    assert.equal(a.analyze('[train]\nsteps 5\n', 'x.train').config?.train.steps, 5);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -102,15 +102,19 @@ test('the CJS bundle of extension/native/addon.ts loads the addon (esbuild, *.no
 test('bad arguments throw JS errors', () => {
   const a = addon();
   const raw = createRequire(a.path)(a.path) as Record<string, (...args: unknown[]) => unknown>;
-  assert.throws(() => raw.parse(), TypeError);
-  assert.throws(() => raw.parse(1, 'a.train'), TypeError);
-  assert.throws(() => raw.parse('', 2), TypeError);
-  assert.throws(() => raw.parse('', 'a.train', 'train.steps=1'), TypeError);
-  assert.throws(() => raw.parse('', 'a.train', [1]), TypeError);
-  assert.throws(() => raw.predictMemory(null, 'a.train'), TypeError);
-  // null / undefined overrides are "none".
-  assert.equal((raw.parse('', 'a.train', null) as { ok: boolean }).ok, true);
-  assert.equal((raw.parse('', 'a.train', undefined) as { ok: boolean }).ok, true);
+  assert.throws(() => raw.analyze(), TypeError);
+  assert.throws(() => raw.analyze(1, 'a.train'), TypeError);
+  assert.throws(() => raw.analyze('', 2), TypeError);
+  assert.throws(() => raw.analyze('', 'a.train', 'train.steps=1'), TypeError);
+  assert.throws(() => raw.analyze('', 'a.train', { overrides: 'train.steps=1' }), TypeError);
+  assert.throws(() => raw.analyze('', 'a.train', { overrides: [1] }), TypeError);
+  assert.throws(() => raw.analyze('', 'a.train', { memoryBudget: -1 }), RangeError);
+  assert.throws(() => raw.analyze('', 'a.train', { memoryBudget: '1GB' }), RangeError);
+  assert.throws(() => raw.analyze(null, 'a.train'), TypeError);
+  // null / undefined options and fields are "none".
+  for (const opts of [null, undefined, {}, { overrides: null, memoryBudget: undefined }]) {
+    assert.equal((JSON.parse(raw.analyze('', 'a.train', opts) as string) as { ok: boolean }).ok, true);
+  }
 });
 
 // ---------------------------------------------------------------------------
@@ -128,7 +132,7 @@ test('every bad-config fixture: the addon reports what trainscope-train --check 
 
     const c = cli([rel, '--check']);
     assert.equal(c.status, 2, `${f}: trainscope-train --check exits 2\n${c.stderr}`);
-    const r = a.parse(text, rel);
+    const r = a.analyze(text, rel);
     assert.equal(r.ok, false, `${f}: the addon says ok`);
     assert.equal(r.config, null, `${f}: no config when there are errors`);
 
@@ -154,7 +158,7 @@ test('override errors match the CLI too', () => {
   const overrides = ['train.steps=abc', 'model.nope=3', 'train.lr=0.01'];
   const c = cli([rel, '--check', ...overrides.flatMap((o) => ['--set', o])]);
   assert.equal(c.status, 2);
-  const r = a.parse(text, rel, overrides);
+  const r = a.analyze(text, rel, { overrides });
   assert.deepEqual(r.diagnostics.map(formatDiagnostic), lines(c.stderr));
   assert.equal(r.diagnostics[0].file, OVERRIDE_FILE);
   assert.equal(r.diagnostics[0].line, 1);
@@ -169,7 +173,7 @@ test('a good config parses: values, overrides, locations', () => {
   const rel = 'examples/tiny-gpt.train';
   const text = readFileSync(path.join(root, rel), 'utf8');
   assert.equal(cli([rel, '--check']).status, 0);
-  const r = a.parse(text, rel);
+  const r = a.analyze(text, rel);
   assert.equal(r.ok, true, r.diagnostics.map(formatDiagnostic).join('\n'));
   assert.ok(r.config);
 
@@ -209,7 +213,7 @@ test('a good config parses: values, overrides, locations', () => {
   assert.equal(r.where['parallel.ranks'], undefined);
 
   // Overrides apply after the file and are located as --set N.
-  const o = a.parse(text, rel, ['train.steps=50', 'model.layers=2']);
+  const o = a.analyze(text, rel, { overrides: ['train.steps=50', 'model.layers=2'] });
   assert.equal(o.ok, true, o.diagnostics.map(formatDiagnostic).join('\n'));
   assert.equal(o.config?.train.steps, 50);
   assert.equal(o.config?.model.layers, 2);
@@ -220,7 +224,7 @@ test('a good config parses: values, overrides, locations', () => {
   assert.equal(o.where['model.width'].file, rel);
 
   // An empty config is all defaults.
-  const empty = a.parse('', 'empty.train');
+  const empty = a.analyze('', 'empty.train');
   assert.equal(empty.ok, true);
   assert.deepEqual(empty.diagnostics, []);
   assert.deepEqual(empty.where, {});
@@ -230,13 +234,14 @@ test('a good config parses: values, overrides, locations', () => {
 // ---------------------------------------------------------------------------
 // (3) The memory model
 
-test('predictMemory equals trainscope-train --predict', () => {
+test("the analysis' prediction equals trainscope-train --predict", () => {
   const a = addon();
   const rel = existsSync(path.join(root, 'examples', 'bench-gpt.train')) ? 'examples/bench-gpt.train' : 'examples/tiny-gpt.train';
   const text = readFileSync(path.join(root, rel), 'utf8');
   const c = cli([rel, '--predict']);
   assert.equal(c.status, 0, c.stderr);
-  const p = a.predictMemory(text, rel);
+  const p = a.analyze(text, rel).plan?.prediction;
+  assert.ok(p);
   assert.deepEqual(p, JSON.parse(c.stdout));
   assert.ok(p.peak_bytes > 0 && p.layers.length > 2);
   assert.equal(p.layers[0].name, 'embed');
@@ -245,16 +250,20 @@ test('predictMemory equals trainscope-train --predict', () => {
   const overrides = ['train.batch=3', 'model.layers=2'];
   const co = cli([rel, '--predict', ...overrides.flatMap((o) => ['--set', o])]);
   assert.equal(co.status, 0, co.stderr);
-  assert.deepEqual(a.predictMemory(text, rel, overrides), JSON.parse(co.stdout));
+  assert.deepEqual(a.analyze(text, rel, { overrides }).plan?.prediction, JSON.parse(co.stdout));
 
-  // A config with errors: a JS Error with the CLI's first error line.
+  // A config with errors: no plan, and the CLI's first error line first.
   const bad = 'test/fixtures/bad-configs/bad-int.train';
   const cb = cli([bad, '--predict']);
   assert.equal(cb.status, 2);
-  assert.throws(
-    () => a.predictMemory(readFileSync(path.join(root, bad), 'utf8'), bad),
-    (err: Error) => err instanceof Error && err.message === lines(cb.stderr)[0],
-  );
+  const r = a.analyze(readFileSync(path.join(root, bad), 'utf8'), bad);
+  assert.equal(r.plan, null);
+  assert.equal(formatDiagnostic(firstError(r)!), lines(cb.stderr)[0]);
+
+  // The plan report is what --plan prints.
+  const cp = cli([rel, '--plan']);
+  assert.equal(cp.status, 0, cp.stderr);
+  assert.deepEqual(a.analyze(text, rel).plan, JSON.parse(cp.stdout));
 });
 
 // ---------------------------------------------------------------------------
@@ -275,7 +284,7 @@ test('keyTable has every key, with its docs', () => {
 
   // Every key of the resolved config has an entry (data.source and data.path
   // are set by the synthetic / text / tokens keys).
-  const defaults = a.parse('', 'empty.train').config as Record<string, Record<string, unknown>>;
+  const defaults = a.analyze('', 'empty.train').config as Record<string, Record<string, unknown>>;
   for (const [section, keys] of Object.entries(defaults)) {
     for (const key of Object.keys(keys)) {
       if (section === 'data' && (key === 'source' || key === 'path')) continue;
@@ -287,7 +296,7 @@ test('keyTable has every key, with its docs', () => {
   // Each default, set explicitly, gives the default config.
   for (const k of table) {
     if (!k.default) continue;
-    const r = a.parse('', 'a.train', [`${k.section}.${k.key}=${k.default}`]);
+    const r = a.analyze('', 'a.train', { overrides: [`${k.section}.${k.key}=${k.default}`] });
     assert.equal(r.ok, true, `${k.section}.${k.key}=${k.default}: ${r.diagnostics.map(formatDiagnostic).join('; ')}`);
     assert.deepEqual(r.config, defaults, `${k.section}.${k.key}: default ${k.default}`);
   }
@@ -350,7 +359,7 @@ test('an error after non-ASCII characters: the addon columns and their UTF-16 ra
   // the error, so its byte column is past them.
   const text = '[data]\ntext "données/é→😀.txt" junk # commentaire é\n';
   const file = 'unicode.train';
-  const r = a.parse(text, file);
+  const r = a.analyze(text, file);
   const err = firstError(r);
   assert.ok(err, 'an error');
   assert.equal(err.line, 2);
@@ -367,13 +376,13 @@ test('an error after non-ASCII characters: the addon columns and their UTF-16 ra
 
   // The same through a UTF-8 BOM and CRLF.
   const bomText = '\uFEFF' + text.replace(/\n/g, '\r\n');
-  const b = firstError(a.parse(bomText, file));
+  const b = firstError(a.analyze(bomText, file));
   assert.ok(b);
   assert.deepEqual([b.line, b.col, b.endCol], [err.line, err.col, err.endCol]);
   assert.deepEqual(diagnosticRange(bomText, b), range);
 
   // A non-ASCII value: the value's span in `where` converts to it.
-  const ok = a.parse('[data]\ntext "é→😀.txt"   # x\n', file);
+  const ok = a.analyze('[data]\ntext "é→😀.txt"   # x\n', file);
   assert.equal(ok.ok, true, ok.diagnostics.map(formatDiagnostic).join('\n'));
   assert.equal(ok.config?.data.source, 'text');
   assert.ok(ok.config?.data.path.endsWith('é→😀.txt'), ok.config?.data.path);
@@ -400,7 +409,7 @@ test('garbage input returns diagnostics, never crashes', () => {
   ];
   for (const [what, text] of inputs) {
     const started = Date.now();
-    const r = a.parse(text, 'garbage.train', ['\0', 'x'.repeat(1 << 16), 'train.steps=' + '\uD800']);
+    const r = a.analyze(text, 'garbage.train', { overrides: ['\0', 'x'.repeat(1 << 16), 'train.steps=' + '\uD800'] });
     assert.equal(typeof r.ok, 'boolean', what);
     assert.ok(Array.isArray(r.diagnostics), what);
     assert.ok(r.diagnostics.length > 0, `${what}: diagnostics`);
@@ -412,13 +421,13 @@ test('garbage input returns diagnostics, never crashes', () => {
       const range = diagnosticRange(textLines, d);
       if (range) assert.ok(range.end.character >= range.start.character, what);
     }
-    assert.throws(() => a.predictMemory(text, 'garbage.train', ['\0']), Error, what);
+    assert.equal(r.plan, null, `${what}: no plan for a config with errors`);
     assert.ok(Date.now() - started < 20000, `${what}: took ${Date.now() - started} ms`);
   }
   // Garbage without overrides, line by line: the parser still answers.
   for (let i = 0; i < 200; i++) {
     const text = randomBytes(1 + (i * 37) % 400).toString('latin1');
-    const r = a.parse(text, 'g.train');
+    const r = a.analyze(text, 'g.train');
     assert.ok(Array.isArray(r.diagnostics));
     if (r.ok) assert.ok(r.config);
   }

@@ -1,22 +1,25 @@
 // The code actions on `.train` configs, without VS Code: the text edits
 // (minimal, comment-keeping, CRLF-preserving), the numbers in the titles
-// (exactly the addon's plan()), the budget warnings, and that every edit
+// (exactly the addon's analyze() plan report), the budget warnings, and that every edit
 // yields a config the trainer's parser accepts with the intended value.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
+import type { MemoryPrediction, PlanReport } from '../common/events';
 import {
   type ConfigAction,
+  type ConfigInsights,
   configInsights,
+  type InsightsInput,
   type LastRunFacts,
   noPlanFitsMessage,
   predictionNotes,
   runDescribesConfig,
-  sizeTextAtLeast,
   stepTimePercent,
-} from '../extension/config/configActions';
-import { applyEdits, eolOf, setKeyEdits, valueSpan } from '../extension/config/configEdits';
+} from '../extension/config/suggestions';
+import { applyEdits, eolOf, setKeyEdits } from '../extension/config/edits';
+import { valueSpan } from '../extension/config/lexer';
 import { formatBytes } from '../common/format';
 import { ADDON_RELATIVE_PATH, loadNative, type ResolvedConfig, type TrainScopeNative } from '../extension/native/addon';
 import { root } from './support/trainer';
@@ -38,9 +41,27 @@ function native(): TrainScopeNative {
   return loadNative({ extensionRoot: root });
 }
 
+/** What the editor offers for `text`: its one analysis, worded. */
+function insights(input: Omit<InsightsInput, 'analysis'> & { fileName: string }): ConfigInsights {
+  const analysis = native().analyze(input.text, input.fileName, { memoryBudget: input.budgetBytes });
+  return configInsights({ ...input, analysis });
+}
+
+/** The planner's report on `text`; fails the test when there is none. */
+function planOf(text: string, name: string): PlanReport {
+  const p = native().analyze(text, name).plan;
+  assert.ok(p, `no plan for ${name}`);
+  return p;
+}
+
+/** The memory model's prediction for `text` under its own settings. */
+function predict(text: string, name: string): MemoryPrediction {
+  return planOf(text, name).prediction;
+}
+
 /** The resolved config of `text`; fails the test when the parser rejects it. */
 function parsed(text: string, name = 'test.train'): ResolvedConfig {
-  const r = native().parse(text, name);
+  const r = native().analyze(text, name);
   assert.deepEqual(r.diagnostics, [], `the parser rejects:\n${text}`);
   assert.ok(r.ok && r.config);
   return r.config;
@@ -142,10 +163,9 @@ describe('code actions', { skip: haveAddon ? false : NO_ADDON }, () => {
   for (const name of ['tiny-gpt.train', 'bench-gpt.train']) {
     test(`${name}: titles carry the planner's numbers`, () => {
       const text = example(name);
-      const n = native();
-      const plan = n.plan(text, name);
+        const plan = planOf(text, name);
       const config = parsed(text, name);
-      const { actions, diagnostics } = configInsights({ text, fileName: name, native: n, budgetBytes: null });
+      const { actions, diagnostics } = insights({ text, fileName: name, budgetBytes: null });
       assert.deepEqual(diagnostics, []);
 
       const fp32 = plan.precisions.find((p) => p.precision === 'fp32')!;
@@ -174,9 +194,8 @@ describe('code actions', { skip: haveAddon ? false : NO_ADDON }, () => {
 
     test(`${name}: each edit gives a config the parser accepts, with the intended value`, () => {
       const text = example(name);
-      const n = native();
-      const before = parsed(text, name);
-      const { actions } = configInsights({ text, fileName: name, native: n, budgetBytes: null });
+        const before = parsed(text, name);
+      const { actions } = insights({ text, fileName: name, budgetBytes: null });
       const after = (id: ConfigAction['id']): ResolvedConfig => parsed(applyEdits(text, action(actions, id).edits), name);
       assert.equal(after('precision').train.precision, 'bf16');
       assert.equal(after('checkpoint').train.checkpoint, 'sqrt');
@@ -187,56 +206,53 @@ describe('code actions', { skip: haveAddon ? false : NO_ADDON }, () => {
       assert.deepEqual({ ...after('precision').train, precision: 'fp32' }, before.train);
       // The prediction in the action is what the planner says of the edited config.
       const edited = applyEdits(text, action(actions, 'checkpoint').edits);
-      assert.equal(n.predictMemory(edited, name).peak_act_bytes, action(actions, 'checkpoint').predicted?.peak_act_bytes);
+      assert.equal(predict(edited, name).peak_act_bytes, action(actions, 'checkpoint').predicted?.peak_act_bytes);
     });
   }
 
   test('a GPU config: fuse attention, titled with the planner\'s numbers, offered on its line', () => {
-    const n = native();
     const text = fixture('gpu-bf16.train');
-    const plan = n.plan(text, 'gpu-bf16.train');
+    const plan = planOf(text, 'gpu-bf16.train');
     const kept = plan.attention?.find((a) => a.attention === 'materialized');
     const fused = plan.attention?.find((a) => a.attention === 'fused');
     assert.ok(kept && fused && fused.peak_act_bytes < kept.peak_act_bytes, JSON.stringify(plan.attention));
-    const { actions } = configInsights({ text, fileName: 'gpu-bf16.train', native: n, budgetBytes: null });
+    const { actions } = insights({ text, fileName: 'gpu-bf16.train', budgetBytes: null });
     const a = action(actions, 'attention');
     assert.equal(a.title, `Fuse attention on the GPU (activations ${MINUS}${formatBytes(kept.peak_act_bytes - fused.peak_act_bytes)}; backward recomputes the probabilities)`);
     assert.deepEqual(a.lines, [11]);
     const edited = applyEdits(text, a.edits);
     assert.equal(parsed(edited, 'gpu-bf16.train').train.attention, 'fused');
     // The prediction in the action is what the memory model says of the edited config.
-    assert.equal(n.predictMemory(edited, 'gpu-bf16.train').peak_act_bytes, a.predicted?.peak_act_bytes);
+    assert.equal(predict(edited, 'gpu-bf16.train').peak_act_bytes, a.predicted?.peak_act_bytes);
     // The hover on `attention` tabulates both layouts, the config's marked.
     const notes = predictionNotes(plan, parsed(text, 'gpu-bf16.train'), 'attention') ?? '';
     assert.ok(notes.includes(`| materialized ← | ${formatBytes(kept.peak_act_bytes)} |`), notes);
     assert.ok(notes.includes(`| fused | ${formatBytes(fused.peak_act_bytes)} |`), notes);
     // Already bf16: no precision action. On the CPU there is no attention choice.
     assert.equal(actions.find((x) => x.id === 'precision'), undefined);
-    const cpu = configInsights({ text: text.replace('device cuda', 'device cpu').replace('attention materialized\n', ''), fileName: 'cpu.train', native: n, budgetBytes: null });
+    const cpu = insights({ text: text.replace('device cuda', 'device cpu').replace('attention materialized\n', ''), fileName: 'cpu.train', budgetBytes: null });
     assert.equal(cpu.actions.find((x) => x.id === 'attention'), undefined);
   });
 
   test('actions are offered on their key line, else on [train] and the top of the file', () => {
-    const n = native();
     const text = fixture('comments.train');
-    const { actions } = configInsights({ text, fileName: 'comments.train', native: n, budgetBytes: null });
+    const { actions } = insights({ text, fileName: 'comments.train', budgetBytes: null });
     assert.deepEqual(action(actions, 'precision').lines, [12]);
     assert.deepEqual(action(actions, 'checkpoint').lines, [13]);
     assert.deepEqual(action(actions, 'accumulate').lines, [14, 11]);
     const bare = fixture('train-without-keys.train');
-    const r = configInsights({ text: bare, fileName: 'x.train', native: n, budgetBytes: null });
+    const r = insights({ text: bare, fileName: 'x.train', budgetBytes: null });
     assert.deepEqual(action(r.actions, 'precision').lines, [9, 0]);
     const none = fixture('no-train-section.train');
-    const r2 = configInsights({ text: none, fileName: 'x.train', native: n, budgetBytes: null });
+    const r2 = insights({ text: none, fileName: 'x.train', budgetBytes: null });
     assert.deepEqual(action(r2.actions, 'checkpoint').lines, [0]);
   });
 
   test('fixtures: every edit parses, with the value it promises', () => {
-    const n = native();
     for (const name of ['comments.train', 'train-without-keys.train', 'no-train-section.train', 'crlf.train']) {
       const text = fixture(name);
       for (const variant of [text, text.replace(/\r?\n/g, '\r\n')]) {
-        const { actions } = configInsights({ text: variant, fileName: name, native: n, budgetBytes: null });
+        const { actions } = insights({ text: variant, fileName: name, budgetBytes: null });
         assert.ok(actions.length >= 3, `${name}: ${actions.map((a) => a.title).join(' | ')}`);
         for (const a of actions) {
           const out = applyEdits(variant, a.edits);
@@ -251,12 +267,11 @@ describe('code actions', { skip: haveAddon ? false : NO_ADDON }, () => {
   });
 
   test("the config's checkpoint budget: no plan fits -> disabled action, and fixes that parse", () => {
-    const n = native();
     const text = fixture('budget-unfit.train');
-    const plan = n.plan(text, 'b.train');
+    const plan = planOf(text, 'b.train');
     assert.equal(plan.budget?.fits, false);
     const minBudget = plan.budget!.min_budget;
-    const { actions, diagnostics } = configInsights({ text, fileName: 'b.train', native: n, budgetBytes: null });
+    const { actions, diagnostics } = insights({ text, fileName: 'b.train', budgetBytes: null });
     const a = action(actions, 'configBudget');
     const message = `no checkpoint plan fits ${formatBytes(1e6)}: the smallest is ${formatBytes(minBudget)}`;
     assert.equal(message, noPlanFitsMessage(1e6, minBudget));
@@ -266,7 +281,7 @@ describe('code actions', { skip: haveAddon ? false : NO_ADDON }, () => {
     assert.deepEqual(a.lines, [11]);
     // The parser reports the budget itself (as the trainer's --check does);
     // an addon whose parser does not gets TrainScope's warning instead.
-    const parserSaysSo = n.parse(text, 'b.train').diagnostics.some((d) => d.key === 'train.checkpoint' && d.severity === 'error');
+    const parserSaysSo = native().analyze(text, 'b.train').diagnostics.some((d) => d.key === 'train.checkpoint' && d.severity === 'error');
     if (parserSaysSo) {
       assert.deepEqual(diagnostics, []);
     } else {
@@ -278,8 +293,10 @@ describe('code actions', { skip: haveAddon ? false : NO_ADDON }, () => {
     }
     // Raise the budget to the least any plan fits: written rounded up, it parses and fits.
     const raise = action(actions, 'raiseBudget');
-    const size = sizeTextAtLeast(minBudget);
+    const size = plan.budget!.raise!.size;
     assert.equal(size, '11.6MB');
+    assert.equal(plan.budget!.raise!.bytes, 11_600_000);
+    assert.ok(minBudget <= 11_600_000 && minBudget > 11_500_000, String(minBudget));
     assert.match(raise.title, /^Raise the checkpoint budget to 11\.6MB, the least any plan fits \(checkpoint layers [0-9,-]+, about \+\d+% step time\)$/);
     const raised = applyEdits(text, raise.edits);
     assert.ok(raised.includes('\ncheckpoint budget 11.6MB   # far too small\n'), raised);
@@ -288,27 +305,17 @@ describe('code actions', { skip: haveAddon ? false : NO_ADDON }, () => {
     const least = action(actions, 'leastPlan');
     const c = parsed(applyEdits(text, least.edits));
     assert.match(c.train.checkpoint, /^layers /);
-    assert.equal(n.predictMemory(applyEdits(text, least.edits), 'b.train').peak_act_bytes, minBudget);
+    assert.equal(predict(applyEdits(text, least.edits), 'b.train').peak_act_bytes, minBudget);
     // Nothing else is offered on a config with an error.
     assert.deepEqual(actions.map((x) => x.id).sort(), ['configBudget', 'leastPlan', 'raiseBudget']);
   });
 
-  test('sizeTextAtLeast rounds up in the unit formatBytes shows', () => {
-    assert.equal(sizeTextAtLeast(11_550_720), '11.6MB');
-    assert.equal(sizeTextAtLeast(11_600_000), '11.6MB');
-    assert.equal(sizeTextAtLeast(1_234_567_890), '1.24GB');
-    assert.equal(sizeTextAtLeast(2_000_000_000), '2GB');
-    assert.equal(sizeTextAtLeast(1_501), '1.6KB');
-    assert.equal(sizeTextAtLeast(999), '999B');
-  });
-
   test("the config's checkpoint budget: a plan fits -> pin it", () => {
-    const n = native();
     const text = fixture('budget-fits.train');
-    const plan = n.plan(text, 'b.train');
+    const plan = planOf(text, 'b.train');
     const b = plan.budget!;
     assert.ok(b.fits && b.plan);
-    const { actions, diagnostics } = configInsights({ text, fileName: 'b.train', native: n, budgetBytes: null });
+    const { actions, diagnostics } = insights({ text, fileName: 'b.train', budgetBytes: null });
     assert.deepEqual(diagnostics, []);
     const a = action(actions, 'configBudget');
     assert.equal(
@@ -321,54 +328,50 @@ describe('code actions', { skip: haveAddon ? false : NO_ADDON }, () => {
   });
 
   test('the memory budget setting: a checkpoint plan whose whole peak fits', () => {
-    const n = native();
     const text = example('tiny-gpt.train');
     const budget = 40e6; // tiny-gpt peaks at 54.4 MB; sqrt at 35.5 MB
-    const { actions } = configInsights({ text, fileName: 'tiny.train', native: n, budgetBytes: budget });
+    const { actions } = insights({ text, fileName: 'tiny.train', budgetBytes: budget });
     const a = action(actions, 'budget');
     assert.equal(a.fitsBudget, true);
     assert.match(a.title, /^Fit in 40\.0 MB: checkpoint layers [0-9,-]+ \(peak [0-9.]+ MB, about \+\d+% step time\)$/);
     const edited = applyEdits(text, a.edits);
     const c = parsed(edited);
     assert.match(c.train.checkpoint, /^layers /);
-    const p = n.predictMemory(edited, 'tiny.train');
+    const p = predict(edited, 'tiny.train');
     assert.ok(p.peak_bytes <= budget, `${p.peak_bytes} > ${budget}`);
     assert.equal(p.peak_bytes, a.predicted?.peak_bytes);
   });
 
   test('the memory budget setting: no plan fits -> disabled, with the smallest peak', () => {
-    const n = native();
     const text = example('tiny-gpt.train');
-    const { actions } = configInsights({ text, fileName: 'tiny.train', native: n, budgetBytes: 1e6 });
+    const { actions } = insights({ text, fileName: 'tiny.train', budgetBytes: 1e6 });
     const a = action(actions, 'budget');
-    const plan = n.plan(text, 'tiny.train');
+    const plan = planOf(text, 'tiny.train');
     // The least-activation plan's whole peak, or a schedule's if smaller.
-    const least = n.plan(text, 'tiny.train', undefined, plan.min_peak_act_bytes).budget!.plan!;
+    const least = native().analyze(text, 'tiny.train', { overrides: [`train.checkpoint=budget ${plan.min_peak_act_bytes}`] }).plan!.budget!.plan!;
     const smallest = Math.min(least.peak_bytes, ...plan.schedules.map((s) => s.peak_bytes));
     assert.equal(a.disabled, `no checkpoint plan fits 1.0 MB: the smallest is ${formatBytes(smallest)}`);
     assert.deepEqual(a.edits, []);
   });
 
   test('over the budget: the least accumulation that fits (batch 4 + accumulate 4)', () => {
-    const n = native();
     const text = example('tiny-gpt.train');
     const budget = 25e6; // accumulate 2 peaks at 33.7 MB, accumulate 4 at 23.3 MB
-    const { actions } = configInsights({ text, fileName: 'tiny.train', native: n, budgetBytes: budget });
+    const { actions } = insights({ text, fileName: 'tiny.train', budgetBytes: budget });
     assert.equal(action(actions, 'accumulate').fitsBudget, false);
     const fit = action(actions, 'accumulateFit');
     assert.equal(fit.fitsBudget, true);
     const c = parsed(applyEdits(text, fit.edits));
     assert.equal(c.train.batch, 4);
     assert.equal(c.train.accumulate, 4);
-    assert.ok(n.predictMemory(applyEdits(text, fit.edits), 'tiny.train').peak_bytes <= budget);
+    assert.ok(predict(applyEdits(text, fit.edits), 'tiny.train').peak_bytes <= budget);
   });
 
   test('the last run went over the budget: a warning on the batch line', () => {
-    const n = native();
     const text = fixture('comments.train');
     const config = parsed(text);
     const lastRun: LastRunFacts = { id: '20260101-000000-comments', dir: '/runs/x', peakBytes: 54_448_128, config };
-    const { diagnostics, actions } = configInsights({ text, fileName: 'c.train', native: n, budgetBytes: 50e6, lastRun });
+    const { diagnostics, actions } = insights({ text, fileName: 'c.train', budgetBytes: 50e6, lastRun });
     assert.equal(diagnostics.length, 1);
     const d = diagnostics[0];
     assert.equal(d.code, 'over-budget');
@@ -378,25 +381,24 @@ describe('code actions', { skip: haveAddon ? false : NO_ADDON }, () => {
     assert.ok(actions.some((a) => a.id === 'budget' && !a.disabled));
 
     // Under the budget: no warning.
-    assert.deepEqual(configInsights({ text, fileName: 'c.train', native: n, budgetBytes: 60e6, lastRun }).diagnostics, []);
+    assert.deepEqual(insights({ text, fileName: 'c.train', budgetBytes: 60e6, lastRun }).diagnostics, []);
     // The config changed since (bf16): the run no longer describes it.
     const edited = applyEdits(text, action(actions, 'precision').edits);
-    assert.deepEqual(configInsights({ text: edited, fileName: 'c.train', native: n, budgetBytes: 50e6, lastRun }).diagnostics, []);
+    assert.deepEqual(insights({ text: edited, fileName: 'c.train', budgetBytes: 50e6, lastRun }).diagnostics, []);
     // No budget plan fits: the warning says so.
-    const tight = configInsights({ text, fileName: 'c.train', native: n, budgetBytes: 1e6, lastRun });
+    const tight = insights({ text, fileName: 'c.train', budgetBytes: 1e6, lastRun });
     assert.match(tight.diagnostics[0].message, /; no checkpoint plan fits 1\.0 MB: the smallest is [0-9.]+ MB$/);
     // Without a batch line, the warning sits on [model].
     const noBatch = text.replace(/^batch .*\n/m, '');
-    const r = configInsights({ text: noBatch, fileName: 'c.train', native: n, budgetBytes: 1e6, lastRun: { ...lastRun, config: parsed(noBatch) } });
+    const r = insights({ text: noBatch, fileName: 'c.train', budgetBytes: 1e6, lastRun: { ...lastRun, config: parsed(noBatch) } });
     assert.deepEqual(r.diagnostics[0].range, { start: { line: 2, character: 0 }, end: { line: 2, character: 7 } });
   });
 
   test('the noise scale suggests more accumulation: same micro-batch, accumulate K', () => {
-    const n = native();
     const text = fixture('comments.train');
     const config = parsed(text);
     const lastRun: LastRunFacts = { id: 'r', dir: '/runs/r', suggestedAccumulate: 7, config };
-    const { actions } = configInsights({ text, fileName: 'c.train', native: n, budgetBytes: null, lastRun });
+    const { actions } = insights({ text, fileName: 'c.train', budgetBytes: null, lastRun });
     const a = action(actions, 'noiseScale');
     assert.equal(a.title, 'Accumulate 7 micro-batches (noise scale suggests 7)');
     const c = parsed(applyEdits(text, a.edits));
@@ -404,14 +406,14 @@ describe('code actions', { skip: haveAddon ? false : NO_ADDON }, () => {
     assert.equal(c.train.batch, 16);
     // A run with another micro-batch suggested for that one, not this.
     const other = { ...lastRun, config: { ...config, train: { ...config.train, batch: 8 } } };
-    assert.equal(configInsights({ text, fileName: 'c.train', native: n, budgetBytes: null, lastRun: other }).actions.find((x) => x.id === 'noiseScale'), undefined);
+    assert.equal(insights({ text, fileName: 'c.train', budgetBytes: null, lastRun: other }).actions.find((x) => x.id === 'noiseScale'), undefined);
     // Not below what the config already accumulates.
     const more = applyEdits(text, setKeyEdits(text, 'train', [['accumulate', '8']]));
-    assert.equal(configInsights({ text: more, fileName: 'c.train', native: n, budgetBytes: null, lastRun }).actions.find((x) => x.id === 'noiseScale'), undefined);
+    assert.equal(insights({ text: more, fileName: 'c.train', budgetBytes: null, lastRun }).actions.find((x) => x.id === 'noiseScale'), undefined);
   });
 
   test('a config with errors gets no actions', () => {
-    const r = configInsights({ text: '[train]\nprecision fp33\n', fileName: 'x.train', native: native(), budgetBytes: 1e6 });
+    const r = insights({ text: '[train]\nprecision fp33\n', fileName: 'x.train', budgetBytes: 1e6 });
     assert.deepEqual(r, { actions: [], diagnostics: [] });
   });
 
@@ -425,9 +427,8 @@ describe('code actions', { skip: haveAddon ? false : NO_ADDON }, () => {
   });
 
   test('hover notes show the predictions, the current choice marked', () => {
-    const n = native();
     const text = example('tiny-gpt.train');
-    const plan = n.plan(text, 't.train');
+    const plan = planOf(text, 't.train');
     const config = parsed(text);
     const p = predictionNotes(plan, config, 'precision')!;
     assert.ok(p.includes(`| fp32 ← | ${formatBytes(plan.precisions[0].peak_act_bytes)} |`), p);

@@ -1,14 +1,18 @@
-// The editor side of configActions.ts: code actions on `.train` configs
-// (each titled with the planner's predicted effect), the "apply and
-// re-profile" variants, and the TrainScope warnings they fix (the last run
-// went over the memory budget; the config's checkpoint budget fits no plan).
+// The editor side of suggestions.ts: one analysis of each version of an
+// open config (analysis.ts), the diagnostics published from it (the
+// parser's errors; TrainScope's warnings: the last run went over the memory
+// budget, the config's checkpoint budget fits no plan), and the code
+// actions on `.train` configs (each titled with the planner's predicted
+// effect) with their "apply and re-profile" variants.
 import * as vscode from 'vscode';
 import { KeyedDebouncer } from './debounce';
 import { COMMANDS } from '../commandIds';
-import { type ConfigAction, type ConfigInsights, configInsights, type LastRunFacts } from './configActions';
-import type { TextEdit } from './configEdits';
+import { AnalysisCache, type ConfigText } from './analysis';
+import { outlineOf } from './lexer';
+import { type ConfigAction, type ConfigInsights, configInsights, type LastRunFacts } from './suggestions';
+import type { TextEdit } from './edits';
 import type { Ctx } from '../ctx';
-import type { Range } from '../native/addon';
+import { type Analysis, diagnosticRange, OVERRIDE_FILE, type Outline, type Range, splitLines } from '../native/addon';
 import { readRunFacts } from '../runs/runFacts';
 
 const LANGUAGE = 'trainscope';
@@ -54,22 +58,33 @@ export function workspaceEdit(uri: vscode.Uri, edits: readonly TextEdit[]): vsco
   return we;
 }
 
-function fileNameOf(doc: vscode.TextDocument): string {
-  return doc.uri.scheme === 'file' ? doc.uri.fsPath : doc.uri.path;
+function configText(doc: vscode.TextDocument): ConfigText {
+  return {
+    key: doc.uri.toString(),
+    version: doc.version,
+    // The file name makes messages read like the trainer's; relative data
+    // paths resolve against the config's folder as they will at run time.
+    fileName: doc.uri.scheme === 'file' ? doc.uri.fsPath : doc.uri.path,
+    getText: () => doc.getText(),
+  };
 }
 
 /**
- * Predictions and suggestions for open configs: reads each config's last
- * run once (again when runs change), and keeps the TrainScope warnings of
- * open configs current as they are edited.
+ * Open configs: one analysis per document version, read by diagnostics,
+ * hovers, code actions, the run manager and the panel; each config's last
+ * run read once (again when runs change); the parser's errors and
+ * TrainScope's warnings kept current as configs are edited (one debounced
+ * check per document).
  */
 export class ConfigInsightsService implements vscode.Disposable {
+  private readonly analyses: AnalysisCache;
   private readonly facts = new Map<string, Promise<LastRunFacts | undefined>>();
   private readonly debounce = new KeyedDebouncer();
   private readonly collection = vscode.languages.createDiagnosticCollection('trainscope-insights');
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor(private readonly ctx: Ctx) {
+    this.analyses = new AnalysisCache(() => ctx.nativeApi());
     const refresh = (): void => {
       this.facts.clear();
       for (const d of vscode.workspace.textDocuments) this.schedule(d, 0);
@@ -82,11 +97,16 @@ export class ConfigInsightsService implements vscode.Disposable {
       }),
       vscode.workspace.onDidOpenTextDocument((d) => this.schedule(d, 0)),
       vscode.workspace.onDidChangeTextDocument((e) => {
-        if (e.contentChanges.length) this.schedule(e.document, DEBOUNCE_MS);
+        if (e.document.languageId !== LANGUAGE || e.contentChanges.length === 0) return;
+        // The trainer's errors describe the text it ran; after an edit they may point anywhere.
+        ctx.runDiagnostics.delete(e.document.uri);
+        this.schedule(e.document, DEBOUNCE_MS);
       }),
       vscode.workspace.onDidCloseTextDocument((d) => {
         this.debounce.cancel(d.uri.toString());
+        this.analyses.delete(d.uri.toString());
         this.collection.delete(d.uri);
+        ctx.parseDiagnostics.delete(d.uri);
       }),
     );
     for (const d of vscode.workspace.textDocuments) this.schedule(d, 0);
@@ -95,6 +115,22 @@ export class ConfigInsightsService implements vscode.Disposable {
   dispose(): void {
     this.debounce.dispose();
     for (const d of this.disposables.splice(0)) d.dispose();
+  }
+
+  /** The analysis of the config as it is now (made once per version); undefined without the addon. */
+  analysis(doc: vscode.TextDocument): Analysis | undefined {
+    if (doc.languageId !== LANGUAGE) return undefined;
+    try {
+      return this.analyses.get(configText(doc), this.ctx.settings(doc.uri).memoryBudgetBytes);
+    } catch (err) {
+      this.ctx.log.warn(`analysing ${doc.uri.fsPath}: ${(err as Error).message}`);
+      return undefined;
+    }
+  }
+
+  /** Where the config's headers, keys and values are (the parser's outline, else the lexer's). */
+  outline(doc: vscode.TextDocument): Outline {
+    return this.analysis(doc)?.outline ?? outlineOf(doc.getText());
   }
 
   /** The config's newest run, read once per change of the runs. */
@@ -117,22 +153,11 @@ export class ConfigInsightsService implements vscode.Disposable {
 
   /** Actions and warnings for the document as it is now; undefined without the addon. */
   async insights(doc: vscode.TextDocument): Promise<ConfigInsights | undefined> {
-    const native = this.ctx.nativeApi();
-    if (!native || doc.languageId !== LANGUAGE) return undefined;
+    if (doc.languageId !== LANGUAGE) return undefined;
     const lastRun = await this.lastRun(doc.uri);
-    if (doc.isClosed) return undefined;
-    try {
-      return configInsights({
-        text: doc.getText(),
-        fileName: fileNameOf(doc),
-        native,
-        budgetBytes: this.ctx.settings(doc.uri).memoryBudgetBytes,
-        lastRun,
-      });
-    } catch (err) {
-      this.ctx.log.warn(`planning ${fileNameOf(doc)}: ${(err as Error).message}`);
-      return undefined;
-    }
+    const analysis = doc.isClosed ? undefined : this.analysis(doc);
+    if (!analysis) return undefined;
+    return configInsights({ text: doc.getText(), analysis, budgetBytes: this.ctx.settings(doc.uri).memoryBudgetBytes, lastRun });
   }
 
   private schedule(doc: vscode.TextDocument, delay: number): void {
@@ -141,7 +166,24 @@ export class ConfigInsightsService implements vscode.Disposable {
   }
 
   private async publish(doc: vscode.TextDocument): Promise<void> {
+    if (doc.isClosed) return;
     const version = doc.version;
+    const analysis = this.analysis(doc);
+    if (!analysis) return;
+    const lines = splitLines(doc.getText());
+    const parsed: vscode.Diagnostic[] = [];
+    for (const d of analysis.diagnostics) {
+      if (d.file === OVERRIDE_FILE) continue;
+      const r = diagnosticRange(lines, d) ?? { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
+      const diag = new vscode.Diagnostic(
+        toVsRange(r),
+        d.message,
+        d.severity === 'error' ? vscode.DiagnosticSeverity.Error : vscode.DiagnosticSeverity.Warning,
+      );
+      diag.source = PARSER_SOURCE;
+      parsed.push(diag);
+    }
+    this.ctx.parseDiagnostics.set(doc.uri, parsed);
     const ins = await this.insights(doc);
     // Edited meanwhile: the edit scheduled its own check.
     if (doc.isClosed || doc.version !== version) return;
@@ -155,7 +197,7 @@ export class ConfigInsightsService implements vscode.Disposable {
   }
 }
 
-/** The parser's diagnostics (editorFeatures.ts), among them a checkpoint budget that no plan fits. */
+/** The `source` of the parser's diagnostics, among them a checkpoint budget that no plan fits. */
 const PARSER_SOURCE = 'trainscope';
 const BUDGET_FIXES: readonly ConfigAction['id'][] = ['configBudget', 'raiseBudget', 'leastPlan'];
 

@@ -1,91 +1,25 @@
-// Editing `.train` files: errors while typing (the trainer's own parser via
-// the addon, debounced), hovers from the addon's key table (with the
-// planner's predictions on precision, checkpoint and accumulate), code
-// actions (codeActions.ts), and CodeLenses to profile the config or reopen
-// its last profile.
+// Editing `.train` files: hovers from the addon's key table (with the
+// planner's predictions on precision, attention, checkpoint and
+// accumulate), code actions (codeActions.ts), and CodeLenses to profile the
+// config or reopen its last profile. Errors while typing are published from
+// each version's one analysis (codeActions.ts, ConfigInsightsService).
 import * as vscode from 'vscode';
-import { KeyedDebouncer } from './debounce';
 import { COMMANDS } from '../commandIds';
 import { registerConfigActions } from './codeActions';
-import { predictionNotes } from './configActions';
-import { keyAt } from './configText';
+import { keyAt } from './outline';
+import { predictionNotes } from './suggestions';
 import type { Ctx } from '../ctx';
-import { diagnosticRange, type KeyInfo, OVERRIDE_FILE, splitLines } from '../native/addon';
+import type { KeyInfo } from '../native/addon';
 
 const LANGUAGE = 'trainscope';
 const SELECTOR: vscode.DocumentSelector = { language: LANGUAGE };
-const PARSE_DEBOUNCE_MS = 300;
 
 export function registerEditorFeatures(ctx: Ctx): void {
-  ctx.own(new ParseDiagnostics(ctx));
   ctx.own(vscode.languages.registerHoverProvider(SELECTOR, new KeyHover(ctx)));
   registerConfigActions(ctx);
   const lenses = new ProfileLenses(ctx);
   ctx.own(lenses);
   ctx.own(vscode.languages.registerCodeLensProvider(SELECTOR, lenses));
-}
-
-/** Runs the addon's parser on open and edit (debounced) and publishes its diagnostics. */
-class ParseDiagnostics implements vscode.Disposable {
-  private readonly debounce = new KeyedDebouncer();
-  private readonly disposables: vscode.Disposable[] = [];
-
-  constructor(private readonly ctx: Ctx) {
-    this.disposables.push(
-      vscode.workspace.onDidOpenTextDocument((d) => this.schedule(d, 0)),
-      vscode.workspace.onDidChangeTextDocument((e) => {
-        if (e.document.languageId !== LANGUAGE || e.contentChanges.length === 0) return;
-        // The trainer's errors describe the text it ran; after an edit they may point anywhere.
-        ctx.runDiagnostics.delete(e.document.uri);
-        this.schedule(e.document, PARSE_DEBOUNCE_MS);
-      }),
-      vscode.workspace.onDidCloseTextDocument((d) => {
-        this.debounce.cancel(d.uri.toString());
-        ctx.parseDiagnostics.delete(d.uri);
-      }),
-    );
-    for (const d of vscode.workspace.textDocuments) this.schedule(d, 0);
-  }
-
-  dispose(): void {
-    this.debounce.dispose();
-    for (const d of this.disposables.splice(0)) d.dispose();
-  }
-
-  private schedule(doc: vscode.TextDocument, delay: number): void {
-    if (doc.languageId !== LANGUAGE) return;
-    this.debounce.schedule(doc.uri.toString(), delay, () => this.check(doc));
-  }
-
-  private check(doc: vscode.TextDocument): void {
-    if (doc.isClosed) return;
-    const native = this.ctx.nativeApi();
-    if (!native) return;
-    const text = doc.getText();
-    const lines = splitLines(text);
-    let result;
-    try {
-      // The file name makes messages read like the trainer's; relative data
-      // paths resolve against the config's folder as they will at run time.
-      result = native.parse(text, doc.uri.scheme === 'file' ? doc.uri.fsPath : doc.uri.path);
-    } catch (err) {
-      this.ctx.showError(err, `checking ${doc.uri.fsPath}`);
-      return;
-    }
-    const diags: vscode.Diagnostic[] = [];
-    for (const d of result.diagnostics) {
-      if (d.file === OVERRIDE_FILE) continue;
-      const r = diagnosticRange(lines, d) ?? { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
-      const diag = new vscode.Diagnostic(
-        new vscode.Range(r.start.line, r.start.character, r.end.line, r.end.character),
-        d.message,
-        d.severity === 'error' ? vscode.DiagnosticSeverity.Error : vscode.DiagnosticSeverity.Warning,
-      );
-      diag.source = 'trainscope';
-      diags.push(diag);
-    }
-    this.ctx.parseDiagnostics.set(doc.uri, diags);
-  }
 }
 
 /** Hovers on keys: the key table's one-line meaning, type, default and choices. */
@@ -97,8 +31,7 @@ class KeyHover implements vscode.HoverProvider {
   provideHover(doc: vscode.TextDocument, pos: vscode.Position): vscode.Hover | undefined {
     const native = this.ctx.nativeApi();
     if (!native) return undefined;
-    const lines = splitLines(doc.getText());
-    const k = keyAt(lines, pos.line);
+    const k = keyAt(this.ctx.insights.outline(doc), pos.line);
     if (!k || pos.character < k.start || pos.character > k.end) return undefined;
     this.table ??= native.keyTable();
     // A key in the wrong section still gets its documentation (the
@@ -120,18 +53,9 @@ class KeyHover implements vscode.HoverProvider {
   /** The planner's numbers for each choice of `key`; none for other keys or a config with errors. */
   private predictions(doc: vscode.TextDocument, key: string): string | undefined {
     if (key !== 'precision' && key !== 'attention' && key !== 'checkpoint' && key !== 'accumulate') return undefined;
-    const native = this.ctx.nativeApi();
-    if (!native) return undefined;
-    const text = doc.getText();
-    const name = doc.uri.scheme === 'file' ? doc.uri.fsPath : doc.uri.path;
-    const parsed = native.parse(text, name);
-    if (!parsed.ok || !parsed.config) return undefined;
-    try {
-      return predictionNotes(native.plan(text, name), parsed.config, key);
-    } catch (err) {
-      this.ctx.log.warn(`planning ${name}: ${(err as Error).message}`);
-      return undefined;
-    }
+    const analysis = this.ctx.insights.analysis(doc);
+    if (!analysis?.ok || !analysis.config || !analysis.plan) return undefined;
+    return predictionNotes(analysis.plan, analysis.config, key);
   }
 }
 

@@ -1,12 +1,13 @@
-// Typed access to trainscope_addon.node: the trainer's own config parser and
-// memory model (native/addon/addon.cpp), so the editor reports exactly the
-// errors `trainscope-train --check` would. No `vscode` import: the tests load
-// it under plain Node.
+// Typed access to trainscope_addon.node: the trainer's own config parser,
+// memory model and planner (native/addon/addon.cpp), so the editor reports
+// exactly the errors `trainscope-train --check` would and predicts with the
+// models the trainer runs. The addon's protocol is mirrored here and nowhere
+// else. No `vscode` import: the tests load it under plain Node.
 //
 // The addon gives 1-based line and BYTE columns (UTF-8, as the C++ counts);
 // utf16Range / byteColToUtf16 turn them into the 0-based UTF-16 positions an
 // editor uses, given the text that was parsed.
-import type { MemoryPrediction, PlanReport } from '../../common/events';
+import type { PlanReport } from '../../common/events';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -72,13 +73,51 @@ export interface ResolvedConfig {
   [section: string]: Record<string, unknown>;
 }
 
-export interface ParseResult {
+/**
+ * A `[section]` header or key line as the parser read it (keys it rejected
+ * included): 0-based line, 0-based UTF-16 offsets on that line.
+ */
+export interface OutlineLine {
+  line: number;
+  header: boolean;
+  /** The header's name; a key line's section ('' before any header). */
+  section: string;
+  /** The key ('' on a header line). */
+  key: string;
+  /** The key's span; a header's from '[' to past ']'. */
+  start: number;
+  end: number;
+  /** The value, without a comment or trailing blanks; both `end` when the key has none (and on headers). */
+  valueStart: number;
+  valueEnd: number;
+}
+
+/** A config's header and key lines, in order. */
+export type Outline = readonly OutlineLine[];
+
+/** Everything the editor knows of one config text, from one call (analyze). */
+export interface Analysis {
+  /** No diagnostic of severity error. */
   ok: boolean;
+  /** The parser's, and a checkpoint budget no plan fits: what `trainscope-train --check` prints. */
   diagnostics: Diagnostic[];
   /** null when the config has errors. */
   config: ResolvedConfig | null;
   /** "section.key" -> where it was set; keys absent took their default. */
   where: Record<string, SourceLoc>;
+  outline: Outline;
+  /**
+   * The planner's report; null when the parser rejects the config (a
+   * checkpoint budget no plan fits is still planned, for its ways out).
+   */
+  plan: PlanReport | null;
+}
+
+export interface AnalyzeOptions {
+  /** "section.key=value", as the trainer's --set. */
+  overrides?: readonly string[];
+  /** Bytes a whole run may use (trainscope.memoryBudget): adds the plan that fits it (`plan.fit`). */
+  memoryBudget?: number | null;
 }
 
 export interface KeyInfo {
@@ -96,16 +135,8 @@ export interface KeyInfo {
 export interface TrainScopeNative {
   /** The resolved path the addon was loaded from. */
   readonly path: string;
-  parse(text: string, fileName: string, overrides?: readonly string[]): ParseResult;
-  /** Throws an Error with the first diagnostic ("file:line:col: error: msg") when the config has errors. */
-  predictMemory(text: string, fileName: string, overrides?: readonly string[]): MemoryPrediction;
-  /**
-   * Every checkpoint schedule, precision and accumulation with its predicted
-   * memory and recompute (the trainer's own planner). budgetBytes: plan for
-   * this activation budget (0: the config's own `checkpoint budget`, if any).
-   * Throws like predictMemory on a config with errors.
-   */
-  plan(text: string, fileName: string, overrides?: readonly string[], budgetBytes?: number): PlanReport;
+  /** One parse, and the planner on what it parsed. */
+  analyze(text: string, fileName: string, options?: AnalyzeOptions): Analysis;
   keyTable(): KeyInfo[];
   version(): string;
 }
@@ -127,11 +158,41 @@ export interface LoadOptions {
 
 // The raw addon, as native/addon/addon.cpp exports it.
 interface RawAddon {
-  parse(text: string, fileName: string, overrides?: readonly string[]): Omit<ParseResult, 'config'> & { config: string | null };
-  predictMemory(text: string, fileName: string, overrides?: readonly string[]): string;
-  plan(text: string, fileName: string, overrides?: readonly string[], budgetBytes?: number): string;
+  analyze(text: string, fileName: string, options?: { overrides?: string[]; memoryBudget?: number }): string;
   keyTable(): KeyInfo[];
   version(): string;
+}
+
+// The addon's outline: 1-based lines and byte columns.
+interface RawOutlineLine {
+  line: number;
+  header: boolean;
+  section: string;
+  key?: string;
+  col: number;
+  endCol: number;
+  valueCol?: number;
+  valueEnd?: number;
+}
+type RawAnalysis = Omit<Analysis, 'outline'> & { outline: RawOutlineLine[] };
+
+function outlineFromBytes(text: string, raw: readonly RawOutlineLine[]): Outline {
+  const lines = splitLines(text);
+  return raw.map((o) => {
+    const key = utf16Range(lines, o.line, o.col, o.endCol);
+    const value = o.header ? key : utf16Range(lines, o.line, o.valueCol ?? o.endCol, o.valueEnd ?? o.endCol);
+    const empty = o.header || o.valueCol === o.valueEnd;
+    return {
+      line: key.start.line,
+      header: o.header,
+      section: o.section,
+      key: o.key ?? '',
+      start: key.start.character,
+      end: key.end.character,
+      valueStart: empty ? key.end.character : value.start.character,
+      valueEnd: empty ? key.end.character : value.end.character,
+    };
+  });
 }
 
 const loaded = new Map<string, TrainScopeNative>();
@@ -188,26 +249,15 @@ export function loadNative(opts: LoadOptions = {}): TrainScopeNative {
   }
   const api: TrainScopeNative = {
     path: file,
-    parse(text, fileName, overrides) {
-      const r = raw.parse(text, fileName, overrides ? [...overrides] : undefined);
-      return {
-        ok: r.ok,
-        diagnostics: r.diagnostics,
-        config: r.config === null ? null : parseJson<ResolvedConfig>(r.config, 'the config'),
-        where: r.where,
-      };
-    },
-    predictMemory(text, fileName, overrides) {
-      return parseJson<MemoryPrediction>(
-        raw.predictMemory(text, fileName, overrides ? [...overrides] : undefined),
-        'the memory prediction',
+    analyze(text, fileName, options) {
+      const r = parseJson<RawAnalysis>(
+        raw.analyze(text, fileName, {
+          overrides: options?.overrides ? [...options.overrides] : undefined,
+          memoryBudget: options?.memoryBudget ?? undefined,
+        }),
+        'the analysis',
       );
-    },
-    plan(text, fileName, overrides, budgetBytes) {
-      return parseJson<PlanReport>(
-        raw.plan(text, fileName, overrides ? [...overrides] : undefined, budgetBytes),
-        'the plan',
-      );
+      return { ...r, outline: outlineFromBytes(text, r.outline) };
     },
     keyTable: () => raw.keyTable(),
     version: () => raw.version(),

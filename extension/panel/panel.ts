@@ -14,10 +14,9 @@ import {
   type WebviewMessage,
 } from '../../common/protocol';
 import { COMMANDS, PANEL_TYPE } from '../commandIds';
-import { configKeyForLayer, focusAt, lineForLayer, type RunLayers } from '../config/configText';
+import { focusAt, lineForLayer, plannedBlocks, type RunLayers } from '../config/outline';
 import type { Ctx } from '../ctx';
 import { makeNonce, renderPage } from './html';
-import { splitLines } from '../native/addon';
 import type { DeltaCursor, RunModel } from '../../common/runModel';
 import { loadRun } from '../runs/runStore';
 import type { LiveRun } from '../runs/runManager';
@@ -275,7 +274,11 @@ class ProfilePanel implements vscode.Disposable {
       names: m.run?.layers ?? m.layers.map((l) => l.name),
       checkpointed: m.layers.filter((l) => l.checkpointed).map((l) => l.index),
     };
-    const focus = focusAt(splitLines(editor.document.getText()), editor.selection.active.line, run) ?? null;
+    const doc = editor.document;
+    const line = editor.selection.active.line;
+    const analysis = this.ctx.insights.analysis(doc);
+    const outline = analysis?.outline ?? this.ctx.insights.outline(doc);
+    const focus = focusAt(outline, doc.lineAt(line).text, line, run, plannedBlocks(analysis?.plan ?? null)) ?? null;
     const key = JSON.stringify(focus);
     // Cursor moves within a line, or between lines about the same thing, change nothing.
     if (key === this.focusKey) return;
@@ -337,16 +340,8 @@ class ProfilePanel implements vscode.Disposable {
       return;
     }
     const doc = await vscode.workspace.openTextDocument(uri);
-    const text = doc.getText();
-    let line: number | undefined;
-    const native = this.ctx.nativeApi();
-    const { section, key } = configKeyForLayer(name);
-    if (native && key) {
-      // The parser knows where each key was set, even with odd spacing.
-      const loc = native.parse(text, uri.fsPath).where[`${section}.${key}`];
-      if (loc && loc.file !== '--set' && loc.line > 0) line = loc.line - 1;
-    }
-    line ??= lineForLayer(text, name);
+    // The parser's outline: where each key was set, even with odd spacing.
+    const line = lineForLayer(this.ctx.insights.outline(doc), name);
     const visible = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === uri.toString());
     const range = doc.lineAt(Math.min(line, doc.lineCount - 1)).range;
     await vscode.window.showTextDocument(doc, {

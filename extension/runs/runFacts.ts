@@ -6,7 +6,7 @@
 // No `vscode` import.
 import { open, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { LastRunFacts } from '../config/configActions';
+import type { LastRunFacts } from '../config/suggestions';
 import { type SummaryRecord, validateEvent } from '../../common/events';
 import { EVENTS_FILE, readRunRecord, SUMMARY_FILE } from './runStore';
 

@@ -7,7 +7,7 @@ import { access, readdir, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { COMMANDS } from '../commandIds';
-import { findKeyLine } from '../config/configText';
+import { findKey } from '../config/outline';
 import type { Ctx } from '../ctx';
 import { formatCount, formatLoss, formatMs } from '../../common/format';
 import { splitLines } from '../native/addon';
@@ -186,7 +186,7 @@ export class RunManager implements vscode.Disposable {
     }
 
     const configPath = configUri.fsPath;
-    const { ranks, overrides } = this.ranksFor(doc.getText(), configPath, settings.defaultRanks);
+    const { ranks, overrides } = this.ranksFor(doc, settings.defaultRanks);
     const runsFolder = runsFolderFor(configUri, settings.runsFolder);
     const dir = await createRunDir(runsFolder, configPath);
     const args = trainerArgs(configPath, dir, overrides);
@@ -279,16 +279,15 @@ export class RunManager implements vscode.Disposable {
    * else `trainscope.defaultRanks`, passed to the trainer as an override so
    * the run record says what ran.
    */
-  private ranksFor(text: string, configPath: string, defaultRanks: number): { ranks: number; overrides: string[] } {
-    const native = this.ctx.nativeApi();
-    if (native) {
-      const r = native.parse(text, configPath);
-      if (r.where['parallel.ranks'] && r.config) return { ranks: r.config.parallel.ranks, overrides: [] };
+  private ranksFor(doc: vscode.TextDocument, defaultRanks: number): { ranks: number; overrides: string[] } {
+    const analysis = this.ctx.insights.analysis(doc);
+    if (analysis) {
+      if (analysis.where['parallel.ranks'] && analysis.config) return { ranks: analysis.config.parallel.ranks, overrides: [] };
     } else {
-      const lines = splitLines(text);
-      const line = findKeyLine(lines, 'parallel', 'ranks');
-      if (line !== undefined) {
-        const n = Number(/^\s*ranks\s+(\d+)/.exec(lines[line])?.[1]);
+      // No addon: the lexer finds the key; the trainer checks its value.
+      const k = findKey(this.ctx.insights.outline(doc), 'parallel', 'ranks');
+      if (k) {
+        const n = Number(splitLines(doc.getText())[k.line].slice(k.valueStart, k.valueEnd));
         return { ranks: Number.isInteger(n) && n >= 1 ? n : 1, overrides: [] };
       }
     }

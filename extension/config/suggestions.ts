@@ -1,17 +1,17 @@
 // What the editor offers to change in a `.train` config, each with its
-// predicted effect from the trainer's own planner (the addon's plan()):
+// predicted effect from the trainer's own planner (the addon's analyze()):
 // mixed precision, activation checkpointing, a checkpoint plan that fits a
 // memory budget, gradient accumulation; and the warnings that go with them
 // (the last run went over the budget; no plan fits the config's own
 // `checkpoint budget`). The titles promise numbers, so they come from the
-// same models the trainer runs, never from estimates made here.
+// same models the trainer runs, never from estimates made here; this file
+// only words them, from one analysis of the text.
 // No `vscode` import: codeActions.ts turns these into editor objects.
-import { setKeyEdits, type TextEdit, valueSpan } from './configEdits';
-import { findKeyLine, findSectionLine } from './configText';
-import type { RunConfigEcho } from '../../common/events';
+import type { PlanReport, PlanSchedule, RunConfigEcho } from '../../common/events';
 import { formatBytes } from '../../common/format';
-import type { PlanReport, PlanSchedule } from '../../common/events';
-import { type Range, type ResolvedConfig, splitLines, type TrainScopeNative } from '../native/addon';
+import { setKeyEdits, type TextEdit } from './edits';
+import { findKey, findKeyLine, findSectionLine } from './outline';
+import { type Analysis, type Outline, type Range, type ResolvedConfig, splitLines } from '../native/addon';
 
 export type ActionId =
   | 'budget'
@@ -67,8 +67,8 @@ export interface LastRunFacts {
 
 export interface InsightsInput {
   text: string;
-  fileName: string;
-  native: Pick<TrainScopeNative, 'parse' | 'plan'>;
+  /** The addon's analysis of `text`, made with `budgetBytes` as its memory budget. */
+  analysis: Analysis;
   /** `trainscope.memoryBudget` in bytes: the memory a whole run may use. */
   budgetBytes: number | null;
   lastRun?: LastRunFacts;
@@ -92,65 +92,6 @@ export function stepTimePercent(recomputeFraction: number): number {
 /** The message when no checkpoint plan fits a budget. */
 export function noPlanFitsMessage(budget: number, smallest: number): string {
   return `no checkpoint plan fits ${formatBytes(budget)}: the smallest is ${formatBytes(smallest)}`;
-}
-
-/**
- * A size in the config language, rounded UP to three significant-ish
- * digits of its unit ("11.6MB" for 11550720 bytes), so a budget written
- * from it is never below the bytes it stands for.
- */
-export function sizeTextAtLeast(bytes: number): string {
-  const units: Array<[number, string]> = [
-    [1e12, 'TB'],
-    [1e9, 'GB'],
-    [1e6, 'MB'],
-    [1e3, 'KB'],
-  ];
-  for (const [scale, unit] of units) {
-    if (bytes < scale) continue;
-    // Tenths of the unit for MB and KB, hundredths for GB and TB (as formatBytes shows them).
-    const step = scale >= 1e9 ? scale / 100 : scale / 10;
-    const n = Math.ceil(bytes / step);
-    const digits = scale >= 1e9 ? 2 : 1;
-    return `${Number((n / (scale / step)).toFixed(digits))}${unit}`;
-  }
-  return `${Math.ceil(bytes)}B`;
-}
-
-export type BudgetFit = { fits: true; schedule: PlanSchedule } | { fits: false; smallest: number };
-
-// Refinement rounds of fitTotalBudget; the first usually lands.
-const FIT_ROUNDS = 4;
-
-/**
- * The checkpoint plan with the least recompute whose predicted WHOLE peak
- * (parameters, gradients, optimizer state, activations, workspace) fits in
- * `budget`. The planner budgets activations alone, so the rest of the peak
- * is taken off first; the rest differs a little between plans (the
- * workspace peak moves with the recompute), so a plan that overshoots
- * lowers the activation budget by the overshoot and is asked again.
- */
-export function fitTotalBudget(
-  native: Pick<TrainScopeNative, 'plan'>,
-  text: string,
-  fileName: string,
-  plan: PlanReport,
-  budget: number,
-): BudgetFit {
-  const none = plan.schedules.find((s) => s.name === 'none') ?? plan.schedules[0];
-  let act = Math.floor(budget - (none.peak_bytes - none.peak_act_bytes));
-  for (let round = 0; round < FIT_ROUNDS && act > 0; round++) {
-    const b = native.plan(text, fileName, undefined, act).budget;
-    if (!b?.fits || !b.plan) break;
-    if (b.plan.peak_bytes <= budget) return { fits: true, schedule: b.plan };
-    act -= b.plan.peak_bytes - budget;
-  }
-  // The smallest whole peak any plan reaches: the least-activation plan's,
-  // or a fixed schedule's when its other bytes are fewer.
-  let smallest = Math.min(...plan.schedules.map((s) => s.peak_bytes));
-  const least = native.plan(text, fileName, undefined, plan.min_peak_act_bytes).budget?.plan;
-  if (least) smallest = Math.min(smallest, least.peak_bytes);
-  return { fits: false, smallest };
 }
 
 // Keys whose values set a run's memory: a run made with other values no
@@ -177,25 +118,24 @@ export function runDescribesConfig(runConfig: RunConfigEcho | undefined, config:
 }
 
 /** The lines an action on `keys` is offered on: the keys' own lines, else the `[train]` header and the top of the file. */
-function offerLines(lines: readonly string[], keys: readonly string[]): number[] {
-  const set = keys.map((k) => findKeyLine(lines, 'train', k)).filter((l): l is number => l !== undefined);
+function offerLines(outline: Outline, keys: readonly string[]): number[] {
+  const set = keys.map((k) => findKeyLine(outline, 'train', k)).filter((l): l is number => l !== undefined);
   if (set.length) return set;
-  const header = findSectionLine(lines, 'train');
+  const header = findSectionLine(outline, 'train');
   return header === undefined || header === 0 ? [0] : [header, 0];
 }
 
 /** The range of a key line from its key to the end of its value. */
-function keyLineRange(lines: readonly string[], line: number): Range {
-  const span = valueSpan(lines[line]);
-  const start = span?.keyStart ?? 0;
-  const end = span ? Math.max(span.end, span.keyEnd) : lines[line].length;
-  return { start: { line, character: start }, end: { line, character: end } };
+function keyLineRange(outline: Outline, section: string, key: string): Range | undefined {
+  const k = findKey(outline, section, key);
+  if (!k) return undefined;
+  return { start: { line: k.line, character: k.start }, end: { line: k.line, character: Math.max(k.end, k.valueEnd) } };
 }
 
-function valueRange(lines: readonly string[], line: number): Range {
-  const span = valueSpan(lines[line]);
-  if (!span || span.start === span.end) return keyLineRange(lines, line);
-  return { start: { line, character: span.start }, end: { line, character: span.end } };
+function valueRange(outline: Outline, section: string, key: string): Range | undefined {
+  const k = findKey(outline, section, key);
+  if (!k || k.valueStart === k.valueEnd) return keyLineRange(outline, section, key);
+  return { start: { line: k.line, character: k.valueStart }, end: { line: k.line, character: k.valueEnd } };
 }
 
 /**
@@ -203,20 +143,20 @@ function valueRange(lines: readonly string[], line: number): Range {
  * scales activations), else the `[model]` header (the model's size), else
  * `[train]`, else the first line.
  */
-function overBudgetRange(lines: readonly string[]): Range {
-  const batch = findKeyLine(lines, 'train', 'batch');
-  if (batch !== undefined) return keyLineRange(lines, batch);
-  const header = findSectionLine(lines, 'model') ?? findSectionLine(lines, 'train') ?? 0;
+function overBudgetRange(lines: readonly string[], outline: Outline): Range {
+  const batch = keyLineRange(outline, 'train', 'batch');
+  if (batch) return batch;
+  const header = findSectionLine(outline, 'model') ?? findSectionLine(outline, 'train') ?? 0;
   return { start: { line: header, character: 0 }, end: { line: header, character: lines[header]?.length ?? 0 } };
 }
 
 /**
  * For a `checkpoint budget` that no plan fits: the disabled "Fit in" that
- * says why, and the two ways out: raise the budget to the least any plan
- * fits, or write that least-activation plan itself.
+ * says why, and the two ways out the planner worked out: raise the budget
+ * to the least any plan fits, or write that least-activation plan itself.
  */
 function unfitBudgetActions(input: InsightsInput, plan: PlanReport, lines: number[]): ConfigAction[] {
-  const { text, fileName, native } = input;
+  const { text, analysis } = input;
   const b = plan.budget;
   if (!b || b.fits) return [];
   const actions: ConfigAction[] = [
@@ -229,25 +169,24 @@ function unfitBudgetActions(input: InsightsInput, plan: PlanReport, lines: numbe
       lines,
     },
   ];
-  const size = sizeTextAtLeast(b.min_budget);
-  const raised = native.plan(text, fileName, [`train.checkpoint=budget ${size}`]).budget;
-  if (raised?.fits && raised.plan) {
+  if (b.raise) {
+    const r = b.raise;
     actions.push({
       id: 'raiseBudget',
       key: 'checkpoint',
-      title: `Raise the checkpoint budget to ${size}, the least any plan fits (checkpoint ${raised.plan.checkpoint}, about +${stepTimePercent(raised.plan.recompute_fraction)}% step time)`,
-      edits: setKeyEdits(text, 'train', [['checkpoint', `budget ${size}`]]),
+      title: `Raise the checkpoint budget to ${r.size}, the least any plan fits (checkpoint ${r.plan.checkpoint}, about +${stepTimePercent(r.plan.recompute_fraction)}% step time)`,
+      edits: setKeyEdits(text, 'train', [['checkpoint', `budget ${r.size}`]], analysis.outline),
       lines,
-      predicted: { peak_bytes: raised.plan.peak_bytes, peak_act_bytes: raised.plan.peak_act_bytes },
+      predicted: { peak_bytes: r.plan.peak_bytes, peak_act_bytes: r.plan.peak_act_bytes },
     });
   }
-  const least = native.plan(text, fileName, undefined, b.min_budget).budget?.plan;
-  if (least) {
+  if (b.least) {
+    const least = b.least;
     actions.push({
       id: 'leastPlan',
       key: 'checkpoint',
       title: `Checkpoint ${least.checkpoint}: the least activation memory (${formatBytes(least.peak_act_bytes)}, about +${stepTimePercent(least.recompute_fraction)}% step time)`,
-      edits: setKeyEdits(text, 'train', [['checkpoint', least.checkpoint]]),
+      edits: setKeyEdits(text, 'train', [['checkpoint', least.checkpoint]], analysis.outline),
       lines,
       predicted: { peak_bytes: least.peak_bytes, peak_act_bytes: least.peak_act_bytes },
     });
@@ -262,31 +201,30 @@ function unfitBudgetActions(input: InsightsInput, plan: PlanReport, lines: numbe
  * budget that no plan fits.
  */
 export function configInsights(input: InsightsInput): ConfigInsights {
-  const { text, fileName, native, budgetBytes } = input;
-  const parsed = native.parse(text, fileName);
+  const { text, analysis, budgetBytes } = input;
+  const { outline } = analysis;
   const lines = splitLines(text);
-  if (!parsed.ok || !parsed.config) {
-    // A checkpoint budget no plan fits is the parser's error; the fixes
-    // for it are the planner's, which can still plan such a config.
-    const errors = parsed.diagnostics.filter((d) => d.severity === 'error');
-    if (errors.length === 0 || errors.some((d) => d.key !== 'train.checkpoint')) return { actions: [], diagnostics: [] };
-    let plan: PlanReport;
-    try {
-      plan = native.plan(text, fileName);
-    } catch {
+  // Edits at the parser's spans; every other byte of the file stays.
+  const set = (values: ReadonlyArray<readonly [string, string]>): TextEdit[] => setKeyEdits(text, 'train', values, outline);
+  if (!analysis.ok || !analysis.config) {
+    // A checkpoint budget no plan fits is the planner's error; the fixes
+    // for it are the planner's too, which still plans such a config.
+    const errors = analysis.diagnostics.filter((d) => d.severity === 'error');
+    const plan = analysis.plan;
+    if (errors.length === 0 || errors.some((d) => d.key !== 'train.checkpoint') || !plan?.budget || plan.budget.fits) {
       return { actions: [], diagnostics: [] };
     }
-    if (!plan.budget || plan.budget.fits) return { actions: [], diagnostics: [] };
-    return { plan, actions: unfitBudgetActions(input, plan, offerLines(lines, ['checkpoint'])), diagnostics: [] };
+    return { plan, actions: unfitBudgetActions(input, plan, offerLines(outline, ['checkpoint'])), diagnostics: [] };
   }
-  const config = parsed.config;
-  const plan = native.plan(text, fileName);
+  const config = analysis.config;
+  const plan = analysis.plan;
+  if (!plan) return { config, actions: [], diagnostics: [] };
   const actions: ConfigAction[] = [];
   const diagnostics: ConfigDiagnostic[] = [];
   const train = config.train;
   const pct = (s: PlanSchedule): string => `about +${stepTimePercent(s.recompute_fraction)}% step time`;
   const fits = (peak: number): boolean | undefined => (budgetBytes === null ? undefined : peak <= budgetBytes);
-  const checkpointLines = offerLines(lines, ['checkpoint']);
+  const checkpointLines = offerLines(outline, ['checkpoint']);
 
   const lastRun = input.lastRun;
   const runApplies = lastRun !== undefined && runDescribesConfig(lastRun.config, config);
@@ -297,21 +235,21 @@ export function configInsights(input: InsightsInput): ConfigInsights {
 
   // A plan for the memory budget setting (a whole-run peak).
   let budgetUnfit: string | undefined;
-  if (overBudget && budgetBytes !== null) {
-    const fit = fitTotalBudget(native, text, fileName, plan, budgetBytes);
-    if (fit.fits) {
-      const s = fit.schedule;
+  if (overBudget && budgetBytes !== null && plan.fit?.bytes === budgetBytes) {
+    const fit = plan.fit;
+    if (fit.fits && fit.plan) {
+      const s = fit.plan;
       actions.push({
         id: 'budget',
         key: 'checkpoint',
         title: `Fit in ${formatBytes(budgetBytes)}: checkpoint ${s.checkpoint} (peak ${formatBytes(s.peak_bytes)}, ${pct(s)})`,
-        edits: setKeyEdits(text, 'train', [['checkpoint', s.checkpoint]]),
+        edits: set([['checkpoint', s.checkpoint]]),
         lines: checkpointLines,
         predicted: { peak_bytes: s.peak_bytes, peak_act_bytes: s.peak_act_bytes },
         fitsBudget: true,
       });
     } else {
-      budgetUnfit = noPlanFitsMessage(budgetBytes, fit.smallest);
+      budgetUnfit = noPlanFitsMessage(budgetBytes, fit.smallest ?? 0);
       actions.push({
         id: 'budget',
         key: 'checkpoint',
@@ -331,7 +269,7 @@ export function configInsights(input: InsightsInput): ConfigInsights {
         id: 'configBudget',
         key: 'checkpoint',
         title: `Fit in ${formatBytes(b.bytes)}: checkpoint ${b.plan.checkpoint} (activations ${formatBytes(b.plan.peak_act_bytes)}, ${pct(b.plan)})`,
-        edits: setKeyEdits(text, 'train', [['checkpoint', b.plan.checkpoint]]),
+        edits: set([['checkpoint', b.plan.checkpoint]]),
         lines: checkpointLines,
         predicted: { peak_bytes: b.plan.peak_bytes, peak_act_bytes: b.plan.peak_act_bytes },
         fitsBudget: fits(b.plan.peak_bytes),
@@ -340,10 +278,8 @@ export function configInsights(input: InsightsInput): ConfigInsights {
       // Only an addon whose parser does not check budgets gets here; a
       // newer one reports this as the parser's own error.
       actions.push(...unfitBudgetActions(input, plan, checkpointLines));
-      const at = findKeyLine(lines, 'train', 'checkpoint');
-      if (at !== undefined) {
-        diagnostics.push({ code: 'budget-unfit', range: valueRange(lines, at), message: `train.checkpoint: ${noPlanFitsMessage(b.bytes, b.min_budget)}` });
-      }
+      const range = valueRange(outline, 'train', 'checkpoint');
+      if (range) diagnostics.push({ code: 'budget-unfit', range, message: `train.checkpoint: ${noPlanFitsMessage(b.bytes, b.min_budget)}` });
     }
   }
 
@@ -356,8 +292,8 @@ export function configInsights(input: InsightsInput): ConfigInsights {
         id: 'precision',
         key: 'precision',
         title: `Use bf16 mixed precision (activations ${MINUS}${formatBytes(fp32.peak_act_bytes - bf16.peak_act_bytes)})`,
-        edits: setKeyEdits(text, 'train', [['precision', 'bf16']]),
-        lines: offerLines(lines, ['precision']),
+        edits: set([['precision', 'bf16']]),
+        lines: offerLines(outline, ['precision']),
         predicted: { peak_bytes: bf16.peak_bytes, peak_act_bytes: bf16.peak_act_bytes },
         fitsBudget: fits(bf16.peak_bytes),
       });
@@ -374,8 +310,8 @@ export function configInsights(input: InsightsInput): ConfigInsights {
         id: 'attention',
         key: 'attention',
         title: `Fuse attention on the GPU (activations ${MINUS}${formatBytes(kept.peak_act_bytes - fused.peak_act_bytes)}; backward recomputes the probabilities)`,
-        edits: setKeyEdits(text, 'train', [['attention', 'fused']]),
-        lines: offerLines(lines, ['attention']),
+        edits: set([['attention', 'fused']]),
+        lines: offerLines(outline, ['attention']),
         predicted: { peak_bytes: fused.peak_bytes, peak_act_bytes: fused.peak_act_bytes },
         fitsBudget: fits(fused.peak_bytes),
       });
@@ -387,12 +323,13 @@ export function configInsights(input: InsightsInput): ConfigInsights {
     const none = plan.schedules.find((s) => s.name === 'none');
     const sqrt = plan.schedules.find((s) => s.name === 'sqrt');
     if (none && sqrt && sqrt.peak_act_bytes < none.peak_act_bytes) {
-      const k = Math.ceil(Math.sqrt(config.model.layers));
+      // The planner's sqrt segments: blocks per segment, as it resolved them.
+      const k = sqrt.segments.length ? sqrt.segments[0][1] - sqrt.segments[0][0] + 1 : 0;
       actions.push({
         id: 'checkpoint',
         key: 'checkpoint',
         title: `Checkpoint every ${k} layer${k === 1 ? '' : 's'} (${MINUS}${formatBytes(none.peak_act_bytes - sqrt.peak_act_bytes)}, ${pct(sqrt)})`,
-        edits: setKeyEdits(text, 'train', [['checkpoint', 'sqrt']]),
+        edits: set([['checkpoint', 'sqrt']]),
         lines: checkpointLines,
         predicted: { peak_bytes: sqrt.peak_bytes, peak_act_bytes: sqrt.peak_act_bytes },
         fitsBudget: fits(sqrt.peak_bytes),
@@ -401,7 +338,7 @@ export function configInsights(input: InsightsInput): ConfigInsights {
   }
 
   // Accumulation at the same global batch: smaller micro-batches, fewer activations.
-  const accLines = offerLines(lines, ['accumulate', 'batch']);
+  const accLines = offerLines(outline, ['accumulate', 'batch']);
   const current = plan.accumulate.find((a) => a.accumulate === train.accumulate);
   if (current) {
     const larger = plan.accumulate.filter((a) => a.accumulate > train.accumulate).sort((a, b) => a.accumulate - b.accumulate);
@@ -410,7 +347,7 @@ export function configInsights(input: InsightsInput): ConfigInsights {
         id,
         key: 'accumulate',
         title: `Accumulate ${a.accumulate} micro-batches of ${a.batch} (activations ${MINUS}${formatBytes(current.peak_act_bytes - a.peak_act_bytes)})`,
-        edits: setKeyEdits(text, 'train', [
+        edits: set([
           ['batch', String(a.batch)],
           ['accumulate', String(a.accumulate)],
         ]),
@@ -443,7 +380,7 @@ export function configInsights(input: InsightsInput): ConfigInsights {
       id: 'noiseScale',
       key: 'accumulate',
       title: `Accumulate ${suggested} micro-batches (noise scale suggests ${suggested})`,
-      edits: setKeyEdits(text, 'train', [['accumulate', String(suggested)]]),
+      edits: set([['accumulate', String(suggested)]]),
       lines: accLines,
     });
   }
@@ -451,7 +388,7 @@ export function configInsights(input: InsightsInput): ConfigInsights {
   if (budgetBytes !== null && measured !== undefined && measured > budgetBytes && lastRun) {
     let message = `The last run (${lastRun.id}) peaked at ${formatBytes(measured)}, above the memory budget of ${formatBytes(budgetBytes)} (trainscope.memoryBudget)`;
     if (budgetUnfit) message += `; ${budgetUnfit}`;
-    diagnostics.push({ code: 'over-budget', range: overBudgetRange(lines), message });
+    diagnostics.push({ code: 'over-budget', range: overBudgetRange(lines, outline), message });
   }
 
   // A change to what the config already says is no change (the budget

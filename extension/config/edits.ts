@@ -2,62 +2,22 @@
 // rest of the line, comment included, is kept) or insert the key into its
 // section, creating the section when the file has none. The code actions
 // build on these; they must leave every other byte of the user's file alone.
-// No `vscode` import: edits use the 0-based UTF-16 positions of native.ts,
-// which an editor's line/character positions are.
-import { findKeyLine } from './configText';
-import { type Position, type Range, splitLines } from '../native/addon';
+// Where keys and values are comes from the config's outline (the parser's,
+// through the addon's analyze()). No `vscode` import: edits use the 0-based
+// UTF-16 positions an editor's line/character positions are.
+import { outlineOf } from './lexer';
+import { findKey } from './outline';
+import { type Outline, type Position, type Range, splitLines } from '../native/addon';
 
 export interface TextEdit {
   range: Range;
   newText: string;
 }
 
-const HEADER = /^\s*\[([a-z_][a-z0-9_]*)\]/;
-const KEY = /^(\s*)([a-z_][a-z0-9_]*)(?=\s|$|#)/;
-
 /** The file's line ending (its first one), so inserted lines match; LF for a one-line file. */
 export function eolOf(text: string): '\r\n' | '\n' {
   const nl = text.indexOf('\n');
   return nl > 0 && text[nl - 1] === '\r' ? '\r\n' : '\n';
-}
-
-export interface ValueSpan {
-  /** 0-based UTF-16 offsets on the line. */
-  keyStart: number;
-  keyEnd: number;
-  /** The value, [start, end): empty (start === end === keyEnd) when the key has none. */
-  start: number;
-  end: number;
-}
-
-/**
- * Where the key and value of a key line are, read as the config language
- * does (docs/config.md, "Lines"): the value runs to the end of the line or
- * to a `#` that follows whitespace outside double quotes, without trailing
- * whitespace. undefined for a line that is not a key line.
- */
-export function valueSpan(line: string): ValueSpan | undefined {
-  if (HEADER.test(line)) return undefined;
-  const m = KEY.exec(line);
-  if (!m) return undefined;
-  const keyStart = m[1].length;
-  const keyEnd = keyStart + m[2].length;
-  let i = keyEnd;
-  while (i < line.length && (line[i] === ' ' || line[i] === '\t')) i++;
-  const start = i;
-  let end = line.length;
-  let quoted = false;
-  for (let j = start; j < line.length; j++) {
-    const c = line[j];
-    if (c === '"') quoted = !quoted;
-    else if (c === '#' && !quoted && (line[j - 1] === ' ' || line[j - 1] === '\t')) {
-      end = j;
-      break;
-    }
-  }
-  while (end > start && (line[end - 1] === ' ' || line[end - 1] === '\t')) end--;
-  if (end === start) return { keyStart, keyEnd, start: keyEnd, end: keyEnd };
-  return { keyStart, keyEnd, start, end };
 }
 
 function pos(line: number, character: number): Position {
@@ -70,20 +30,13 @@ function pos(line: number, character: number): Position {
  * section, so they stay below), else the header itself. undefined when the
  * file has no such section.
  */
-function insertAnchor(lines: readonly string[], section: string): { line: number; indent: string } | undefined {
-  let header = -1;
-  for (let i = 0; i < lines.length; i++) {
-    const h = HEADER.exec(lines[i]);
-    if (h && h[1] === section) {
-      header = i;
-      break;
-    }
-  }
+function insertAnchor(lines: readonly string[], outline: Outline, section: string): { line: number; indent: string } | undefined {
+  const header = outline.findIndex((o) => o.header && o.section === section);
   if (header === -1) return undefined;
-  let anchor = { line: header, indent: '' };
-  for (let i = header + 1; i < lines.length && !HEADER.test(lines[i]); i++) {
-    const k = KEY.exec(lines[i]);
-    if (k) anchor = { line: i, indent: k[1] };
+  let anchor = { line: outline[header].line, indent: '' };
+  for (let i = header + 1; i < outline.length && !outline[i].header; i++) {
+    const k = outline[i];
+    anchor = { line: k.line, indent: lines[k.line].slice(k.line === 0 && lines[0].startsWith('\uFEFF') ? 1 : 0, k.start) };
   }
   return anchor;
 }
@@ -95,27 +48,30 @@ function insertAnchor(lines: readonly string[], section: string): { line: number
  * of the file. Keys already at the value give no edit. Edits are sorted and
  * do not overlap.
  */
-export function setKeyEdits(text: string, section: string, values: ReadonlyArray<readonly [string, string]>): TextEdit[] {
+export function setKeyEdits(
+  text: string,
+  section: string,
+  values: ReadonlyArray<readonly [string, string]>,
+  outline: Outline = outlineOf(text),
+): TextEdit[] {
   const lines = splitLines(text);
   const eol = eolOf(text);
   const edits: TextEdit[] = [];
   const missing: string[] = [];
   for (const [key, value] of values) {
-    const at = findKeyLine(lines, section, key);
-    if (at === undefined) {
+    const k = findKey(outline, section, key);
+    if (k === undefined) {
       missing.push(`${key} ${value}`);
       continue;
     }
-    const span = valueSpan(lines[at]);
-    if (!span) continue;
-    const current = lines[at].slice(span.start, span.end);
-    if (current === value) continue;
-    const empty = span.start === span.end;
-    edits.push({ range: { start: pos(at, span.start), end: pos(at, span.end) }, newText: empty ? ` ${value}` : value });
+    const at = k.line;
+    if (lines[at].slice(k.valueStart, k.valueEnd) === value) continue;
+    const empty = k.valueStart === k.valueEnd;
+    edits.push({ range: { start: pos(at, k.valueStart), end: pos(at, k.valueEnd) }, newText: empty ? ` ${value}` : value });
   }
   if (missing.length) {
     const last = lines.length - 1;
-    const anchor = insertAnchor(lines, section);
+    const anchor = insertAnchor(lines, outline, section);
     if (anchor) {
       const body = missing.map((l) => anchor.indent + l);
       if (anchor.line < last) {
