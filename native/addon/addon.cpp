@@ -24,9 +24,9 @@
 #include <string>
 #include <vector>
 
-#include "config.h"
-#include "json.h"
-#include "planner.h"
+#include "base/json.h"
+#include "config/config.h"
+#include "plan/planner.h"
 
 namespace {
 
