@@ -23,7 +23,7 @@ const PYTHON = process.env.TRAINSCOPE_BENCH_PYTHON || '/usr/bin/python3';
 const ONE_THREAD = { OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1' };
 
 // The model and batch a *.train file sets, over the trainer's defaults
-// (native/core/config.h). Only what the benchmark needs; the trainer's run
+// (native/core/config/config.h). Only what the benchmark needs; the trainer's run
 // record (its resolved config) is checked against this afterwards.
 export function readBenchConfig(file) {
   const cfg = {

@@ -2,7 +2,7 @@
 
 `npm run bench` runs this with Debian's python3-torch (/usr/bin/python3) on
 one thread beside native/build/trainscope-train on the same config, so the
-model here must stay the one native/core/model.cpp builds:
+model here must stay the one native/core/model/model.cpp builds:
 
   token + position embeddings; L pre-LN blocks, each
     x = x + proj(attn(qkv(ln1(x))))      qkv: one Linear(C, 3C), causal softmax

@@ -100,7 +100,7 @@ export async function buildTypeScript() {
 }
 
 // LD_LIBRARY_PATH for GPU runs: cuBLAS and NCCL are opened at run time
-// (native/cuda/cublas.cuh, native/core/nccl_loader.cpp). Besides the
+// (native/cuda/cublas.cuh, native/core/dist/nccl_loader.cpp). Besides the
 // caller's path and the CUDA toolkit's folder, the lib folders of the
 // NVIDIA pip packages (nvidia-cublas, nvidia-nccl, as PyTorch installs
 // them) are added when python3 can import them.

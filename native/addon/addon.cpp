@@ -22,9 +22,9 @@
 #include <string>
 #include <vector>
 
-#include "config.h"
-#include "memory_model.h"
-#include "planner.h"
+#include "config/config.h"
+#include "plan/memory_model.h"
+#include "plan/planner.h"
 
 namespace {
 

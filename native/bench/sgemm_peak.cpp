@@ -14,7 +14,7 @@
 //    "step_mix":{"calls","gflop","ms","gflops"}}   the step's products alone
 //
 // step_mix replays, in order, the gemm calls of one forward+backward of the
-// model exactly as native/core/kernels.h issues them (same transposes,
+// model exactly as native/core/model/kernels.h issues them (same transposes,
 // leading dimensions, beta), so its time is the floor of a trainer that
 // does every matrix product through this gemm: the rest of a step's time is
 // the non-matmul kernels and overhead. Keep it in step with kernels.h.
@@ -31,7 +31,7 @@
 #include <string>
 #include <vector>
 
-#include "gemm.h"
+#include "model/gemm.h"
 
 namespace {
 

@@ -13,11 +13,11 @@
 #include <string>
 #include <vector>
 
-#include "config.h"
-#include "json.h"
-#include "memory_model.h"
-#include "planner.h"
-#include "trainer.h"
+#include "base/json.h"
+#include "config/config.h"
+#include "plan/memory_model.h"
+#include "plan/planner.h"
+#include "train/trainer.h"
 
 namespace {
 

@@ -8,11 +8,11 @@
 // bf16 score tile is half the memory traffic of an fp32 one, which is what
 // this memory-bound part of attention costs), the softmax runs in fp32,
 // the probabilities are stored in the activation type, zero above the
-// diagonal. exp is core/fastmath.h's, the CPU's. CPU reference:
+// diagonal. exp is core/model/fastmath.h's, the CPU's. CPU reference:
 // k::attention_forward/backward.
 #pragma once
 #include "common.cuh"
-#include "fastmath.h"
+#include "model/fastmath.h"
 
 namespace ts::cuda {
 

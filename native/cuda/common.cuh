@@ -16,7 +16,7 @@
 #include <string>
 
 #include "cublas.cuh"
-#include "lowp.h"
+#include "model/lowp.h"
 
 namespace ts::cuda {
 

@@ -11,7 +11,7 @@
 // reductions in a fixed tree. CPU reference: k::crossentropy_forward/backward.
 #pragma once
 #include "common.cuh"
-#include "fastmath.h"
+#include "model/fastmath.h"
 
 namespace ts::cuda {
 

@@ -1,7 +1,7 @@
 // cuBLAS, opened at run time. The CUDA toolkits this project builds with
 // (CI's included) need not ship cuBLAS's headers or libraries, and a
 // machine without cuBLAS must still run the trainer on the CPU; so, as for
-// NCCL (core/nccl_loader.cpp), the few entry points the GPU model calls are
+// NCCL (core/dist/nccl_loader.cpp), the few entry points the GPU model calls are
 // declared here with cuBLAS's documented ABI (cublas_api.h, v2) and
 // resolved from libcublas.so.13 with dlopen when the model is created.
 #pragma once
@@ -12,7 +12,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "dl.h"
+#include "base/dl.h"
 
 namespace ts::cuda {
 

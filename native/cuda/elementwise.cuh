@@ -1,13 +1,13 @@
 // Element-wise kernels of the GPT model on the GPU: embeddings, GELU, the
 // bias/residual base of a projection, conversions, gradient scaling and
-// AdamW. The per-element math is core/elementwise.h's, shared with the CPU
-// kernels (core/kernels.h), which are the reference these are tested
+// AdamW. The per-element math is core/model/elementwise.h's, shared with the CPU
+// kernels (core/model/kernels.h), which are the reference these are tested
 // against (tests/test_cuda.cpp). Grid-stride loops, one element a thread.
 #pragma once
 #include <vector>
 
 #include "common.cuh"
-#include "elementwise.h"
+#include "model/elementwise.h"
 
 namespace ts::cuda {
 

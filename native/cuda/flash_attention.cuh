@@ -5,7 +5,7 @@
 // T x T); backward (gpt_cuda.cu) recomputes the scores with one batched
 // cuBLAS product per layer and the probabilities from the log-sum-exp
 // (attention.cuh), then runs the materialised backward. The memory model
-// knows which layout a run uses (CudaFootprint::flash_attention).
+// knows which layout a run uses (flash_attention_fits).
 //
 // Tiles of 64 queries x 64 keys, one CTA of 4 warps per (batch, head, query
 // tile); each warp owns 16 rows. Products on the tensor cores through WMMA
@@ -20,13 +20,13 @@
 // materialised tiles, so backward materialises one layer's tiles at a time.
 //
 // Numerics: the probabilities multiply V in the 16-bit format, as the
-// materialised path rounds them; exp is core/fastmath.h's. CPU reference:
+// materialised path rounds them; exp is core/model/fastmath.h's. CPU reference:
 // k::attention_forward (native/gpu_tests/test_kernels.cu).
 #pragma once
 #include <mma.h>
 
 #include "common.cuh"
-#include "fastmath.h"
+#include "model/fastmath.h"
 
 namespace ts::cuda {
 
@@ -175,7 +175,7 @@ void forward(T* y, float* lse, const T* qkv, int B, int NH, int T_, int C, cudaS
 }  // namespace flash
 
 // The fused forward: head sizes 32 and 64 (GPT-2's, at every size), T a
-// multiple of 64 (CudaFootprint::flash_attention says when; the model asks
+// multiple of 64 (flash_attention_fits says when; the model asks
 // it first). Other shapes take the materialised path.
 template <typename T>
 void flash_attention_forward(T* y, float* lse, const T* qkv, int B, int NH, int T_, int C, cudaStream_t s) {

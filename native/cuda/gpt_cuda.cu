@@ -1,4 +1,4 @@
-// The `gpt` model on the GPU: the CPU model's layers (core/model.cpp), in
+// The `gpt` model on the GPU: the CPU model's layers (core/model/model.cpp), in
 // the same order, with the same activations kept, the same checkpoint
 // segments and the same numbers where the formats allow:
 //
@@ -9,7 +9,7 @@
 //     gradients, AdamW's moments and the residual stream's gradient stay
 //     fp32, as on the CPU.
 //   - The other layers are this folder's kernel families (one per file),
-//     whose per-element math is shared with the CPU kernels (core/hd.h).
+//     whose per-element math is shared with the CPU kernels (core/base/hd.h).
 //   - Every byte comes from the tracking allocator over cudaMalloc, tagged
 //     by layer and category: the memory view shows device memory exactly
 //     as it shows host memory for CPU runs.
@@ -29,13 +29,13 @@
 #include <vector>
 
 #include "attention.cuh"
-#include "backend.h"
 #include "common.cuh"
 #include "crossentropy.cuh"
 #include "elementwise.cuh"
 #include "flash_attention.cuh"
 #include "layernorm.cuh"
-#include "model.h"
+#include "model/backend.h"
+#include "model/model.h"
 #include "reduce.cuh"
 
 namespace ts::cuda {
@@ -303,7 +303,7 @@ CudaGPT<T>::CudaGPT(const ModelConfig& mc, int batch, Allocator& alloc, uint64_t
     : alloc_(alloc), B_(batch), T_(mc.context), C_(mc.width), NH_(mc.heads), V_(mc.vocab),
       Vp_(int(CudaFootprint::padded_vocab(mc.vocab))), Vg_(mc.context >= Vp_ - mc.vocab ? Vp_ : mc.vocab), L_(mc.layers),
       flash_(fused && !std::is_same<T, float>::value &&
-             CudaFootprint::flash_attention(true, mc.context, mc.width, mc.heads)),
+             flash_attention_fits(true, mc.context, mc.width, mc.heads)),
       acts_(new Acts), segments_(segs) {
   std::string err;
   cublas_ = Cublas::get(err);
@@ -663,7 +663,7 @@ DeviceMemory g_memory;
 }  // namespace ts::cuda
 
 // ---------------------------------------------------------------------------
-// The plugin's entry points (core/backend.h).
+// The plugin's entry points (core/model/backend.h).
 
 extern "C" __attribute__((visibility("default"))) int trainscope_cuda_abi() { return ts::kCudaPluginAbi; }
 

@@ -5,7 +5,7 @@
 // depends only on the data, never on scheduling.
 #pragma once
 #include "common.cuh"
-#include "memory_model.h"
+#include "plan/memory_model.h"
 
 namespace ts::cuda {
 

@@ -21,9 +21,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "backend.h"
-#include "nccl_loader.h"
-#include "planner.h"
+#include "dist/nccl_loader.h"
+#include "model/backend.h"
+#include "plan/planner.h"
 #include "support.h"
 
 using namespace ts;

@@ -1,6 +1,6 @@
 // Every CUDA kernel family against its CPU reference, kernel by kernel, on
 // random data (npm run test:gpu; CTest label "gpu"): the CPU kernels of
-// core/kernels.h where the CPU has the same kernel, else the formula the
+// core/model/kernels.h where the CPU has the same kernel, else the formula the
 // kernel implements, written out plainly here. fp32 within 1e-5 relative
 // (reductions run in another order); bf16 storage within its rounding.
 // The model-level parity (test_cuda.cpp) covers the cuBLAS products.
@@ -11,13 +11,13 @@
 #include <vector>
 
 #include "attention.cuh"
+#include "base/rng.h"
 #include "crossentropy.cuh"
 #include "elementwise.cuh"
 #include "flash_attention.cuh"
-#include "kernels.h"
 #include "layernorm.cuh"
+#include "model/kernels.h"
 #include "reduce.cuh"
-#include "rng.h"
 
 using namespace ts;
 using namespace ts::cuda;

@@ -7,12 +7,12 @@
 #include <string>
 #include <vector>
 
-#include "alloc.h"
-#include "config.h"
-#include "memory_model.h"
-#include "model.h"
-#include "rng.h"
-#include "trainer.h"
+#include "base/rng.h"
+#include "config/config.h"
+#include "model/alloc.h"
+#include "model/model.h"
+#include "plan/memory_model.h"
+#include "train/trainer.h"
 
 namespace ts::test {
 

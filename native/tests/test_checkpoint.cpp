@@ -9,14 +9,14 @@
 #include <string>
 #include <vector>
 
-#include "alloc.h"
-#include "config.h"
-#include "memory_model.h"
-#include "model.h"
-#include "planner.h"
-#include "rng.h"
+#include "base/rng.h"
+#include "config/config.h"
+#include "model/alloc.h"
+#include "model/model.h"
+#include "plan/memory_model.h"
+#include "plan/planner.h"
 #include "support.h"
-#include "trainer.h"
+#include "train/trainer.h"
 
 using namespace ts;
 using namespace ts::test;

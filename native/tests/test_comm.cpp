@@ -15,9 +15,9 @@
 #include <thread>
 #include <vector>
 
-#include "alloc.h"
-#include "comm.h"
-#include "nccl_loader.h"
+#include "dist/comm.h"
+#include "dist/nccl_loader.h"
+#include "model/alloc.h"
 
 using namespace ts;
 

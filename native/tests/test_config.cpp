@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "config.h"
-#include "planner.h"
+#include "config/config.h"
+#include "plan/planner.h"
 
 namespace fs = std::filesystem;
 using namespace ts;

@@ -6,7 +6,7 @@
 #include <fstream>
 #include <string>
 
-#include "backend.h"
+#include "model/backend.h"
 #include "support.h"
 
 using namespace ts;

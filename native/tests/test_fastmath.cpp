@@ -2,7 +2,7 @@
 #include <cmath>
 #include <cstdio>
 
-#include "fastmath.h"
+#include "model/fastmath.h"
 
 int main() {
   double worst_exp = 0, worst_tanh = 0;

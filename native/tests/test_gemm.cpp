@@ -5,8 +5,8 @@
 #include <cstdio>
 #include <vector>
 
-#include "gemm.h"
-#include "rng.h"
+#include "base/rng.h"
+#include "model/gemm.h"
 
 using namespace ts;
 

@@ -7,10 +7,10 @@
 #include <string>
 #include <vector>
 
-#include "alloc.h"
-#include "kernels.h"
-#include "model.h"
-#include "rng.h"
+#include "base/rng.h"
+#include "model/alloc.h"
+#include "model/kernels.h"
+#include "model/model.h"
 
 using namespace ts;
 using Vec = std::vector<double>;

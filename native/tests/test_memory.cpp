@@ -5,10 +5,11 @@
 #include <cstdio>
 #include <vector>
 
-#include "alloc.h"
-#include "memory_model.h"
-#include "model.h"
-#include "rng.h"
+#include "base/rng.h"
+#include "model/alloc.h"
+#include "model/model.h"
+#include "plan/memory_model.h"
+#include "plan/planner.h"
 
 using namespace ts;
 

@@ -14,10 +14,10 @@
 #include <string>
 #include <vector>
 
-#include "checkpoint_io.h"
-#include "config.h"
+#include "config/config.h"
 #include "support.h"
-#include "trainer.h"
+#include "train/checkpoint_io.h"
+#include "train/trainer.h"
 
 using namespace ts;
 

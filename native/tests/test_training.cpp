@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "config.h"
+#include "config/config.h"
 #include "support.h"
-#include "trainer.h"
+#include "train/trainer.h"
 
 using namespace ts;
 using namespace ts::test;

@@ -1,0 +1,327 @@
+#include "plan/planner.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "base/json.h"
+#include "plan/memory_model.h"
+
+namespace ts {
+
+ChainCosts chain_costs(const Config& cfg, int eb) {
+  const MemoryPrediction none = predict_memory(cfg, Segments{}, eb);
+  ChainCosts c;
+  c.embed = none.layers.front().act_full;
+  c.head = none.layers.back().act_full;
+  c.boundary = none.layers.front().act_full;  // a block's output is the size of the embedding's
+  for (int l = 0; l < cfg.model.layers; ++l) {
+    c.full.push_back(none.layers[size_t(l) + 1].act_full);
+    c.fwd_cost.push_back(block_forward_flops(cfg));
+  }
+  c.step_cost = step_flops(cfg);
+  return c;
+}
+
+namespace {
+
+// Peak of a segment [s, e] given the bytes stored before it (beyond the
+// embedding output): its blocks' forward one by one (holding the previous
+// block's output), then the recompute of all of them at once, less the last
+// output, which backward does not need.
+uint64_t segment_peak(const ChainCosts& c, uint64_t stored_before, int s, int e) {
+  uint64_t peak = 0, sum = 0;
+  for (int l = s; l <= e; ++l) {
+    const uint64_t fwd = c.embed + stored_before + (l > s ? c.boundary : 0) + c.full[l];
+    peak = std::max(peak, fwd);
+    sum += c.full[l];
+  }
+  return std::max(peak, c.embed + stored_before + sum - c.boundary);
+}
+
+double segment_cost(const ChainCosts& c, int s, int e) {
+  double t = 0;
+  for (int l = s; l <= e; ++l) t += c.fwd_cost[l];
+  return t;
+}
+
+}  // namespace
+
+uint64_t peak_activation(const ChainCosts& c, const Segments& segs) {
+  const int L = int(c.full.size());
+  uint64_t stored = 0, peak = 0;
+  size_t k = 0;
+  for (int l = 0; l < L;) {
+    if (k < segs.size() && segs[k].first == l) {
+      const int e = segs[k].second;
+      peak = std::max(peak, segment_peak(c, stored, l, e));
+      stored += c.boundary;
+      l = e + 1;
+      ++k;
+    } else {
+      stored += c.full[l];
+      ++l;
+    }
+  }
+  return std::max(peak, c.embed + stored + c.head);
+}
+
+double recompute_cost(const ChainCosts& c, const Segments& segs) {
+  double t = 0;
+  for (const auto& s : segs) t += segment_cost(c, s.first, s.second);
+  return t;
+}
+
+namespace {
+
+// One Pareto-optimal way to cover blocks [0, i): bytes stored so far, the
+// objective so far, and how to rebuild the plan.
+struct State {
+  uint64_t stored;
+  double cost;       // recompute FLOPs (plan_budget) or running peak (min_peak)
+  int prev_state;    // index into the previous position's list
+  int prev_pos;
+  int seg_first;     // -1 when the step to here kept a block
+};
+
+void pareto_insert(std::vector<State>& v, const State& s) {
+  for (const State& o : v)
+    if (o.stored <= s.stored && o.cost <= s.cost) return;  // dominated
+  v.erase(std::remove_if(v.begin(), v.end(),
+                         [&](const State& o) { return s.stored <= o.stored && s.cost <= o.cost; }),
+          v.end());
+  v.push_back(s);
+}
+
+// Shared chain DP. With budget > 0, minimises recompute under the budget;
+// with budget == 0, minimises the peak itself (cost = running peak).
+bool chain_dp(const ChainCosts& c, uint64_t budget, Segments& out, double& best_cost) {
+  const int L = int(c.full.size());
+  const bool min_peak = budget == 0;
+  std::vector<std::vector<State>> at(size_t(L) + 1);
+  at[0].push_back({0, 0.0, -1, -1, -1});
+  for (int i = 0; i < L; ++i) {
+    for (int si = 0; si < int(at[i].size()); ++si) {
+      const State cur = at[i][si];
+      // Keep block i.
+      pareto_insert(at[i + 1], {cur.stored + c.full[i], cur.cost, si, i, -1});
+      // A segment [i, e].
+      for (int e = i; e < L; ++e) {
+        const uint64_t pk = segment_peak(c, cur.stored, i, e);
+        if (!min_peak && pk > budget) break;  // longer segments only grow
+        const double cost = min_peak ? std::max(cur.cost, double(pk)) : cur.cost + segment_cost(c, i, e);
+        pareto_insert(at[e + 1], {cur.stored + c.boundary, cost, si, i, i});
+      }
+    }
+  }
+  int best = -1;
+  best_cost = INFINITY;
+  for (int si = 0; si < int(at[L].size()); ++si) {
+    const State& s = at[L][si];
+    const uint64_t end = c.embed + s.stored + c.head;
+    if (!min_peak && end > budget) continue;
+    const double cost = min_peak ? std::max(s.cost, double(end)) : s.cost;
+    if (cost < best_cost) {
+      best_cost = cost;
+      best = si;
+    }
+  }
+  if (best < 0) return false;
+  out.clear();
+  for (int pos = L, si = best; pos > 0;) {
+    const State& s = at[pos][si];
+    if (s.seg_first >= 0) out.push_back({s.seg_first, pos - 1});
+    si = s.prev_state;
+    pos = s.prev_pos;
+  }
+  std::reverse(out.begin(), out.end());
+  return true;
+}
+
+}  // namespace
+
+uint64_t min_peak_activation(const ChainCosts& c) {
+  Segments s;
+  double peak = 0;
+  chain_dp(c, 0, s, peak);
+  return uint64_t(peak);
+}
+
+BudgetPlan plan_budget(const ChainCosts& c, uint64_t budget) {
+  BudgetPlan p;
+  p.min_budget = min_peak_activation(c);
+  if (budget >= p.min_budget) {
+    double cost = 0;
+    p.fits = chain_dp(c, budget, p.segments, cost);
+  }
+  if (p.fits) {
+    p.peak_act = peak_activation(c, p.segments);
+    p.recompute = recompute_cost(c, p.segments);
+  }
+  return p;
+}
+
+namespace {
+// In the config language's units, so the suggestion can be pasted back.
+std::string mb(uint64_t b) {
+  char buf[32];
+  if (b >= 1000000000) std::snprintf(buf, sizeof buf, "%.2fGB", b / 1e9);
+  else if (b >= 1000000) std::snprintf(buf, sizeof buf, "%.1fMB", b / 1e6);
+  else if (b >= 1000) std::snprintf(buf, sizeof buf, "%.1fKB", b / 1e3);
+  else std::snprintf(buf, sizeof buf, "%lluB", (unsigned long long)b);
+  return buf;
+}
+}  // namespace
+
+bool resolve_checkpoint(const Config& cfg, int eb, Segments& out, std::string& err) {
+  const TrainConfig& t = cfg.train;
+  const int L = cfg.model.layers;
+  out.clear();
+  if (t.checkpoint == "sqrt") out = segments_every(L, sqrt_segment_size(L));
+  else if (t.checkpoint == "every") out = segments_every(L, t.checkpoint_every);
+  else if (t.checkpoint == "layers") out = t.checkpoint_segments;
+  else if (t.checkpoint == "budget") {
+    const BudgetPlan p = plan_budget(chain_costs(cfg, eb), t.checkpoint_budget);
+    if (!p.fits) {
+      err = "train.checkpoint budget " + mb(t.checkpoint_budget) +
+            " is too small: the smallest activation peak any checkpoint plan reaches is " +
+            mb(p.min_budget) + " (use budget " + mb(p.min_budget) +
+            " or more, or a smaller batch/context)";
+      return false;
+    }
+    out = p.segments;
+  }
+  return true;
+}
+
+MemoryPrediction predict_memory(const Config& cfg, int eb, const std::string& device) {
+  Segments segs;
+  std::string err;
+  if (!resolve_checkpoint(cfg, eb, segs, err)) {
+    MemoryPrediction p = predict_memory(cfg, Segments{}, eb, device);
+    p.error = err;
+    return p;
+  }
+  return predict_memory(cfg, segs, eb, device);
+}
+
+}  // namespace ts
+
+namespace ts {
+
+namespace {
+
+void schedule_json(Json& j, const Config& cfg, const std::string& name, const Segments& segs) {
+  const MemoryPrediction p = predict_memory(cfg, segs);
+  j.begin_object();
+  j.field("name", name).field("checkpoint", segments_text(segs));
+  j.key("segments").begin_array();
+  for (const auto& s : segs) j.begin_array().value(s.first).value(s.second).end_array();
+  j.end_array();
+  j.field("peak_act_bytes", p.peak_act).field("peak_bytes", p.peak);
+  j.field("recompute_flops", p.recompute_flops);
+  j.field("recompute_fraction", p.step_flops > 0 ? p.recompute_flops / p.step_flops : 0.0);
+  j.end_object();
+}
+
+}  // namespace
+
+std::string plan_report_json(const Config& cfg, uint64_t budget) {
+  const int eb = 4;
+  const int L = cfg.model.layers;
+  std::string s;
+  Json j(s);
+  j.begin_object();
+  const MemoryPrediction own = predict_memory(cfg, eb);
+  j.key("prediction").raw(memory_prediction_to_json(own));
+
+  j.key("schedules").begin_array();
+  schedule_json(j, cfg, "none", {});
+  const int k = sqrt_segment_size(L);
+  schedule_json(j, cfg, "sqrt", segments_every(L, k));
+  for (int e = 1; e <= L; ++e) schedule_json(j, cfg, "every " + std::to_string(e), segments_every(L, e));
+  j.end_array();
+
+  const ChainCosts costs = chain_costs(cfg, eb);
+  j.field("min_peak_act_bytes", min_peak_activation(costs));
+  if (budget == 0 && cfg.train.checkpoint == "budget") budget = cfg.train.checkpoint_budget;
+  if (budget > 0) {
+    const BudgetPlan bp = plan_budget(costs, budget);
+    j.key("budget").begin_object();
+    j.field("bytes", budget).field("fits", bp.fits).field("min_budget", bp.min_budget);
+    if (bp.fits) {
+      j.key("plan");
+      schedule_json(j, cfg, "budget", bp.segments);
+    }
+    j.end_object();
+  }
+
+  // Precision and accumulation, each under the config's own checkpoint plan
+  // held fixed (a budget is not re-planned), so the numbers are their effect.
+  j.key("precisions").begin_array();
+  for (const char* prec : {"fp32", "bf16", "fp16"}) {
+    Config c = cfg;
+    c.train.precision = prec;
+    const MemoryPrediction p = predict_memory(c, own.segments, eb);
+    j.begin_object().field("precision", prec).field("peak_act_bytes", p.peak_act);
+    j.field("peak_bytes", p.peak).end_object();
+  }
+  j.end_array();
+  // train.attention, where the config can train on a GPU: both layouts as
+  // the CUDA backend allocates them (fused only where the shape allows).
+  if (cfg.train.device != "cpu") {
+    j.key("attention").begin_array();
+    for (const char* att : {"materialized", "fused"}) {
+      Config c = cfg;
+      c.train.attention = att;
+      if (c.train.attention == "fused" &&
+          !flash_attention_fits(c.train.precision != "fp32", uint64_t(c.model.context),
+                               uint64_t(c.model.width), uint64_t(c.model.heads)))
+        continue;
+      const MemoryPrediction p = predict_memory(c, own.segments, eb, "cuda");
+      j.begin_object().field("attention", att).field("peak_act_bytes", p.peak_act);
+      j.field("peak_bytes", p.peak).end_object();
+    }
+    j.end_array();
+  }
+  j.key("accumulate").begin_array();
+  const int global = cfg.train.batch * cfg.train.accumulate;
+  for (int K = 1; K <= global; K *= 2) {
+    if (global % K) continue;
+    Config c = cfg;
+    c.train.batch = global / K;
+    c.train.accumulate = K;
+    const MemoryPrediction p = predict_memory(c, own.segments, eb);
+    j.begin_object().field("accumulate", K).field("batch", c.train.batch);
+    j.field("peak_act_bytes", p.peak_act).field("peak_bytes", p.peak).end_object();
+  }
+  j.end_array();
+  j.end_object();
+  return s;
+}
+
+}  // namespace ts
+
+namespace ts {
+
+bool checkpoint_diagnostic(const Config& cfg, Diagnostic& out) {
+  Segments segs;
+  std::string err;
+  if (resolve_checkpoint(cfg, 4, segs, err)) return false;
+  out = Diagnostic{};
+  out.file = cfg.file;
+  out.line = 1;
+  out.col = 1;
+  out.end_col = 1;
+  auto it = cfg.where.find("train.checkpoint");
+  if (it != cfg.where.end() && it->second.line > 0) {
+    out.file = it->second.file;
+    out.line = it->second.line;
+    out.col = it->second.value_col;
+    out.end_col = it->second.end_col;
+  }
+  out.message = err;
+  out.key = "train.checkpoint";
+  return true;
+}
+
+}  // namespace ts

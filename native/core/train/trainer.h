@@ -1,0 +1,44 @@
+// The training loop: data, forward, backward, AdamW, evaluation, and the
+// measurements around them (phase times, per-layer spans on sampled steps,
+// the allocator's per-layer memory), written to the event stream and the
+// Chrome trace.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+
+namespace ts {
+
+struct RunOptions {
+  std::string events_path;  // JSON Lines (docs/events.md); "" = none
+  std::string trace_path;   // Chrome trace JSON; "" = none
+  std::string summary_path; // the summary record alone, as JSON; "" = none
+  // train.save_every writes here (atomically); "" = checkpoint.bin beside
+  // the events file (or in the current folder without one).
+  std::string checkpoint_path;
+  // --resume: a checkpoint file, or a run folder holding checkpoint.bin.
+  std::string resume_path;
+  bool log_steps = true;    // a progress line on stderr every few steps
+  // When set, receives every step's loss at full precision (the event stream
+  // rounds to 9 digits): for callers that compare runs bit for bit.
+  std::vector<double>* step_losses = nullptr;
+  // When set, receives every parameter (layer by layer) after the last step.
+  std::vector<float>* final_params = nullptr;
+  // Fault injection for tests: step N's gradients are made non-finite.
+  int64_t inject_overflow_at = 0;
+};
+
+// Exit codes of the trainer CLI.
+constexpr int kExitOk = 0;
+constexpr int kExitRuntime = 1;
+constexpr int kExitUsage = 2;
+
+// Trains; returns an exit code. Errors go to stderr as
+// "file:line:col: error: message" (or "trainscope-train: error: ...") and,
+// when the stream is open, as an error record. SIGINT/SIGTERM end the run
+// after the step in flight, with every record written and status
+// "interrupted" (exit 128 + signal).
+int run_training(const Config& cfg, const RunOptions& opt);
+
+}  // namespace ts
