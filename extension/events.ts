@@ -182,7 +182,7 @@ export interface RunRecord {
   /** Data-parallel runs only: gradient buckets per step. */
   buckets?: number;
   /** The checkpoint a `--resume` run started from, and the steps it held. */
-  resumed_from?: { checkpoint: string; step: number };
+  resumed_from?: { snapshot: string; step: number };
 }
 
 export interface LayerRecord {
@@ -543,7 +543,7 @@ function resumedFrom(o: Obj, k: string): Check {
   const e = obj(o, k);
   if (e) return e;
   const f = o[k] as Obj;
-  return str(f, 'checkpoint', `${k}.`) ?? count(f, 'step', `${k}.`);
+  return str(f, 'snapshot', `${k}.`) ?? count(f, 'step', `${k}.`);
 }
 
 function deviceInfo(o: Obj, k: string): Check {
