@@ -199,7 +199,7 @@ export interface RunRecord {
   /** Data-parallel runs only: gradient buckets per step. */
   buckets?: number;
   /** The checkpoint a `--resume` run started from, and the steps it held. */
-  resumed_from?: { checkpoint: string; step: number };
+  resumed_from?: { snapshot: string; step: number };
 }
 
 export interface LayerRecord {
@@ -560,7 +560,7 @@ function resumedFrom(o: Obj, k: string): Check {
   const e = obj(o, k);
   if (e) return e;
   const f = o[k] as Obj;
-  return str(f, 'checkpoint', `${k}.`) ?? count(f, 'step', `${k}.`);
+  return str(f, 'snapshot', `${k}.`) ?? count(f, 'step', `${k}.`);
 }
 
 function deviceInfo(o: Obj, k: string): Check {

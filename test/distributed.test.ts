@@ -376,7 +376,7 @@ describe('data-parallel training under mpirun', () => {
     const cut = path.join(work, 'cut2');
     const rest = path.join(work, 'rest2');
     const job = mpirun(2, args(cut, sets), 120_000);
-    const recs = await waitFor(path.join(cut, 'events.jsonl'), (r) => r.some((x) => x.type === 'save' && x.step >= 50), 60_000, 'a checkpoint at step 50');
+    const recs = await waitFor(path.join(cut, 'events.jsonl'), (r) => r.some((x) => x.type === 'save' && x.step >= 50), 60_000, 'a snapshot at step 50');
     assert.ok(!recs.some((x) => x.type === 'summary'), 'the run is still going when rank 1 is killed');
     process.kill(recs[0].rank_pids[1], 'SIGKILL');
     const rc = await job.done;
@@ -386,7 +386,7 @@ describe('data-parallel training under mpirun', () => {
     const a = steps(records(path.join(full, 'events.jsonl')));
     const b = steps(records(path.join(rest, 'events.jsonl')));
     const from = records(path.join(rest, 'events.jsonl'))[0].resumed_from.step;
-    assert.ok(from >= 50 && from % 25 === 0, `resumed from the last checkpoint (step ${from})`);
+    assert.ok(from >= 50 && from % 25 === 0, `resumed from the last snapshot (step ${from})`);
     assert.equal(b.length, 600 - from);
     for (const s of b) assert.equal(s.loss, a[s.step - 1].loss, `step ${s.step}: loss`);
     const b1 = steps(records(path.join(rest, 'events.rank1.jsonl')));

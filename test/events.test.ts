@@ -417,7 +417,7 @@ test('unknown fields are ignored; nullable fields accept null; optional fields m
 });
 
 // ---------------------------------------------------------------------------
-// Data-parallel records (docs/events.md, Data-parallel runs) and checkpoints.
+// Data-parallel records (docs/events.md, Data-parallel runs) and snapshots.
 
 function commRecord(extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
@@ -436,7 +436,7 @@ function commRecord(extra: Record<string, unknown> = {}): Record<string, unknown
 }
 
 function saveRecord(extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { type: 'save', step: 10, path: '/tmp/run/checkpoint.tsck', bytes: 324096, ms: 1.25, ...extra };
+  return { type: 'save', step: 10, path: '/tmp/run/snapshot.bin', bytes: 324096, ms: 1.25, ...extra };
 }
 
 /** A rank's step record of a data-parallel run. */
@@ -460,7 +460,7 @@ function dpRunRecord(extra: Record<string, unknown> = {}): Record<string, unknow
     mpi: 'Open MPI v4.1.4',
     comm_backend: 'mpi',
     buckets: 3,
-    resumed_from: { checkpoint: '/tmp/run/checkpoint.tsck', step: 5 },
+    resumed_from: { snapshot: '/tmp/run/snapshot.bin', step: 5 },
     ...extra,
   };
 }
@@ -495,7 +495,7 @@ test('comm and save records, and the data-parallel fields of run and step record
   const sv = validateEvent(saveRecord());
   if (sv.ok && sv.event.type === 'save') {
     const save: SaveRecord = sv.event;
-    assert.equal(save.path, '/tmp/run/checkpoint.tsck');
+    assert.equal(save.path, '/tmp/run/snapshot.bin');
   } else assert.fail('save');
   const st = validateEvent(rankStep(7));
   if (st.ok && st.event.type === 'step') {
@@ -506,7 +506,7 @@ test('comm and save records, and the data-parallel fields of run and step record
   const run = validateEvent(dpRunRecord());
   if (run.ok && run.event.type === 'run') {
     assert.deepEqual(run.event.rank_pids, [4242, 4243]);
-    assert.deepEqual(run.event.resumed_from, { checkpoint: '/tmp/run/checkpoint.tsck', step: 5 });
+    assert.deepEqual(run.event.resumed_from, { snapshot: '/tmp/run/snapshot.bin', step: 5 });
   } else assert.fail('run');
   // In a stream: a rank file's spans, comm and step records; rank 0's save after the step and eval.
   const { events, errors } = parseEventsFile(
@@ -547,8 +547,8 @@ test('comm and save records: a missing or mistyped field is reported by name', (
     [dpRunRecord({ rank_pids: [1, -2] }), /field "rank_pids\[1\]" must be a non-negative integer/],
     [dpRunRecord({ rank_hosts: ['a', 2] }), /field "rank_hosts\[1\]" must be a string/],
     [dpRunRecord({ buckets: 1.5 }), /field "buckets" must be a non-negative integer/],
-    [dpRunRecord({ resumed_from: { step: 5 } }), /^run record: missing required field "resumed_from\.checkpoint"$/],
-    [dpRunRecord({ resumed_from: { checkpoint: 'c', step: '5' } }), /field "resumed_from\.step" must be a non-negative integer/],
+    [dpRunRecord({ resumed_from: { step: 5 } }), /^run record: missing required field "resumed_from\.snapshot"$/],
+    [dpRunRecord({ resumed_from: { snapshot: 'c', step: '5' } }), /field "resumed_from\.step" must be a non-negative integer/],
   ];
   for (const [value, re] of cases) {
     const r = validateEvent(value);

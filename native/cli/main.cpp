@@ -31,7 +31,7 @@ const char* kUsage =
     "  --trace PATH         write a Chrome trace (open it in ui.perfetto.dev)\n"
     "  --out DIR            write DIR/events.jsonl, DIR/trace.json, DIR/summary.json\n"
     "  --set KEY=VALUE      override a config key, e.g. --set train.steps=20 (repeatable)\n"
-    "  --resume RUN_DIR     continue from RUN_DIR/checkpoint.bin (train.save_every); the\n"
+    "  --resume RUN_DIR     continue from RUN_DIR/snapshot.bin (train.save_every); the\n"
     "                       resumed run writes its records to its own --out folder\n"
     "  --check              only check the config; print its errors\n"
     "  --predict            print the memory model's prediction (JSON) and exit\n"
@@ -139,11 +139,11 @@ int main(int argc, char** argv) {
     if (opt.events_path.empty()) opt.events_path = out_dir + "/events.jsonl";
     if (opt.trace_path.empty()) opt.trace_path = out_dir + "/trace.json";
     opt.summary_path = out_dir + "/summary.json";
-    opt.checkpoint_path = out_dir + "/checkpoint.bin";
+    opt.snapshot_path = out_dir + "/snapshot.bin";
   }
   if (!opt.resume_path.empty() && !out_dir.empty()) {
     // The resumed run's records go to a folder of their own: the old run's
-    // stream and checkpoint stay as they were.
+    // stream and snapshot stay as they were.
     char a[PATH_MAX], b[PATH_MAX];
     if (realpath(opt.resume_path.c_str(), a) && realpath(out_dir.c_str(), b) && std::strcmp(a, b) == 0)
       return usage_error("--resume and --out name the same folder '" + out_dir +

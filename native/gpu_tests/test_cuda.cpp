@@ -11,7 +11,7 @@
 //   - training: the example learns on the GPU, and bf16 (and fp16 with loss
 //     scaling) end within 2% of fp32;
 //   - accumulation: K micro-batches of b train as one batch of K*b;
-//   - checkpoints on disk: a GPU run saved and resumed gives bitwise the
+//   - snapshots on disk: a GPU run saved and resumed gives bitwise the
 //     losses and parameters of one that never stopped;
 //   - NCCL: a single-rank all-reduce round trip, when libnccl.so.2 loads.
 #include <array>
@@ -249,9 +249,9 @@ void test_resume() {
   };
   const auto full = test::train_example(with({"train.steps=16"}), "", true);
   const auto first = test::train_example(with({"train.steps=10", "train.save_every=5"}),
-                                         {dir + "/run/events.jsonl", dir + "/run/checkpoint.bin", ""}, true);
+                                         {dir + "/run/events.jsonl", dir + "/run/snapshot.bin", ""}, true);
   const auto rest = test::train_example(with({"train.steps=16"}),
-                                        {dir + "/resumed/events.jsonl", dir + "/resumed/checkpoint.bin", dir + "/run"}, true);
+                                        {dir + "/resumed/events.jsonl", dir + "/resumed/snapshot.bin", dir + "/run"}, true);
   bool same = full.exit_code == 0 && first.exit_code == 0 && rest.exit_code == 0 && full.losses.size() == 16 &&
               rest.losses.size() == 6;
   for (size_t i = 0; same && i < 6; ++i) same = full.losses[10 + i] == rest.losses[i];

@@ -32,8 +32,8 @@ struct ExampleRun {
 // Where a run writes and what it resumes from (RunOptions' paths).
 struct RunFiles {
   std::string events;      // "" = no stream
-  std::string checkpoint;  // train.save_every's file ("" = beside the stream)
-  std::string resume;      // --resume: a run folder or checkpoint file
+  std::string snapshot;    // train.save_every's file ("" = beside the stream)
+  std::string resume;      // --resume: a run folder or snapshot file
 };
 
 // examples/tiny-gpt.train with overrides; the human summary on stdout is
@@ -50,7 +50,7 @@ inline ExampleRun train_example(const std::vector<std::string>& overrides, const
   RunOptions opt;
   opt.log_steps = false;
   opt.events_path = files.events;
-  opt.checkpoint_path = files.checkpoint;
+  opt.snapshot_path = files.snapshot;
   opt.resume_path = files.resume;
   opt.step_losses = &run.losses;
   opt.final_params = want_params ? &run.params : nullptr;

@@ -1,5 +1,5 @@
-// Checkpoints on disk (train.save_every, --resume): the file format round
-// trip and its refusals (not a checkpoint, other version, truncated,
+// Snapshots on disk (train.save_every, --resume): the file format round
+// trip and its refusals (not a snapshot, other version, truncated,
 // damaged, another model), and training that stops and resumes giving
 // bitwise the losses and parameters of a run that never stopped (one rank;
 // the 2-rank case runs under mpirun in test/distributed.test.ts).
@@ -16,7 +16,7 @@
 
 #include "config/config.h"
 #include "support.h"
-#include "train/checkpoint_io.h"
+#include "train/snapshot.h"
 #include "train/trainer.h"
 
 using namespace ts;
@@ -45,12 +45,12 @@ static void test_format() {
   std::vector<SaveSection> sec = {{"text", {{text.data(), text.size()}}},
                                   {"floats", {{a.data(), 400 * 4}, {a.data() + 400, 600 * 4}}}};
   std::string err;
-  expect(write_checkpoint(path, 0x1234, 42, 2, sec, err), "write: " + err);
+  expect(write_snapshot(path, 0x1234, 42, 2, sec, err), "write: " + err);
   struct stat st {};
   expect(stat((path + ".tmp").c_str(), &st) != 0, "no temp file left behind");
-  CheckpointReader r;
+  SnapshotReader r;
   expect(r.open(path, err) && r.step() == 42 && r.ranks() == 2 && r.config_hash() == 0x1234 &&
-             r.version() == kCheckpointVersion && r.sections().size() == 2,
+             r.version() == kSnapshotVersion && r.sections().size() == 2,
          "header read back: " + err);
   bool aligned = true;
   for (const auto& s : r.sections()) aligned = aligned && s.offset % 64 == 0;
@@ -68,7 +68,7 @@ static void test_format() {
   auto refused = [&](const std::string& bytes, const std::string& want, const std::string& what) {
     const std::string bad = kDir + "/bad.bin";
     spit(bad, bytes);
-    CheckpointReader rb;
+    SnapshotReader rb;
     std::string e;
     bool ok = rb.open(bad, e);
     std::string s2;
@@ -76,11 +76,11 @@ static void test_format() {
     if (ok) ok = rb.read_string("text", s2, e) && rb.read("floats", f2.data(), 4000, e);
     expect(!ok && contains(e, want), what + ": " + e);
   };
-  refused("not a checkpoint at all, just text that is long enough to hold a header....", "is not a TrainScope checkpoint",
+  refused("not a checkpoint at all, just text that is long enough to hold a header....", "is not a TrainScope snapshot",
           "another file");
   std::string v2 = good;
   v2[8] = 2;
-  refused(v2, "is checkpoint format version 2; this trainer reads version 1", "another format version");
+  refused(v2, "is snapshot format version 2; this trainer reads version 1", "another format version");
   refused(good.substr(0, good.size() - 100), "is truncated", "a truncated file");
   std::string flipped = good;
   flipped[flipped.size() - 5] ^= 0x40;
@@ -88,24 +88,24 @@ static void test_format() {
   std::string hdr = good;
   hdr[24] ^= 1;  // the step count
   refused(hdr, "header fails its checksum", "a damaged header");
-  CheckpointReader none;
-  expect(!none.open(kDir + "/missing.bin", err) && contains(err, "cannot open checkpoint"), "no file: " + err);
+  SnapshotReader none;
+  expect(!none.open(kDir + "/missing.bin", err) && contains(err, "cannot open snapshot"), "no file: " + err);
 
   // Identity: the keys that must match, named when they differ.
   Config c1, c2;
   c2.model.width = 256;
   c2.train.batch = 3;
-  const std::string d = identity_differences(checkpoint_identity(c1), checkpoint_identity(c2));
-  expect(contains(d, "model.width 128 in the checkpoint, 256 here") &&
-             contains(d, "train.batch 8 in the checkpoint, 3 here") && !contains(d, "model.vocab"),
+  const std::string d = identity_differences(snapshot_identity(c1), snapshot_identity(c2));
+  expect(contains(d, "model.width 128 in the snapshot, 256 here") &&
+             contains(d, "train.batch 8 in the snapshot, 3 here") && !contains(d, "model.vocab"),
          "identity differences name each key: " + d);
-  expect(identity_differences(checkpoint_identity(c1), checkpoint_identity(c1)).empty(), "same identity");
+  expect(identity_differences(snapshot_identity(c1), snapshot_identity(c1)).empty(), "same identity");
   expect(parse_double(hex_double(0.1), 0) == 0.1 && std::isnan(parse_double(hex_double(NAN), 0)),
          "hex floats round-trip");
-  expect(checkpoint_file_for("runs/a/") == "runs/a/checkpoint.bin", "--resume RUN_DIR reads RUN_DIR/checkpoint.bin");
+  expect(snapshot_file_for("runs/a/") == "runs/a/snapshot.bin", "--resume RUN_DIR reads RUN_DIR/snapshot.bin");
 }
 
-// A run of the example (tests/support.h) with its stream, checkpoint file
+// A run of the example (tests/support.h) with its stream, snapshot file
 // and resume source.
 static test::ExampleRun train(const std::vector<std::string>& overrides, const std::string& events,
                               const std::string& ckpt, const std::string& resume = "") {
@@ -124,13 +124,13 @@ static void test_resume() {
     return o;
   };
   const auto full = train(with({"train.steps=16"}), "", "");
-  const std::string ck = kDir + "/run/checkpoint.bin";
+  const std::string ck = kDir + "/run/snapshot.bin";
   const auto first = train(with({"train.steps=10", "train.save_every=5"}), kDir + "/run/events.jsonl", ck);
   expect(first.exit_code == 0 && first.losses.size() == 10, "the first part trains 10 steps and saves");
   const std::string ev = slurp(kDir + "/run/events.jsonl");
   expect(contains(ev, "{\"type\":\"save\",\"step\":5,") && contains(ev, "{\"type\":\"save\",\"step\":10,"),
          "save records at steps 5 and 10");
-  const auto rest = train(with({"train.steps=16"}), kDir + "/resumed/events.jsonl", kDir + "/resumed/checkpoint.bin",
+  const auto rest = train(with({"train.steps=16"}), kDir + "/resumed/events.jsonl", kDir + "/resumed/snapshot.bin",
                             kDir + "/run");
   expect(rest.exit_code == 0 && rest.losses.size() == 6, "the resumed run trains steps 11..16");
   bool same = full.losses.size() == 16 && rest.losses.size() == 6;
@@ -140,7 +140,7 @@ static void test_resume() {
   expect(first.losses.size() == 10 && std::equal(first.losses.begin(), first.losses.end(), full.losses.begin()),
          "saving changes nothing in the run");
   const std::string rev = slurp(kDir + "/resumed/events.jsonl");
-  expect(contains(rev, "\"resumed_from\":{\"checkpoint\":\"" + kDir + "/run/checkpoint.bin\",\"step\":10}") &&
+  expect(contains(rev, "\"resumed_from\":{\"snapshot\":\"" + kDir + "/run/snapshot.bin\",\"step\":10}") &&
              contains(rev, "{\"type\":\"step\",\"step\":11,") && !contains(rev, "\"step\":10,\"loss\""),
          "the resumed stream says where it came from and starts at step 11");
 
@@ -148,7 +148,7 @@ static void test_resume() {
   const auto other = train(with({"train.steps=16", "model.width=32"}), "", "", kDir + "/run");
   expect(other.exit_code == 1, "resuming another model fails (exit 1)");
   const auto missing = train(with({"train.steps=16"}), "", "", kDir + "/nowhere");
-  expect(missing.exit_code == 1, "resuming from a folder without a checkpoint fails");
+  expect(missing.exit_code == 1, "resuming from a folder without a snapshot fails");
 }
 
 int main() {

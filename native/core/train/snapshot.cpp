@@ -1,4 +1,4 @@
-#include "train/checkpoint_io.h"
+#include "train/snapshot.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -69,13 +69,13 @@ uint64_t fnv1a64(const void* data, size_t n, uint64_t h) {
   return h;
 }
 
-bool write_checkpoint(const std::string& path, uint64_t config_hash, int64_t step, uint32_t ranks,
-                      const std::vector<SaveSection>& sections, std::string& err) {
+bool write_snapshot(const std::string& path, uint64_t config_hash, int64_t step, uint32_t ranks,
+                    const std::vector<SaveSection>& sections, std::string& err) {
   // Header and table first (checksums filled in as the sections stream out).
   const size_t table = kHeaderBytes + sections.size() * kEntryBytes;
   std::string head(table, '\0');
   std::memcpy(&head[0], kMagic, 8);
-  put<uint32_t>(head, 8, kCheckpointVersion);
+  put<uint32_t>(head, 8, kSnapshotVersion);
   put<uint32_t>(head, 12, kByteOrder);
   put<uint64_t>(head, 16, config_hash);
   put<int64_t>(head, 24, step);
@@ -85,7 +85,7 @@ bool write_checkpoint(const std::string& path, uint64_t config_hash, int64_t ste
   for (size_t i = 0; i < sections.size(); ++i) {
     const SaveSection& s = sections[i];
     if (s.name.empty() || s.name.size() >= kNameBytes) {
-      err = "checkpoint section name '" + s.name + "' is empty or too long";
+      err = "snapshot section name '" + s.name + "' is empty or too long";
       return false;
     }
     uint64_t bytes = 0, h = fnv1a64(nullptr, 0);
@@ -146,28 +146,28 @@ bool write_checkpoint(const std::string& path, uint64_t config_hash, int64_t ste
   return true;
 }
 
-CheckpointReader::~CheckpointReader() {
+SnapshotReader::~SnapshotReader() {
   if (f_) std::fclose(static_cast<FILE*>(f_));
 }
 
-bool CheckpointReader::open(const std::string& path, std::string& err) {
+bool SnapshotReader::open(const std::string& path, std::string& err) {
   path_ = path;
   FILE* f = std::fopen(path.c_str(), "rb");
   if (!f) {
-    err = "cannot open checkpoint '" + path + "': " + sys_error();
+    err = "cannot open snapshot '" + path + "': " + sys_error();
     return false;
   }
   f_ = f;
   struct stat st {};
   if (fstat(fileno(f), &st) != 0) {
-    err = "cannot read checkpoint '" + path + "': " + sys_error();
+    err = "cannot read snapshot '" + path + "': " + sys_error();
     return false;
   }
   file_bytes_ = uint64_t(st.st_size);
   std::string head(kHeaderBytes, '\0');
   if (file_bytes_ < kHeaderBytes || std::fread(&head[0], 1, kHeaderBytes, f) != kHeaderBytes ||
       std::memcmp(head.data(), kMagic, 8) != 0) {
-    err = "'" + path + "' is not a TrainScope checkpoint";
+    err = "'" + path + "' is not a TrainScope snapshot";
     return false;
   }
   if (get<uint32_t>(head, 12) != kByteOrder) {
@@ -175,9 +175,9 @@ bool CheckpointReader::open(const std::string& path, std::string& err) {
     return false;
   }
   version_ = get<uint32_t>(head, 8);
-  if (version_ != kCheckpointVersion) {
-    err = "'" + path + "' is checkpoint format version " + std::to_string(version_) +
-          "; this trainer reads version " + std::to_string(kCheckpointVersion);
+  if (version_ != kSnapshotVersion) {
+    err = "'" + path + "' is snapshot format version " + std::to_string(version_) +
+          "; this trainer reads version " + std::to_string(kSnapshotVersion);
     return false;
   }
   hash_ = get<uint64_t>(head, 16);
@@ -191,7 +191,7 @@ bool CheckpointReader::open(const std::string& path, std::string& err) {
   }
   head.resize(size_t(table));
   if (std::fread(&head[kHeaderBytes], 1, size_t(table - kHeaderBytes), f) != table - kHeaderBytes) {
-    err = "cannot read checkpoint '" + path + "': " + sys_error();
+    err = "cannot read snapshot '" + path + "': " + sys_error();
     return false;
   }
   const uint64_t want = get<uint64_t>(head, 40);
@@ -218,13 +218,13 @@ bool CheckpointReader::open(const std::string& path, std::string& err) {
   return true;
 }
 
-const CheckpointReader::Section* CheckpointReader::find(const std::string& name) const {
+const SnapshotReader::Section* SnapshotReader::find(const std::string& name) const {
   for (const auto& s : sections_)
     if (s.name == name) return &s;
   return nullptr;
 }
 
-bool CheckpointReader::read_parts(const std::string& name,
+bool SnapshotReader::read_parts(const std::string& name,
                                   const std::vector<std::pair<void*, uint64_t>>& parts,
                                   std::string& err) {
   const Section* s = find(name);
@@ -241,7 +241,7 @@ bool CheckpointReader::read_parts(const std::string& name,
   }
   FILE* f = static_cast<FILE*>(f_);
   if (fseeko(f, off_t(s->offset), SEEK_SET) != 0) {
-    err = "cannot read checkpoint '" + path_ + "': " + sys_error();
+    err = "cannot read snapshot '" + path_ + "': " + sys_error();
     return false;
   }
   uint64_t h = fnv1a64(nullptr, 0);
@@ -251,7 +251,7 @@ bool CheckpointReader::read_parts(const std::string& name,
     while (left > 0) {
       const size_t chunk = size_t(std::min<uint64_t>(left, uint64_t(1) << 30));
       if (std::fread(dst, 1, chunk, f) != chunk) {
-        err = "cannot read checkpoint '" + path_ + "' (section '" + name + "'): " +
+        err = "cannot read snapshot '" + path_ + "' (section '" + name + "'): " +
               (std::feof(f) ? std::string("unexpected end of file") : sys_error());
         return false;
       }
@@ -267,11 +267,11 @@ bool CheckpointReader::read_parts(const std::string& name,
   return true;
 }
 
-bool CheckpointReader::read(const std::string& name, void* dst, uint64_t bytes, std::string& err) {
+bool SnapshotReader::read(const std::string& name, void* dst, uint64_t bytes, std::string& err) {
   return read_parts(name, {{dst, bytes}}, err);
 }
 
-bool CheckpointReader::read_string(const std::string& name, std::string& out, std::string& err) {
+bool SnapshotReader::read_string(const std::string& name, std::string& out, std::string& err) {
   const Section* s = find(name);
   if (!s) {
     err = "'" + path_ + "' has no section '" + name + "'";
@@ -292,7 +292,7 @@ std::string num(double v) {
 }
 }  // namespace
 
-std::string checkpoint_identity(const Config& c) {
+std::string snapshot_identity(const Config& c) {
   std::ostringstream s;
   s << "model.type " << c.model.type << "\n";
   s << "model.vocab " << c.model.vocab << "\n";
@@ -312,7 +312,7 @@ std::string checkpoint_identity(const Config& c) {
   return s.str();
 }
 
-std::string checkpoint_soft_identity(const Config& c) {
+std::string snapshot_soft_identity(const Config& c) {
   std::ostringstream s;
   s << "train.steps " << c.train.steps << "\n";
   s << "train.lr " << num(c.train.lr) << "\n";
@@ -341,13 +341,13 @@ std::string identity_differences(const std::string& saved, const std::string& no
     const std::string was = it == a.end() ? "(unset)" : shown(it->second);
     if (it == a.end() || it->second != kv.second) {
       if (!out.empty()) out += "; ";
-      out += kv.first + " " + was + " in the checkpoint, " + shown(kv.second) + " here";
+      out += kv.first + " " + was + " in the snapshot, " + shown(kv.second) + " here";
     }
   }
   for (const auto& kv : a)
     if (!b.count(kv.first)) {
       if (!out.empty()) out += "; ";
-      out += kv.first + " " + shown(kv.second) + " in the checkpoint, unknown here";
+      out += kv.first + " " + shown(kv.second) + " in the snapshot, unknown here";
     }
   return out;
 }
@@ -385,11 +385,11 @@ double parse_double(const std::string& s, double fallback) {
   return end && *end == 0 ? v : fallback;
 }
 
-bool save_training_checkpoint(const std::string& path, const Config& cfg, TrainModel& model,
-                              int64_t step, const std::map<std::string, std::string>& state,
-                              std::string& err) {
-  const std::string identity = checkpoint_identity(cfg);
-  const std::string soft = checkpoint_soft_identity(cfg);
+bool save_snapshot(const std::string& path, const Config& cfg, TrainModel& model,
+                   int64_t step, const std::map<std::string, std::string>& state,
+                   std::string& err) {
+  const std::string identity = snapshot_identity(cfg);
+  const std::string soft = snapshot_soft_identity(cfg);
   const std::string config = config_to_json(cfg);
   const std::string st = kv_encode(state);
   std::vector<uint64_t> sizes;
@@ -410,16 +410,16 @@ bool save_training_checkpoint(const std::string& path, const Config& cfg, TrainM
   sec.push_back(std::move(p));
   sec.push_back(std::move(m));
   sec.push_back(std::move(v));
-  return write_checkpoint(path, fnv1a64(identity.data(), identity.size()), step,
+  return write_snapshot(path, fnv1a64(identity.data(), identity.size()), step,
                           uint32_t(cfg.parallel.ranks), sec, err);
 }
 
-bool load_training_checkpoint(const std::string& path, const Config& cfg, TrainModel& model,
-                              int64_t& step, std::map<std::string, std::string>& state,
-                              std::vector<std::string>& warnings, std::string& err) {
-  CheckpointReader r;
+bool load_snapshot(const std::string& path, const Config& cfg, TrainModel& model,
+                   int64_t& step, std::map<std::string, std::string>& state,
+                   std::vector<std::string>& warnings, std::string& err) {
+  SnapshotReader r;
   if (!r.open(path, err)) return false;
-  const std::string identity = checkpoint_identity(cfg);
+  const std::string identity = snapshot_identity(cfg);
   std::string saved;
   if (!r.read_string("identity", saved, err)) return false;
   if (r.config_hash() != fnv1a64(identity.data(), identity.size()) || saved != identity) {
@@ -430,7 +430,7 @@ bool load_training_checkpoint(const std::string& path, const Config& cfg, TrainM
   }
   std::string soft;
   if (r.find("soft_identity") && r.read_string("soft_identity", soft, err)) {
-    const std::string diff = identity_differences(soft, checkpoint_soft_identity(cfg));
+    const std::string diff = identity_differences(soft, snapshot_soft_identity(cfg));
     if (!diff.empty())
       warnings.push_back("resuming with changed settings (" + diff +
                          "): the losses will differ from an uninterrupted run");
@@ -480,12 +480,12 @@ bool broadcast_training_state(const World& w, TrainModel& model, int64_t& step,
   return true;
 }
 
-std::string checkpoint_file_for(const std::string& run) {
+std::string snapshot_file_for(const std::string& run) {
   struct stat st {};
   if (stat(run.c_str(), &st) == 0 && S_ISREG(st.st_mode)) return run;
   std::string d = run;
   while (d.size() > 1 && d.back() == '/') d.pop_back();
-  return d + "/checkpoint.bin";
+  return d + "/snapshot.bin";
 }
 
 }  // namespace ts

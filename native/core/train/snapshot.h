@@ -1,12 +1,12 @@
-// Training checkpoints on disk (train.save_every, --resume): one file,
+// Training snapshots on disk (train.save_every, --resume): one file,
 // written atomically (temp file, fsync, rename, fsync of the folder), read
 // back with every byte checked.
 //
 // Layout (little-endian; all offsets and sizes 64-bit):
 //   0   char[8]  magic "TSCKPT\r\n"
-//   8   u32      format version (kCheckpointVersion)
+//   8   u32      format version (kSnapshotVersion)
 //   12  u32      byte-order mark 0x01020304
-//   16  u64      config hash (FNV-1a of checkpoint_identity(config))
+//   16  u64      config hash (FNV-1a of snapshot_identity(config))
 //   24  i64      training steps finished
 //   32  u32      ranks
 //   36  u32      number of sections
@@ -15,7 +15,7 @@
 //       u64 offset, u64 bytes, u64 FNV-1a of the section's bytes
 //   then the sections, each at a 64-byte aligned offset.
 //
-// Sections a training checkpoint holds: "identity" (the config keys that
+// Sections a training snapshot holds: "identity" (the config keys that
 // must match to resume, as text), "config" (the resolved config JSON),
 // "state" (trainer state as `key value` lines, floats in hex so they
 // round-trip exactly), "layers" (u64 parameter count per layer), "params",
@@ -34,7 +34,7 @@
 
 namespace ts {
 
-constexpr uint32_t kCheckpointVersion = 1;
+constexpr uint32_t kSnapshotVersion = 1;
 
 struct SaveSection {
   std::string name;
@@ -43,18 +43,18 @@ struct SaveSection {
 
 // Writes path atomically. false + err on failure (the old file, if any,
 // is left as it was).
-bool write_checkpoint(const std::string& path, uint64_t config_hash, int64_t step,
-                      uint32_t ranks, const std::vector<SaveSection>& sections, std::string& err);
+bool write_snapshot(const std::string& path, uint64_t config_hash, int64_t step,
+                    uint32_t ranks, const std::vector<SaveSection>& sections, std::string& err);
 
-class CheckpointReader {
+class SnapshotReader {
  public:
   struct Section {
     std::string name;
     uint64_t offset = 0, bytes = 0, checksum = 0;
   };
-  ~CheckpointReader();
+  ~SnapshotReader();
   // Reads and checks the header and section table; false + err naming the
-  // file and what is wrong (not a checkpoint, other version, truncated...).
+  // file and what is wrong (not a snapshot, other version, truncated...).
   bool open(const std::string& path, std::string& err);
   uint32_t version() const { return version_; }
   uint64_t config_hash() const { return hash_; }
@@ -83,15 +83,15 @@ class CheckpointReader {
 
 uint64_t fnv1a64(const void* data, size_t n, uint64_t h = 1469598103934665603ull);
 
-// The config keys a checkpoint must agree on to be resumed (model shape,
+// The config keys a snapshot must agree on to be resumed (model shape,
 // data, batch per rank, accumulation, seed, precision, ranks), one
 // "section.key value" per line.
-std::string checkpoint_identity(const Config& c);
+std::string snapshot_identity(const Config& c);
 // Keys that may change on resume but change the losses (learning rate and
 // the rest of the optimizer, steps, threads): same format.
-std::string checkpoint_soft_identity(const Config& c);
+std::string snapshot_soft_identity(const Config& c);
 // The keys whose values differ between two identity texts, as
-// "model.width 128 in the checkpoint, 256 here; ..."; "" when equal.
+// "model.width 128 in the snapshot, 256 here; ..."; "" when equal.
 std::string identity_differences(const std::string& saved, const std::string& now);
 
 // `key value` lines (values are strings; use hex floats for doubles).
@@ -100,24 +100,24 @@ std::map<std::string, std::string> kv_decode(const std::string& text);
 std::string hex_double(double v);
 double parse_double(const std::string& s, double fallback);
 
-// A whole training checkpoint: identity, config, trainer state (`state`:
+// A whole training snapshot: identity, config, trainer state (`state`:
 // key/value lines the trainer owns), per-layer sizes, parameters and AdamW
 // moments of `model`, as of `step` finished steps.
-bool save_training_checkpoint(const std::string& path, const Config& cfg, TrainModel& model,
-                              int64_t step, const std::map<std::string, std::string>& state,
-                              std::string& err);
+bool save_snapshot(const std::string& path, const Config& cfg, TrainModel& model,
+                   int64_t step, const std::map<std::string, std::string>& state,
+                   std::string& err);
 // Reads one back into `model` (built from the same config), after checking
 // the identity (a mismatch is an error naming every differing key) and
 // noting in `warnings` the optimizer settings that changed (they change
 // the losses).
-bool load_training_checkpoint(const std::string& path, const Config& cfg, TrainModel& model,
-                              int64_t& step, std::map<std::string, std::string>& state,
-                              std::vector<std::string>& warnings, std::string& err);
+bool load_snapshot(const std::string& path, const Config& cfg, TrainModel& model,
+                   int64_t& step, std::map<std::string, std::string>& state,
+                   std::vector<std::string>& warnings, std::string& err);
 // Sends what rank 0 loaded (parameters, moments, step, state) to every rank.
 bool broadcast_training_state(const World& w, TrainModel& model, int64_t& step,
                               std::map<std::string, std::string>& state, std::string& err);
 
-// Where --resume RUN reads: RUN/checkpoint.bin, or RUN itself when it is a file.
-std::string checkpoint_file_for(const std::string& run);
+// Where --resume RUN reads: RUN/snapshot.bin, or RUN itself when it is a file.
+std::string snapshot_file_for(const std::string& run);
 
 }  // namespace ts

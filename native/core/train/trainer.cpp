@@ -27,7 +27,7 @@
 #include "model/model.h"
 #include "plan/memory_model.h"
 #include "plan/planner.h"
-#include "train/checkpoint_io.h"
+#include "train/snapshot.h"
 #include "train/data.h"
 
 namespace ts {
@@ -193,7 +193,7 @@ class NoiseScale {
     return std::max(current, int(std::min(k, 65536.0)));
   }
 
-  // Checkpoints save and restore the averages.
+  // Snapshots save and restore the averages.
   void get(double& g2, double& tr, int64_t& n) const { g2 = g2_; tr = tr_; n = n_; }
   void set(double g2, double tr, int64_t n) { g2_ = g2; tr_ = tr; n_ = n; }
 
@@ -227,7 +227,7 @@ class LossScaler {
     return true;
   }
 
-  // Checkpoints save and restore the scaler.
+  // Snapshots save and restore the scaler.
   int clean_steps() const { return clean_; }
   void restore(double scale, int clean) { scale_ = scale; clean_ = clean; }
 
@@ -255,14 +255,14 @@ class Run {
   void snapshot_end_of_forward();
   double evaluate(int64_t step);
   void finish(const char* status, const MemoryPrediction& pred);
-  // Data parallelism and checkpoints (docs/distributed.md).
+  // Data parallelism and snapshots (docs/distributed.md).
   int start_parallel();
   int vote(bool ok);
   bool stop_requested() const { return world_.size > 1 ? stop_signal_ != 0 : g_signal != 0; }
   void sync_step(double& loss, double& g_small_sq, int K);
   std::string comm_step(int64_t step, bool sampled, double t_start, double t_wait0,
                         double t_wait1, double t_end);
-  void save_checkpoint(int64_t step);
+  void save_snapshot(int64_t step);
   int choose_device(const CudaBackend*& cuda);
 
   const Config& cfg_;
@@ -375,7 +375,7 @@ void Run::write_run_record(const MemoryPrediction& pred, const Dataset& data, in
     j.field("buckets", uint64_t(reducer_->buckets().size()));
   }
   if (!resumed_from_.empty())
-    j.key("resumed_from").begin_object().field("checkpoint", resumed_from_).field("step", first_step_ - 1).end_object();
+    j.key("resumed_from").begin_object().field("snapshot", resumed_from_).field("step", first_step_ - 1).end_object();
   j.key("data").begin_object();
   j.field("source", data.source()).field("description", data.describe());
   j.field("train_tokens", data.train_tokens()).field("val_tokens", data.val_tokens());
@@ -596,12 +596,12 @@ int Run::go() {
   std::signal(SIGTERM, on_signal);
   std::string err;
   // Data parallelism: join the MPI world before opening any file. Rank 0
-  // writes the stream, trace, summary and checkpoints; rank r > 0 its own
+  // writes the stream, trace, summary and snapshots; rank r > 0 its own
   // events.rankR.jsonl beside the stream (docs/distributed.md).
-  if (opt_.checkpoint_path.empty() && cfg_.train.save_every > 0) {
+  if (opt_.snapshot_path.empty() && cfg_.train.save_every > 0) {
     const size_t slash = opt_.events_path.find_last_of('/');
-    opt_.checkpoint_path = slash == std::string::npos ? std::string("checkpoint.bin")
-                                                      : opt_.events_path.substr(0, slash) + "/checkpoint.bin";
+    opt_.snapshot_path = slash == std::string::npos ? std::string("snapshot.bin")
+                                                      : opt_.events_path.substr(0, slash) + "/snapshot.bin";
   }
   if (!world_init(cfg_.parallel.ranks, world_, err)) {
     if (world_.rank == 0) {
@@ -621,7 +621,7 @@ int Run::go() {
   }
   if (!ev_.open(opt_.events_path, err) || !can_create(opt_.trace_path, err) ||
       !can_create(opt_.summary_path, err) ||
-      (world_.rank == 0 && cfg_.train.save_every > 0 && !can_create(opt_.checkpoint_path, err))) {
+      (world_.rank == 0 && cfg_.train.save_every > 0 && !can_create(opt_.snapshot_path, err))) {
     std::fprintf(stderr, "trainscope-train: error: %s\n", err.c_str());
     return kExitRuntime;
   }
@@ -844,7 +844,7 @@ int Run::go() {
     ev_.record(s);
     if (tc.eval_every > 0 && (step % tc.eval_every == 0 || step == tc.steps))
       last_val_ = evaluate(step);
-    if (tc.save_every > 0 && step % tc.save_every == 0) save_checkpoint(step);
+    if (tc.save_every > 0 && step % tc.save_every == 0) save_snapshot(step);
     ev_.flush();
     if (opt_.log_steps && (step % log_every == 0 || step == 1 || step == tc.steps))
       std::fprintf(stderr, "step %5lld/%d | loss %.4f | lr %.2e | %.1f ms | %.0f tok/s\n",
@@ -852,7 +852,7 @@ int Run::go() {
   }
   // The last step is saved too (also when interrupted): a run can resume
   // from wherever it stopped.
-  if (tc.save_every > 0 && steps_done_ > last_saved_) save_checkpoint(steps_done_);
+  if (tc.save_every > 0 && steps_done_ > last_saved_) save_snapshot(steps_done_);
   if (opt_.final_params) model_->pull_state();
   if (opt_.final_params)
     for (int l = 0; l < model_->num_layers(); ++l)
@@ -864,7 +864,7 @@ int Run::go() {
 }
 
 // ---------------------------------------------------------------------------
-// Data parallelism and checkpoints (docs/distributed.md)
+// Data parallelism and snapshots (docs/distributed.md)
 
 // Every rank votes whether it started; returns the lowest rank that failed,
 // or -1 when all did. A rank that fails before voting votes from settle().
@@ -885,9 +885,9 @@ int Run::start_parallel() {
   int64_t step = 0;
   std::map<std::string, std::string> st;
   if (!opt_.resume_path.empty() && world_.rank == 0) {
-    const std::string file = checkpoint_file_for(opt_.resume_path);
+    const std::string file = snapshot_file_for(opt_.resume_path);
     std::vector<std::string> warnings;
-    if (!load_training_checkpoint(file, cfg_, *model_, step, st, warnings, err))
+    if (!load_snapshot(file, cfg_, *model_, step, st, warnings, err))
       return fail_before_start(Where{}, "--resume " + opt_.resume_path + ": " + err, kExitRuntime);
     for (const auto& w : warnings) std::fprintf(stderr, "trainscope-train: warning: %s\n", w.c_str());
     resumed_from_ = file;
@@ -994,7 +994,7 @@ std::string Run::comm_step(int64_t step, bool sampled, double t_start, double t_
 
 // train.save_every: rank 0 writes the model, AdamW's moments and the
 // trainer's state (data position, RNG seeds, loss scale, noise scale).
-void Run::save_checkpoint(int64_t step) {
+void Run::save_snapshot(int64_t step) {
   last_saved_ = step;
   if (world_.rank != 0) return;
   double g2, tr;
@@ -1023,8 +1023,8 @@ void Run::save_checkpoint(int64_t step) {
   const double t0 = clk_.us();
   std::string err;
   model_->pull_state();
-  if (!save_training_checkpoint(opt_.checkpoint_path, cfg_, *model_, step, st, err)) {
-    std::fprintf(stderr, "trainscope-train: warning: checkpoint at step %lld not saved: %s\n",
+  if (!ts::save_snapshot(opt_.snapshot_path, cfg_, *model_, step, st, err)) {
+    std::fprintf(stderr, "trainscope-train: warning: snapshot at step %lld not saved: %s\n",
                  (long long)step, err.c_str());
     return;
   }
@@ -1032,7 +1032,7 @@ void Run::save_checkpoint(int64_t step) {
   for (int l = 0; l < model_->num_layers(); ++l) bytes += 3 * model_->layer_params(l) * sizeof(float);
   std::string s;
   Json j(s);
-  j.begin_object().field("type", "save").field("step", step).field("path", opt_.checkpoint_path);
+  j.begin_object().field("type", "save").field("step", step).field("path", opt_.snapshot_path);
   j.field("bytes", bytes).field("ms", (clk_.us() - t0) / 1e3).end_object();
   ev_.record(s);
 }

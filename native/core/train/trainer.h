@@ -14,10 +14,10 @@ struct RunOptions {
   std::string events_path;  // JSON Lines (docs/events.md); "" = none
   std::string trace_path;   // Chrome trace JSON; "" = none
   std::string summary_path; // the summary record alone, as JSON; "" = none
-  // train.save_every writes here (atomically); "" = checkpoint.bin beside
+  // train.save_every writes here (atomically); "" = snapshot.bin beside
   // the events file (or in the current folder without one).
-  std::string checkpoint_path;
-  // --resume: a checkpoint file, or a run folder holding checkpoint.bin.
+  std::string snapshot_path;
+  // --resume: a snapshot file, or a run folder holding snapshot.bin.
   std::string resume_path;
   bool log_steps = true;    // a progress line on stderr every few steps
   // When set, receives every step's loss at full precision (the event stream
