@@ -5,9 +5,17 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import type { LayerRecord, RunRecord, SpanRecord, StepRecord, SummaryRecord, TrainerEvent } from '../common/events';
+import type {
+  LayerRecord,
+  RunRecord,
+  SpanRecord,
+  StepRecord,
+  SummaryRecord,
+  TrainerEvent,
+} from '../common/events/schema';
 import { formatBytes, formatCount, parseSize } from '../common/format';
-import { applyDelta, emptyModel, type RankTimeline, RunModelBuilder } from '../common/runModel';
+import { applyDelta, emptyModel, type RankTimeline } from '../common/runModel';
+import { RunModelBuilder } from '../extension/runs/runModelBuilder';
 import { barColumns } from '../common/timelineBars';
 import { withAlpha } from '../webview/color';
 import { root } from './support/trainer';

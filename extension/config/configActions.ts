@@ -8,9 +8,9 @@
 // No `vscode` import: codeActions.ts turns these into editor objects.
 import { setKeyEdits, type TextEdit, valueSpan } from './configEdits';
 import { findKeyLine, findSectionLine } from './configText';
-import type { RunConfigEcho } from '../../common/events';
+import type { RunConfigEcho } from '../../common/events/schema';
 import { formatBytes } from '../../common/format';
-import type { PlanReport, PlanSchedule } from '../../common/events';
+import type { PlanReport, PlanSchedule } from '../../common/events/schema';
 import { type Range, type ResolvedConfig, splitLines, type TrainScopeNative } from '../native/addon';
 
 export type ActionId =

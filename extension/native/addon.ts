@@ -6,7 +6,7 @@
 // The addon gives 1-based line and BYTE columns (UTF-8, as the C++ counts);
 // utf16Range / byteColToUtf16 turn them into the 0-based UTF-16 positions an
 // editor uses, given the text that was parsed.
-import type { MemoryPrediction, PlanReport } from '../../common/events';
+import type { MemoryPrediction, PlanReport } from '../../common/events/schema';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
