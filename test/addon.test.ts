@@ -14,18 +14,15 @@ import { fileURLToPath } from 'node:url';
 
 import {
   ADDON_RELATIVE_PATH,
-  NOT_BUILT_MESSAGE,
-  OVERRIDE_FILE,
-  byteColToUtf16,
-  diagnosticRange,
+  type Diagnostic,
   formatDiagnostic,
   loadNative,
-  splitLines,
-  utf16Range,
-  type Diagnostic,
+  NOT_BUILT_MESSAGE,
+  OVERRIDE_FILE,
   type ParseResult,
   type TrainScopeNative,
 } from '../extension/native/addon';
+import { byteColToUtf16, diagnosticRange, splitLines, utf16Range } from '../extension/native/positions';
 
 // out/test/addon.test.mjs -> the repository root.
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');

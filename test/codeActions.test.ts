@@ -18,7 +18,8 @@ import {
 } from '../extension/config/configActions';
 import { applyEdits, eolOf, setKeyEdits, valueSpan } from '../extension/config/configEdits';
 import { formatBytes } from '../common/format';
-import { ADDON_RELATIVE_PATH, loadNative, type ResolvedConfig, type TrainScopeNative } from '../extension/native/addon';
+import type { ResolvedConfig } from '../common/config';
+import { ADDON_RELATIVE_PATH, loadNative, type TrainScopeNative } from '../extension/native/addon';
 import { root } from './support/trainer';
 
 const fixtures = path.join(root, 'test', 'fixtures', 'configs');

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { checkpointBlocks, findKeyLine, findSectionLine, focusAt, keyAt, lineForLayer, sectionAt } from '../extension/config/configText';
-import { splitLines } from '../extension/native/addon';
+import { splitLines } from '../extension/native/positions';
 
 const text = `# comment
 [model]

@@ -33,7 +33,7 @@ function runRecord(steps: number, layers = 2, extra: Partial<RunRecord> = {}): R
     time: '2026-01-01T00:00:00Z',
     host: 'h',
     config_file: 'x.train',
-    config: { model: { layers }, data: {}, train: { steps, checkpoint: 'none' }, parallel: { ranks: 1 } },
+    config: { model: { layers }, data: {}, train: { steps, checkpoint: 'none' }, parallel: { ranks: 1 } } as RunRecord['config'],
     model: 'gpt',
     params: 10,
     ranks: 1,

@@ -2,6 +2,7 @@
 // Types and constants only, so that the host, the webview and plain-Node
 // tests read the same definitions; validate.ts checks a record against them
 // and parse.ts reads a stream of them.
+import type { ResolvedConfig } from '../config';
 
 export const SCHEMA_VERSION = 1;
 
@@ -106,18 +107,6 @@ export interface RunData {
   entropy_floor?: number;
 }
 
-/**
- * The resolved config echo. Sections hold every key of docs/config.md; they
- * are left loosely typed here so that a new config key never makes a stream
- * invalid.
- */
-export interface RunConfigEcho {
-  model: Record<string, unknown>;
-  data: Record<string, unknown>;
-  train: Record<string, unknown>;
-  parallel: Record<string, unknown>;
-}
-
 /** The device a run trains on (run record `device_info`). */
 export interface DeviceInfo {
   /** `"cpu"` or `"cuda"`; kept as string so a new kind is not an error. */
@@ -144,7 +133,7 @@ export interface RunRecord {
   time: string;
   host: string;
   config_file: string;
-  config: RunConfigEcho;
+  config: ResolvedConfig;
   model: string;
   params: number;
   ranks: number;

@@ -8,7 +8,7 @@ import { COMMANDS } from '../commandIds';
 import { type ConfigAction, type ConfigInsights, configInsights, type LastRunFacts } from './configActions';
 import type { TextEdit } from './configEdits';
 import type { Ctx } from '../ctx';
-import type { Range } from '../native/addon';
+import type { Range } from '../native/positions';
 import { readRunFacts } from '../runs/runFacts';
 
 const LANGUAGE = 'trainscope';

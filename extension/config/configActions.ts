@@ -8,10 +8,11 @@
 // No `vscode` import: codeActions.ts turns these into editor objects.
 import { setKeyEdits, type TextEdit, valueSpan } from './configEdits';
 import { findKeyLine, findSectionLine } from './configText';
-import type { RunConfigEcho } from '../../common/events/schema';
+import type { ResolvedConfig } from '../../common/config';
 import { formatBytes } from '../../common/format';
 import type { PlanReport, PlanSchedule } from '../../common/events/schema';
-import { type Range, type ResolvedConfig, splitLines, type TrainScopeNative } from '../native/addon';
+import type { TrainScopeNative } from '../native/addon';
+import { type Range, splitLines } from '../native/positions';
 
 export type ActionId =
   | 'budget'
@@ -62,7 +63,7 @@ export interface LastRunFacts {
   /** The last step record's `suggested_accumulate` (gradient noise scale). */
   suggestedAccumulate?: number;
   /** The run record's resolved config, to tell whether the run still describes the text. */
-  config?: RunConfigEcho;
+  config?: ResolvedConfig;
 }
 
 export interface InsightsInput {
@@ -162,7 +163,7 @@ const MEMORY_KEYS: Record<string, readonly string[] | 'all'> = {
 };
 
 /** Whether a run made with `runConfig` used the memory-relevant values of `config`. */
-export function runDescribesConfig(runConfig: RunConfigEcho | undefined, config: ResolvedConfig): boolean {
+export function runDescribesConfig(runConfig: ResolvedConfig | undefined, config: ResolvedConfig): boolean {
   if (!runConfig) return false;
   const sections = runConfig as unknown as Partial<Record<string, Record<string, unknown>>>;
   for (const [section, keys] of Object.entries(MEMORY_KEYS)) {

@@ -5,7 +5,7 @@
 // No `vscode` import: edits use the 0-based UTF-16 positions of native.ts,
 // which an editor's line/character positions are.
 import { findKeyLine } from './configText';
-import { type Position, type Range, splitLines } from '../native/addon';
+import { type Position, type Range, splitLines } from '../native/positions';
 
 export interface TextEdit {
   range: Range;

@@ -4,7 +4,7 @@
 // The addon's parser stays the authority on what a config means; these
 // helpers only find where things are. No `vscode` import.
 import type { PanelFocus } from '../../common/protocol';
-import { splitLines } from '../native/addon';
+import { splitLines } from '../native/positions';
 
 const HEADER = /^\s*\[([a-z_][a-z0-9_]*)\]/;
 const KEY = /^(\s*)([a-z_][a-z0-9_]*)(?=\s|$|#)/;

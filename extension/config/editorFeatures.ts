@@ -10,7 +10,8 @@ import { registerConfigActions } from './codeActions';
 import { predictionNotes } from './configActions';
 import { keyAt } from './configText';
 import type { Ctx } from '../ctx';
-import { diagnosticRange, type KeyInfo, OVERRIDE_FILE, splitLines } from '../native/addon';
+import { type KeyInfo, OVERRIDE_FILE } from '../native/addon';
+import { diagnosticRange, splitLines } from '../native/positions';
 
 const LANGUAGE = 'trainscope';
 const SELECTOR: vscode.DocumentSelector = { language: LANGUAGE };

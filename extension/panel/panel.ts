@@ -17,7 +17,7 @@ import { COMMANDS, PANEL_TYPE } from '../commandIds';
 import { configKeyForLayer, focusAt, lineForLayer, type RunLayers } from '../config/configText';
 import type { Ctx } from '../ctx';
 import { makeNonce, renderPage } from './html';
-import { splitLines } from '../native/addon';
+import { splitLines } from '../native/positions';
 import type { DeltaCursor, RunModel } from '../../common/runModel';
 import { loadRun } from '../runs/runStore';
 import type { LiveRun } from '../runs/runManager';

@@ -10,7 +10,7 @@ import { COMMANDS } from '../commandIds';
 import { findKeyLine } from '../config/configText';
 import type { Ctx } from '../ctx';
 import { formatCount, formatLoss, formatMs } from '../../common/format';
-import { splitLines } from '../native/addon';
+import { splitLines } from '../native/positions';
 import { writeReport } from '../panel/report';
 import type { RunModel } from '../../common/runModel';
 import { RunModelBuilder } from './runModelBuilder';
