@@ -16,9 +16,10 @@
 //      module, activate(context) timed with a fake ExtensionContext.
 //      Target ≤ 50 ms.
 //
-// The extension sources (common/events.ts, common/runModel.ts, extension/runs/runStore.ts) are
-// bundled for Node with esbuild into a temporary .mjs: what runs is the
-// extension's code, not a copy. So is the synthetic 2-rank run of section 2
+// The extension sources (common/events/parse.ts,
+// extension/runs/runModelBuilder.ts and runStore.ts) are bundled for Node
+// with esbuild into a temporary .mjs: what runs is the extension's code,
+// not a copy. So is the synthetic 2-rank run of section 2
 // (test/support/timelineRun.ts, which the webview test renders too).
 import { spawnSync } from 'node:child_process';
 import {
@@ -62,8 +63,8 @@ async function bundleExtensionModules(root, tmp) {
   await esbuild.build({
     stdin: {
       contents: [
-        "export { EventStreamParser } from './common/events';",
-        "export { RunModelBuilder } from './common/runModel';",
+        "export { EventStreamParser } from './common/events/parse';",
+        "export { RunModelBuilder } from './extension/runs/runModelBuilder';",
         "export { loadRun } from './extension/runs/runStore';",
         "export { writeTimelineRun } from './test/support/timelineRun';",
       ].join('\n'),

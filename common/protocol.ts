@@ -173,7 +173,7 @@ function isRankTimeline(v: unknown): v is RankTimeline {
 }
 
 // Records inside the model were validated against the event schema when
-// they were parsed (common/events.ts); here only their container shape
+// they were parsed (common/events/); here only their container shape
 // and the fields the views index by are checked.
 function isRecordLike(v: unknown, type: string): boolean {
   return isObj(v) && v.type === type;

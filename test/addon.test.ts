@@ -10,25 +10,22 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import {
   ADDON_RELATIVE_PATH,
-  NOT_BUILT_MESSAGE,
-  OVERRIDE_FILE,
-  byteColToUtf16,
+  type Diagnostic,
   diagnosticRange,
   formatDiagnostic,
   loadNative,
-  splitLines,
-  utf16Range,
-  type Diagnostic,
+  NOT_BUILT_MESSAGE,
+  OVERRIDE_FILE,
   type Analysis,
   type TrainScopeNative,
 } from '../extension/native/addon';
+import { root } from './support/root';
+import { byteColToUtf16, splitLines, utf16Range } from '../extension/native/positions';
 
 // out/test/addon.test.mjs -> the repository root.
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const trainer = path.join(root, 'native', 'build', 'trainscope-train');
 const fixturesDir = path.join(root, 'test', 'fixtures', 'bad-configs');
 

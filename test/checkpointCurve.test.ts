@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { parseEventsFile, type PlanReport, type RunRecord } from '../common/events';
+import { parseEventsFile } from '../common/events/parse';
+import type { PlanReport, RunRecord } from '../common/events/schema';
 import { checkpointCurve, pointTags, runCheckpoint } from '../webview/views/checkpointCurve';
 import { haveTrainer, NO_TRAINER, root, runTrainer, tempDir } from './support/trainer';
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import type { MemoryPrediction, PlanReport } from '../common/events';
+import type { MemoryPrediction, PlanReport } from '../common/events/schema';
 import {
   type ConfigAction,
   type ConfigInsights,
@@ -21,7 +21,8 @@ import {
 import { applyEdits, eolOf, setKeyEdits } from '../extension/config/edits';
 import { valueSpan } from '../extension/config/lexer';
 import { formatBytes } from '../common/format';
-import { ADDON_RELATIVE_PATH, loadNative, type ResolvedConfig, type TrainScopeNative } from '../extension/native/addon';
+import type { ResolvedConfig } from '../common/config';
+import { ADDON_RELATIVE_PATH, loadNative, type TrainScopeNative } from '../extension/native/addon';
 import { root } from './support/trainer';
 
 const fixtures = path.join(root, 'test', 'fixtures', 'configs');

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { SummaryRecord } from '../common/events';
+import type { SummaryRecord } from '../common/events/schema';
 import { formatBytes, formatMs } from '../common/format';
 import { readRunFacts } from '../extension/runs/runFacts';
 import { emptyModel, type RunModel } from '../common/runModel';

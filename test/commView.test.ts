@@ -10,7 +10,8 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { BAR_COMM, BAR_SPAN, type RankTimeline, type RunModel, RunModelBuilder } from '../common/runModel';
+import { BAR_COMM, BAR_SPAN, type RankTimeline, type RunModel } from '../common/runModel';
+import { RunModelBuilder } from '../extension/runs/runModelBuilder';
 import { loadRun } from '../extension/runs/runStore';
 import { barColumns, isPackedBars, isPackedBarsValue } from '../common/timelineBars';
 import { REPORT_DATA_ID } from '../common/protocol';

@@ -10,7 +10,8 @@ import { AnalysisCache, type ConfigText } from '../extension/config/analysis';
 import { outlineOf } from '../extension/config/lexer';
 import { findKeyLine, findSectionLine, focusAt, keyAt, lineForLayer, plannedBlocks, sectionAt } from '../extension/config/outline';
 import { configInsights } from '../extension/config/suggestions';
-import { ADDON_RELATIVE_PATH, loadNative, splitLines, type TrainScopeNative } from '../extension/native/addon';
+import { ADDON_RELATIVE_PATH, loadNative, type TrainScopeNative } from '../extension/native/addon';
+import { splitLines } from '../extension/native/positions';
 import { root } from './support/trainer';
 
 const haveAddon = existsSync(path.join(root, ADDON_RELATIVE_PATH));

@@ -1,5 +1,5 @@
 // The event stream contract (docs/events.md): the parser and validator of
-// common/events.ts on hand-made streams, then the real trainer's output
+// common/events/ on hand-made streams, then the real trainer's output
 // (a short run, and an interrupted one) checked against the documented
 // schema and ordering.
 import { test } from 'node:test';
@@ -8,25 +8,24 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
+import { EventStreamParser, parseEventsFile } from '../common/events/parse';
 import {
-  deviceLabel,
-  EventStreamParser,
-  SCHEMA_VERSION,
-  SHORT_SUMMARY_OMITS,
-  isShortSummary,
-  parseEventsFile,
-  parseSpanLine,
-  validateEvent,
-  type ErrorRecord,
-  type LayerRecord,
   type CommRecord,
+  deviceLabel,
+  type ErrorRecord,
+  isShortSummary,
+  type LayerRecord,
   type RunRecord,
   type SaveRecord,
+  SCHEMA_VERSION,
+  SHORT_SUMMARY_OMITS,
   type SpanRecord,
   type StepRecord,
   type SummaryRecord,
   type TrainerEvent,
-} from '../common/events';
+} from '../common/events/schema';
+import { parseSpanLine } from '../common/events/spanLine';
+import { validateEvent } from '../common/events/validate';
 import { type Finished, haveTrainer, NO_TRAINER, runTiny, tempDir, trainer } from './support/trainer';
 
 // ---------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 // The webview protocol's guards: what each side accepts from the other.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { emptyModel, RunModelBuilder } from '../common/runModel';
+import { emptyModel } from '../common/runModel';
+import { RunModelBuilder } from '../extension/runs/runModelBuilder';
 import { isHostMessage, isPanelRestore, isRunModel, isWebviewMessage } from '../common/protocol';
 import { matchesFocus } from '../webview/state';
 

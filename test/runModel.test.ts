@@ -5,9 +5,17 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import type { LayerRecord, RunRecord, SpanRecord, StepRecord, SummaryRecord, TrainerEvent } from '../common/events';
+import type {
+  LayerRecord,
+  RunRecord,
+  SpanRecord,
+  StepRecord,
+  SummaryRecord,
+  TrainerEvent,
+} from '../common/events/schema';
 import { formatBytes, formatCount, parseSize } from '../common/format';
-import { applyDelta, emptyModel, type RankTimeline, RunModelBuilder } from '../common/runModel';
+import { applyDelta, emptyModel, type RankTimeline } from '../common/runModel';
+import { RunModelBuilder } from '../extension/runs/runModelBuilder';
 import { barColumns } from '../common/timelineBars';
 import { withAlpha } from '../webview/color';
 import { root } from './support/trainer';
@@ -25,7 +33,7 @@ function runRecord(steps: number, layers = 2, extra: Partial<RunRecord> = {}): R
     time: '2026-01-01T00:00:00Z',
     host: 'h',
     config_file: 'x.train',
-    config: { model: { layers }, data: {}, train: { steps, checkpoint: 'none' }, parallel: { ranks: 1 } },
+    config: { model: { layers }, data: {}, train: { steps, checkpoint: 'none' }, parallel: { ranks: 1 } } as RunRecord['config'],
     model: 'gpt',
     params: 10,
     ranks: 1,

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { EventStreamParser } from '../common/events';
+import { EventStreamParser } from '../common/events/parse';
 import { createRunDir, listRuns, loadRun, pushBytes, runDirName, runUsesConfig } from '../extension/runs/runStore';
 import { haveTrainer, NO_TRAINER, root, runTrainer, tempDir } from './support/trainer';
 

@@ -12,24 +12,11 @@ import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, 
 import os from 'node:os';
 import path from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { root } from './support/root';
 
 // ---------------------------------------------------------------------------
 // Locating the repository and the trainer
 
-// This file runs bundled as out/test/trainer-cli.test.mjs; walk up to the
-// folder that holds native/CMakeLists.txt rather than assume the depth.
-function findRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(path.join(dir, 'native', 'CMakeLists.txt'))) return dir;
-    const up = path.dirname(dir);
-    if (up === dir) return process.cwd();
-    dir = up;
-  }
-}
-
-const root = findRoot();
 const trainer = process.env.TRAINSCOPE_TRAINER ?? path.join(root, 'native', 'build', 'trainscope-train');
 const fixtureDir = path.join('test', 'fixtures', 'bad-configs'); // relative to root
 const version = (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string }).version;

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { TrainerEvent } from '../common/events';
+import type { TrainerEvent } from '../common/events/schema';
 import { parseTrainerLine } from '../extension/runs/trainerDiagnostics';
 import { LineSplitter, outcomeOf, TrainerProcess, trainerArgs } from '../extension/runs/trainerProcess';
 import { haveTrainer, NO_TRAINER, root, tempDir, TINY, trainer } from './support/trainer';

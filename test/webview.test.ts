@@ -16,9 +16,9 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import type { RunRecord, TrainerEvent } from '../common/events';
+import type { RunRecord, TrainerEvent } from '../common/events/schema';
 import { formatBytes, formatMs } from '../common/format';
-import { RunModelBuilder } from '../common/runModel';
+import { RunModelBuilder } from '../extension/runs/runModelBuilder';
 import { writeTimelineRun } from './support/timelineRun';
 import { haveTrainer, NO_TRAINER, root, runTrainer, tempDir } from './support/trainer';
 

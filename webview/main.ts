@@ -1,7 +1,7 @@
 // The profile view. Runs in two places: inside VS Code (acquireVsCodeApi
 // exists; the host sends the run and live updates) and standalone in any
 // browser as report.html (no API; the run is inlined as JSON and static).
-import { deviceLabel } from '../common/events';
+import { deviceLabel } from '../common/events/schema';
 import { applyDelta } from '../common/runModel';
 import { applyTheme, readTheme, registerCharts } from './charts';
 import { createButton, createTabs, registerComponents } from './components';

@@ -12,7 +12,8 @@ import { outlineOf } from './lexer';
 import { type ConfigAction, type ConfigInsights, configInsights, type LastRunFacts } from './suggestions';
 import type { TextEdit } from './edits';
 import type { Ctx } from '../ctx';
-import { type Analysis, diagnosticRange, OVERRIDE_FILE, type Outline, type Range, splitLines } from '../native/addon';
+import { type Analysis, diagnosticRange, OVERRIDE_FILE, type Outline } from '../native/addon';
+import { type Range, splitLines } from '../native/positions';
 import { readRunFacts } from '../runs/runFacts';
 
 const LANGUAGE = 'trainscope';

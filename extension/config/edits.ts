@@ -7,7 +7,8 @@
 // UTF-16 positions an editor's line/character positions are.
 import { outlineOf } from './lexer';
 import { findKey } from './outline';
-import { type Outline, type Position, type Range, splitLines } from '../native/addon';
+import type { Outline } from '../native/addon';
+import { type Position, type Range, splitLines } from '../native/positions';
 
 export interface TextEdit {
   range: Range;

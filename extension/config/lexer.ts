@@ -6,7 +6,8 @@
 // revealing a layer's key, the panel's cursor highlight) and for tests. A
 // test holds the two to the same outline on every fixture config.
 // No `vscode` import.
-import { type Outline, type OutlineLine, splitLines } from '../native/addon';
+import type { Outline, OutlineLine } from '../native/addon';
+import { splitLines } from '../native/positions';
 
 const isSpace = (c: string | undefined): boolean => c === ' ' || c === '\t';
 

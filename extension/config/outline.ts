@@ -3,7 +3,7 @@
 // is, which config line shapes a layer, what the line under the cursor
 // refers to in the profile panel. The parser stays the authority on what a
 // config means; these only find where things are. No `vscode` import.
-import type { PlanReport } from '../../common/events';
+import type { PlanReport } from '../../common/events/schema';
 import type { PanelFocus } from '../../common/protocol';
 import type { Outline, OutlineLine } from '../native/addon';
 

@@ -7,11 +7,13 @@
 // same models the trainer runs, never from estimates made here; this file
 // only words them, from one analysis of the text.
 // No `vscode` import: codeActions.ts turns these into editor objects.
-import type { PlanReport, PlanSchedule, RunConfigEcho } from '../../common/events';
+import type { ResolvedConfig } from '../../common/config';
+import type { PlanReport, PlanSchedule } from '../../common/events/schema';
 import { formatBytes } from '../../common/format';
 import { setKeyEdits, type TextEdit } from './edits';
 import { findKey, findKeyLine, findSectionLine } from './outline';
-import { type Analysis, type Outline, type Range, type ResolvedConfig, splitLines } from '../native/addon';
+import type { Analysis, Outline } from '../native/addon';
+import { type Range, splitLines } from '../native/positions';
 
 export type ActionId =
   | 'budget'
@@ -62,7 +64,7 @@ export interface LastRunFacts {
   /** The last step record's `suggested_accumulate` (gradient noise scale). */
   suggestedAccumulate?: number;
   /** The run record's resolved config, to tell whether the run still describes the text. */
-  config?: RunConfigEcho;
+  config?: ResolvedConfig;
 }
 
 export interface InsightsInput {
@@ -103,7 +105,7 @@ const MEMORY_KEYS: Record<string, readonly string[] | 'all'> = {
 };
 
 /** Whether a run made with `runConfig` used the memory-relevant values of `config`. */
-export function runDescribesConfig(runConfig: RunConfigEcho | undefined, config: ResolvedConfig): boolean {
+export function runDescribesConfig(runConfig: ResolvedConfig | undefined, config: ResolvedConfig): boolean {
   if (!runConfig) return false;
   const sections = runConfig as unknown as Partial<Record<string, Record<string, unknown>>>;
   for (const [section, keys] of Object.entries(MEMORY_KEYS)) {

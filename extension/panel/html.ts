@@ -5,7 +5,7 @@
 // but the nonce'd script and style runs, and nothing is fetched from the
 // network. No `vscode` import.
 import { randomBytes } from 'node:crypto';
-import { WEBVIEW_CSS } from '../../webview/styles';
+import { WEBVIEW_CSS } from './styles';
 import { REPORT_DATA_ID } from '../../common/protocol';
 
 /** A fresh nonce for each page load. */

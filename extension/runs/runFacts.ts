@@ -7,7 +7,8 @@
 import { open, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { LastRunFacts } from '../config/suggestions';
-import { type SummaryRecord, validateEvent } from '../../common/events';
+import type { SummaryRecord } from '../../common/events/schema';
+import { validateEvent } from '../../common/events/validate';
 import { EVENTS_FILE, readRunRecord, SUMMARY_FILE } from './runStore';
 
 // The stream's end holds the last steps: a step record is ~400 bytes, a

@@ -5,8 +5,11 @@ import { isAscii } from 'node:buffer';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { EventStreamParser, type RunRecord, type TrainerEvent, validateEvent } from '../../common/events';
-import { type BuilderOptions, type RunModel, RunModelBuilder } from '../../common/runModel';
+import { EventStreamParser } from '../../common/events/parse';
+import type { RunRecord, TrainerEvent } from '../../common/events/schema';
+import { validateEvent } from '../../common/events/validate';
+import type { RunModel } from '../../common/runModel';
+import { type BuilderOptions, RunModelBuilder } from './runModelBuilder';
 
 export const EVENTS_FILE = 'events.jsonl';
 export const TRACE_FILE = 'trace.json';

@@ -1,7 +1,8 @@
 // The trainer's error lines on stderr (`file:line:col: error: message`,
 // docs/config.md "Diagnostics") turned into editor ranges. No `vscode`
 // import: the host wraps the result in vscode.Diagnostic.
-import { byteColToUtf16, OVERRIDE_FILE, sourceLine } from '../native/addon';
+import { OVERRIDE_FILE } from '../native/addon';
+import { byteColToUtf16, sourceLine } from '../native/positions';
 
 export type TrainerMessage =
   /** Points into a file (a config line) or into the --set overrides. */

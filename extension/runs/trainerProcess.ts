@@ -7,7 +7,8 @@ import { type FSWatcher, watch } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
-import { EventStreamParser, type TrainerEvent } from '../../common/events';
+import { EventStreamParser } from '../../common/events/parse';
+import type { TrainerEvent } from '../../common/events/schema';
 import { pushBytes } from './runStore';
 
 /** Splits a byte stream into lines; an endless line is cut at `maxLine` rather than held whole. */

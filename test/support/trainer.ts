@@ -6,20 +6,9 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { root } from './root';
 
-/** The repository root: the tests run bundled from out/test/, so walk up. */
-export function repoRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(path.join(dir, 'native', 'CMakeLists.txt'))) return dir;
-    const up = path.dirname(dir);
-    if (up === dir) return process.cwd();
-    dir = up;
-  }
-}
-
-export const root = repoRoot();
+export { root };
 export const trainer = process.env.TRAINSCOPE_TRAINER ?? path.join(root, 'native', 'build', 'trainscope-train');
 export const haveTrainer = existsSync(trainer);
 export const NO_TRAINER = `no trainer at ${trainer} (npm run build)`;

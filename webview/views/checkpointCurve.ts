@@ -2,7 +2,7 @@
 // planner's report in the run record (`plan`): one point per distinct
 // schedule (none, every K, sqrt, the budget's plan), ordered by segment count.
 // Pure logic, no DOM: the Checkpoints view draws it, the tests check it.
-import type { PlanReport, PlanSchedule, RunRecord } from '../../common/events';
+import type { PlanReport, PlanSchedule, RunRecord } from '../../common/events/schema';
 
 export interface CurvePoint {
   /** What the point is called: the schedule names that share it ("sqrt / every 3"). */

@@ -2,7 +2,7 @@
 // them: runs in the order they ran (before → after), and a last row with
 // the change from the first run to the last, which is what "Apply and
 // re-profile" is for: did the change do what its title predicted?
-import type { SummaryRecord } from '../../common/events';
+import type { SummaryRecord } from '../../common/events/schema';
 import { formatBytes, formatCount, formatLoss, formatMs } from '../../common/format';
 import type { RunModel } from '../../common/runModel';
 

@@ -3,7 +3,7 @@
 // device's capacity and the `trainscope.memoryBudget` line, and tracked
 // memory over the steps.
 import type { Chart } from 'chart.js';
-import type { LayerBytes } from '../../common/events';
+import type { LayerBytes } from '../../common/events/schema';
 import { formatBytes } from '../../common/format';
 import type { RunModel } from '../../common/runModel';
 import { categoryColor, type FocusBandsOptions, mountChart, type RefLine, type RefLinesOptions } from '../charts';
