@@ -136,7 +136,24 @@ static void trainer_runs_plans() {
   }
 }
 
+// A budget the editor writes back into the config: rounded up in the unit
+// it is shown in, and read back by the parser as at least the bytes asked.
+static void budget_sizes() {
+  const std::pair<uint64_t, const char*> cases[] = {
+      {11550720, "11.6MB"}, {11600000, "11.6MB"}, {1234567890, "1.24GB"},
+      {2000000000, "2GB"},  {1501, "1.6KB"},     {999, "999B"}};
+  for (const auto& [bytes, want] : cases) {
+    uint64_t denoted = 0;
+    const std::string text = size_text_at_least(bytes, &denoted);
+    expect(text == want, std::to_string(bytes) + " B is written " + want + " (got " + text + ")");
+    const ParseResult r = parse_config("", "t.train", {"train.checkpoint=budget " + text});
+    expect(r.ok() && r.config.train.checkpoint_budget == denoted && denoted >= bytes,
+           "budget " + text + " reads back as " + std::to_string(denoted) + " >= " + std::to_string(bytes));
+  }
+}
+
 int main() {
+  budget_sizes();
   equivalence_and_memory();
   planner_vs_brute_force();
   trainer_runs_plans();
