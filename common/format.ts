@@ -36,7 +36,10 @@ export function parseSize(text: string): SizeParse {
   return { ok: true, bytes };
 }
 
-/** 1234567 -> "1.23 MB" (decimal units, as the trainer prints them). */
+/**
+ * The one byte formatter of host and webview: 1234567 -> "1.2 MB" (decimal
+ * units, as the trainer prints them; 1 decimal below 1 GB, 2 from 1 GB).
+ */
 export function formatBytes(bytes: number): string {
   if (!Number.isFinite(bytes)) return '–';
   const a = Math.abs(bytes);
