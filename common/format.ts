@@ -15,7 +15,7 @@ const SIZE_UNITS: Record<string, number> = {
   TiB: 1024 ** 4,
 };
 
-export type SizeParse = { ok: true; bytes: number } | { ok: false; error: string };
+type SizeParse = { ok: true; bytes: number } | { ok: false; error: string };
 
 /**
  * Parses a byte size the way the config language writes one (docs/config.md,

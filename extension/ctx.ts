@@ -38,7 +38,7 @@ export interface PanelService {
 }
 
 /** Analyses and insights of open configs (the ConfigInsightsService). */
-export interface InsightsService {
+interface InsightsService {
   analysis(doc: vscode.TextDocument): Analysis | undefined;
   outline(doc: vscode.TextDocument): Outline;
   insights(doc: vscode.TextDocument): Promise<ConfigInsights | undefined>;

@@ -15,7 +15,7 @@ import {
 } from '../../common/protocol';
 import { COMMANDS, PANEL_TYPE } from '../commandIds';
 import { focusAt, lineForLayer, plannedBlocks, type RunLayers } from '../config/outline';
-import type { Ctx } from '../ctx';
+import type { Ctx, PanelService } from '../ctx';
 import { makeNonce, renderPage } from './html';
 import type { DeltaCursor } from '../../common/runModel';
 import type { LiveRun } from '../runs/liveRun';
@@ -23,7 +23,7 @@ import { loadSaved, type PanelSource, type SavedSource, sourceDir } from './sour
 
 const FLUSH_MS = 250;
 
-export class PanelManager implements vscode.Disposable {
+export class PanelManager implements PanelService, vscode.Disposable {
   private panel: ProfilePanel | undefined;
 
   constructor(private readonly ctx: Ctx) {

@@ -8,19 +8,19 @@ import path from 'node:path';
 import * as vscode from 'vscode';
 import { COMMANDS } from '../commandIds';
 import { findKey } from '../config/outline';
-import type { Ctx } from '../ctx';
+import type { Ctx, RunService } from '../ctx';
 import { formatCount, formatLoss, formatMs } from '../../common/format';
 import { splitLines } from '../native/positions';
 import { writeReport } from '../panel/report';
 import { type FinishedRun, LiveRun } from './liveRun';
 import { createRunDir, EVENTS_FILE, listRuns, type RunInfo, runUsesConfig } from './runStore';
 import { runsFolderFor } from '../settings';
-import { rangeForColumn } from './trainerDiagnostics';
+import { isOverrideMessage, rangeForColumn } from './trainerDiagnostics';
 import { type RunResult, type TrainerLaunch, trainerArgs } from './trainerProcess';
 
 const UI_THROTTLE_MS = 250;
 
-export class RunManager implements vscode.Disposable {
+export class RunManager implements RunService, vscode.Disposable {
   private live: LiveRun | undefined;
   private readonly runsChanged = new vscode.EventEmitter<void>();
   /** A run started or ended: run lists (CodeLens, pickers) may have changed. */
@@ -262,7 +262,7 @@ export class RunManager implements vscode.Disposable {
       run.messages.find((x) => x.severity === 'error')?.message ??
       result.stderrTail.filter((l) => l.trim()).slice(-1)[0] ??
       result.message;
-    const overrideError = run.messages.find((x) => x.kind === 'located' && x.file === '--set');
+    const overrideError = run.messages.find(isOverrideMessage);
     switch (result.outcome) {
       case 'completed': {
         const s = m.summary;
@@ -315,7 +315,7 @@ export class RunManager implements vscode.Disposable {
     const configLines = splitLines(doc.getText());
     const live = ctx.parseDiagnostics.get(run.configUri) ?? [];
     for (const m of run.messages) {
-      if (m.kind !== 'located' || m.file === '--set') continue;
+      if (m.kind !== 'located' || isOverrideMessage(m)) continue;
       const file = path.normalize(path.resolve(path.dirname(configPath), m.file));
       // Only the config is open to us; other files are named in the message.
       if (file !== configPath) continue;
