@@ -15,7 +15,7 @@ const SIZE_UNITS: Record<string, number> = {
   TiB: 1024 ** 4,
 };
 
-export type SizeParse = { ok: true; bytes: number } | { ok: false; error: string };
+type SizeParse = { ok: true; bytes: number } | { ok: false; error: string };
 
 /**
  * Parses a byte size the way the config language writes one (docs/config.md,
@@ -36,7 +36,10 @@ export function parseSize(text: string): SizeParse {
   return { ok: true, bytes };
 }
 
-/** 1234567 -> "1.23 MB" (decimal units, as the trainer prints them). */
+/**
+ * The one byte formatter of host and webview: 1234567 -> "1.2 MB" (decimal
+ * units, as the trainer prints them; 1 decimal below 1 GB, 2 from 1 GB).
+ */
 export function formatBytes(bytes: number): string {
   if (!Number.isFinite(bytes)) return '–';
   const a = Math.abs(bytes);

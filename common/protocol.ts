@@ -44,12 +44,12 @@ export function isPanelRestore(v: unknown): v is PanelRestore {
 }
 
 /** What a live run added since the last message. */
-export interface DeltaMessage {
+interface DeltaMessage {
   type: 'delta';
   delta: RunDelta;
 }
 
-export interface SettingsMessage {
+interface SettingsMessage {
   type: 'settings';
   settings: ViewSettings;
 }
@@ -66,14 +66,14 @@ export interface PanelFocus {
 }
 
 /** The editor's cursor moved: highlight `focus`, or nothing (null). */
-export interface FocusMessage {
+interface FocusMessage {
   type: 'focus';
   focus: PanelFocus | null;
 }
 
 export type HostMessage = InitMessage | DeltaMessage | SettingsMessage | FocusMessage;
 
-export const WEBVIEW_ACTIONS = ['stop', 'exportTrace', 'openRunFolder'] as const;
+const WEBVIEW_ACTIONS = ['stop', 'exportTrace', 'openRunFolder'] as const;
 export type WebviewAction = (typeof WEBVIEW_ACTIONS)[number];
 
 export type WebviewMessage =
@@ -212,7 +212,7 @@ export function isRunModel(v: unknown): v is RunModel {
   );
 }
 
-export function isRunDelta(v: unknown): v is RunDelta {
+function isRunDelta(v: unknown): v is RunDelta {
   if (!isObj(v) || typeof v.id !== 'string' || !isStatus(v.status)) return false;
   if (v.run !== undefined && !isRecordLike(v.run, 'run')) return false;
   if (v.layers !== undefined && !isLayers(v.layers)) return false;
@@ -255,7 +255,7 @@ export function isHostMessage(v: unknown): v is HostMessage {
 
 const MAX_FOCUS_LAYERS = 100_000;
 
-export function isPanelFocus(v: unknown): v is PanelFocus {
+function isPanelFocus(v: unknown): v is PanelFocus {
   return (
     isObj(v) &&
     typeof v.key === 'string' &&

@@ -12,12 +12,12 @@ import type { LayerRecord, RunRecord, SummaryRecord } from './events/schema';
 import type { PackedBars, TimelineBars } from './timelineBars';
 
 /** `live` while the trainer runs; `incomplete`: it ended without a summary (killed). */
-export type RunStatus = 'live' | 'completed' | 'interrupted' | 'failed' | 'incomplete';
+type RunStatus = 'live' | 'completed' | 'interrupted' | 'failed' | 'incomplete';
 
 export const RUN_STATUSES: readonly RunStatus[] = ['live', 'completed', 'interrupted', 'failed', 'incomplete'];
 
 /** Step phases in display order; phases a later trainer adds come after these, as first seen. */
-export const KNOWN_STEP_PHASES = ['data', 'fwd', 'bwd', 'optim', 'recompute', 'comm'] as const;
+const KNOWN_STEP_PHASES = ['data', 'fwd', 'bwd', 'optim', 'recompute', 'comm'] as const;
 
 export interface StepColumns {
   step: number[];
@@ -72,7 +72,7 @@ export interface SpanSamples {
   samples: SpanSample[];
 }
 
-export interface StreamProblems {
+interface StreamProblems {
   /** All problems the parser met (bad lines, unknown types). */
   count: number;
   /** The first few messages. */
@@ -156,7 +156,7 @@ export interface RunDelta {
   timeline?: TimelineDelta;
 }
 
-export interface TimelineDelta {
+interface TimelineDelta {
   ranks: number;
   phases: string[];
   steps: number[];
@@ -178,7 +178,7 @@ export interface DeltaCursor {
   timeline: Map<number, number>;
 }
 
-export function emptyStepColumns(): StepColumns {
+function emptyStepColumns(): StepColumns {
   return { step: [], loss: [], lr: [], gradNorm: [], ms: [], tokensPerS: [], liveBytes: [], peakBytes: [], phaseNames: [], phaseMs: [] };
 }
 

@@ -8,7 +8,7 @@
 // No `vscode` and no Node import: the host packs, the webview unpacks.
 
 /** Element type of each column. */
-export const BAR_COLUMNS = {
+const BAR_COLUMNS = {
   rank: 'u16',
   kind: 'u8',
   t0: 'f64',
@@ -19,7 +19,7 @@ export const BAR_COLUMNS = {
   busbw: 'f32',
 } as const;
 
-export type BarColumnName = keyof typeof BAR_COLUMNS;
+type BarColumnName = keyof typeof BAR_COLUMNS;
 type Dtype = (typeof BAR_COLUMNS)[BarColumnName];
 
 interface ArrayOf {
@@ -86,7 +86,7 @@ function fromBase64(s: string): Uint8Array {
   return out;
 }
 
-export function packBars(b: TimelineBars): PackedBars {
+function packBars(b: TimelineBars): PackedBars {
   const columns = {} as Record<BarColumnName, string>;
   for (const k of NAMES) columns[k] = toBase64(b[k]);
   return { encoding: 'base64', n: b.t0.length, columns };
@@ -116,7 +116,7 @@ export function isPackedBarsValue(v: unknown): v is PackedBars {
   return true;
 }
 
-export function unpackBars(p: PackedBars): TimelineBars {
+function unpackBars(p: PackedBars): TimelineBars {
   const out = {} as Record<BarColumnName, ArrayOf[Dtype]>;
   for (const k of NAMES) {
     const dtype = BAR_COLUMNS[k];

@@ -8,7 +8,7 @@ import * as vscode from 'vscode';
 import { type CommandName, COMMANDS } from './commandIds';
 import { isProposedChange, type ProposedChange, workspaceEdit } from './config/codeActions';
 import type { Ctx } from './ctx';
-import { loadSaved } from './panel/panel';
+import { loadSaved } from './panel/source';
 import { listRuns, type RunInfo, TRACE_FILE } from './runs/runStore';
 import { allRunsFolders } from './settings';
 

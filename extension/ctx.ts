@@ -1,103 +1,69 @@
-// The extension's one lifetime: everything created on activation is owned
-// here and disposed together on deactivation. Per-run state has its own
-// owner (LiveRun), itself owned by the RunManager held here.
-import * as vscode from 'vscode';
-import { ConfigInsightsService } from './config/codeActions';
-import { loadNative, type TrainScopeNative } from './native/addon';
-import { PanelManager } from './panel/panel';
-import { RunManager } from './runs/runManager';
-import { readSettings, type Settings } from './settings';
+// What the extension's services see of its lifetime (types only): the shared
+// log, diagnostics and status bar, settings, the native addon, and each other
+// as the narrow services below. The object itself is built in ./host, which
+// constructs the services; they import only this file, so no import circle
+// runs through the lifetime.
+import type * as vscode from 'vscode';
+import type { ConfigInsights } from './config/suggestions';
+import type { Analysis, Outline, TrainScopeNative } from './native/addon';
+import type { PanelSource } from './panel/source';
+import type { FinishedRun, LiveRun } from './runs/liveRun';
+import type { RunInfo } from './runs/runStore';
+import type { Settings } from './settings';
 
-export class Ctx implements vscode.Disposable {
+/** Runs: starting, stopping and finding them (the RunManager). */
+export interface RunService {
+  /** The live run, if one is in progress. */
+  readonly current: LiveRun | undefined;
+  /** A run started or ended: run lists (CodeLens, pickers) may have changed. */
+  readonly onDidChangeRuns: vscode.Event<void>;
+  /** A run started. */
+  readonly onDidStartRun: vscode.Event<LiveRun>;
+  /** A run's trainer ended. */
+  readonly onDidEndRun: vscode.Event<LiveRun>;
+  /** The user asked, from a message about a run, to see its profile. */
+  readonly onDidAskToShowRun: vscode.Event<LiveRun>;
+  profile(configUri: vscode.Uri): Promise<FinishedRun | undefined>;
+  /** Stops the live run; false when there is none. */
+  stop(): boolean;
+  latestFor(config: vscode.Uri): Promise<RunInfo | undefined>;
+}
+
+/** The profile panel (the PanelManager). */
+export interface PanelService {
+  /** The run folder the panel shows, if any. */
+  readonly currentDir: string | undefined;
+  showLive(run: LiveRun): void;
+  show(source: PanelSource, beside?: vscode.Uri): void;
+}
+
+/** Analyses and insights of open configs (the ConfigInsightsService). */
+interface InsightsService {
+  analysis(doc: vscode.TextDocument): Analysis | undefined;
+  outline(doc: vscode.TextDocument): Outline;
+  insights(doc: vscode.TextDocument): Promise<ConfigInsights | undefined>;
+}
+
+export interface Ctx {
+  readonly extension: vscode.ExtensionContext;
+  readonly extensionPath: string;
   readonly log: vscode.LogOutputChannel;
   /** Errors the trainer printed for a run (stale once the file is edited). */
   readonly runDiagnostics: vscode.DiagnosticCollection;
   /** Errors of the addon's parser while typing. */
   readonly parseDiagnostics: vscode.DiagnosticCollection;
   readonly statusBar: vscode.StatusBarItem;
-  readonly runs: RunManager;
-  readonly panels: PanelManager;
+  readonly runs: RunService;
+  readonly panels: PanelService;
   /** Predictions, suggested edits and budget warnings for open configs. */
-  readonly insights: ConfigInsightsService;
-  private readonly disposables: vscode.Disposable[] = [];
-  private native: TrainScopeNative | undefined;
-  private nativeFailed = false;
-  private readonly warned = new Set<string>();
-
-  constructor(readonly extension: vscode.ExtensionContext) {
-    this.log = this.own(vscode.window.createOutputChannel('TrainScope', { log: true }));
-    this.runDiagnostics = this.own(vscode.languages.createDiagnosticCollection('trainscope-run'));
-    this.parseDiagnostics = this.own(vscode.languages.createDiagnosticCollection('trainscope'));
-    this.statusBar = this.own(vscode.window.createStatusBarItem('trainscope.run', vscode.StatusBarAlignment.Left, 10));
-    this.statusBar.name = 'TrainScope run';
-    this.runs = this.own(new RunManager(this));
-    this.panels = this.own(new PanelManager(this));
-    this.insights = this.own(new ConfigInsightsService(this));
-  }
-
-  get extensionPath(): string {
-    return this.extension.extensionPath;
-  }
-
+  readonly insights: InsightsService;
   /** Registers a disposable for the extension's lifetime and returns it. */
-  own<T extends vscode.Disposable>(d: T): T {
-    this.disposables.push(d);
-    return d;
-  }
-
-  settings(scope?: vscode.Uri): Settings {
-    const s = readSettings(this.extensionPath, scope);
-    for (const w of s.warnings) this.warnOnce(w);
-    return s;
-  }
-
-  /**
-   * The native addon, or undefined when it is not built or does not load:
-   * editor checks, hovers and predictions then stay off, and the user is
-   * told once why (running and viewing profiles still work).
-   */
-  nativeApi(): TrainScopeNative | undefined {
-    if (this.native || this.nativeFailed) return this.native;
-    try {
-      this.native = loadNative({ extensionRoot: this.extensionPath });
-      this.log.info(`native addon ${this.native.version()} loaded from ${this.native.path}`);
-    } catch (err) {
-      this.nativeFailed = true;
-      const msg = (err as Error).message;
-      this.log.warn(msg);
-      void vscode.window.showWarningMessage(`TrainScope: checks and hovers in .train files are off. ${msg}`);
-    }
-    return this.native;
-  }
-
-  /** A warning shown once per session (settings problems repeat on every read). */
-  warnOnce(message: string): void {
-    if (this.warned.has(message)) return;
-    this.warned.add(message);
-    this.log.warn(message);
-    void vscode.window.showWarningMessage(`TrainScope: ${message}`);
-  }
-
-  /** Shows a failure to the user and logs it; never swallowed. */
-  showError(err: unknown, what?: string): void {
-    const msg = err instanceof Error ? err.message : String(err);
-    const text = what ? `${what}: ${msg}` : msg;
-    this.log.error(text);
-    if (err instanceof Error && err.stack) this.log.debug(err.stack);
-    void vscode.window.showErrorMessage(`TrainScope: ${text}`, 'Show Output').then((pick) => {
-      if (pick) this.log.show(true);
-    });
-  }
-
-  dispose(): void {
-    // Reverse order: later things may depend on earlier ones (the panel on
-    // the run manager, everything on the log).
-    for (const d of this.disposables.splice(0).reverse()) {
-      try {
-        d.dispose();
-      } catch (err) {
-        console.error('TrainScope: dispose failed', err);
-      }
-    }
-  }
+  own<T extends vscode.Disposable>(d: T): T;
+  settings(scope?: vscode.Uri): Settings;
+  /** The native addon, or undefined when it is not built or does not load (the user is told once). */
+  nativeApi(): TrainScopeNative | undefined;
+  /** A warning shown once per session. */
+  warnOnce(message: string): void;
+  /** Shows a failure to the user and logs it. */
+  showError(err: unknown, what?: string): void;
 }

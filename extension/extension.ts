@@ -3,13 +3,13 @@
 // disposes the context.
 import * as vscode from 'vscode';
 import { registerCommands } from './commands';
-import { Ctx } from './ctx';
+import { ExtensionCtx } from './host';
 import { registerEditorFeatures } from './config/editorFeatures';
 
-let ctx: Ctx | undefined;
+let ctx: ExtensionCtx | undefined;
 
 export function activate(context: vscode.ExtensionContext): void {
-  const c = new Ctx(context);
+  const c = new ExtensionCtx(context);
   ctx = c;
   // Disposed by VS Code too if deactivate is never reached (a crash).
   context.subscriptions.push(c);

@@ -7,7 +7,7 @@ import path from 'node:path';
 import * as vscode from 'vscode';
 import { parseSize } from '../common/format';
 
-export const SECTION = 'trainscope';
+const SECTION = 'trainscope';
 const DEFAULT_RUNS_FOLDER = '.trainscope/runs';
 
 export interface Settings {
@@ -39,7 +39,7 @@ function userOnly(cfg: vscode.WorkspaceConfiguration, key: string, warnings: str
   return typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined;
 }
 
-export function defaultTrainerPath(extensionPath: string): string {
+function defaultTrainerPath(extensionPath: string): string {
   return path.join(extensionPath, 'native', 'build', process.platform === 'win32' ? 'trainscope-train.exe' : 'trainscope-train');
 }
 

@@ -57,3 +57,31 @@ test('common/ imports no vscode, no node: module and uses no DOM global', () => 
   }
   assert.deepEqual(wrong, []);
 });
+
+test('extension/ has no import circle (type-only imports count)', () => {
+  const dir = path.join(root, 'extension');
+  const edges = new Map<string, string[]>();
+  for (const f of sources(dir)) {
+    const rel = path.relative(root, f);
+    const to = imports(f)
+      .map((spec) => resolved(f, spec))
+      .filter((r): r is string => r !== undefined && top(r) === 'extension');
+    edges.set(rel, to);
+  }
+  const circles: string[] = [];
+  const state = new Map<string, 'open' | 'done'>();
+  const stack: string[] = [];
+  const visit = (file: string): void => {
+    state.set(file, 'open');
+    stack.push(file);
+    for (const next of edges.get(file) ?? []) {
+      const s = state.get(next);
+      if (s === 'open') circles.push([...stack.slice(stack.indexOf(next)), next].join(' -> '));
+      else if (s === undefined) visit(next);
+    }
+    stack.pop();
+    state.set(file, 'done');
+  };
+  for (const file of [...edges.keys()].sort()) if (!state.has(file)) visit(file);
+  assert.deepEqual(circles, []);
+});

@@ -105,7 +105,7 @@ export function categoryColor(theme: Theme, name: string): string {
   }
 }
 
-export const refLinesPlugin: Plugin = {
+const refLinesPlugin: Plugin = {
   id: 'refLines',
   afterDatasetsDraw(chart, _args, opts) {
     const o = opts as RefLinesOptions | undefined;
@@ -151,7 +151,7 @@ export const refLinesPlugin: Plugin = {
   },
 };
 
-export const focusBandsPlugin: Plugin = {
+const focusBandsPlugin: Plugin = {
   id: 'focusBands',
   beforeDatasetsDraw(chart, _args, opts) {
     const o = opts as FocusBandsOptions | undefined;

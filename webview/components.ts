@@ -30,13 +30,13 @@ export function registerComponents(): void {
   );
 }
 
-export interface TabSpec {
+interface TabSpec {
   id: string;
   label: string;
   content: HTMLElement;
 }
 
-export interface Tabs {
+interface Tabs {
   element: HTMLElement;
   select(id: string): void;
 }
@@ -70,7 +70,7 @@ export function createTabs(tabs: readonly TabSpec[], activeId: string, onChange:
   };
 }
 
-export interface ButtonOptions {
+interface ButtonOptions {
   appearance?: 'primary' | 'secondary';
   title?: string;
 }
@@ -84,7 +84,7 @@ export function createButton(label: string, onClick: () => void, options: Button
   return b;
 }
 
-export interface GridColumn<Row> {
+interface GridColumn<Row> {
   key: keyof Row & string;
   title: string;
 }

@@ -12,16 +12,16 @@ import { isObj, validateEvent } from './validate';
  * (expected from newer trainers; docs/events.md says to skip them) apart from
  * real damage.
  */
-export type StreamErrorKind = 'json' | 'schema' | 'unknown-type' | 'overlong' | 'truncated' | 'version';
+type StreamErrorKind = 'json' | 'schema' | 'unknown-type' | 'overlong' | 'truncated' | 'version';
 
-export interface StreamError {
+interface StreamError {
   /** 1-based line number in the stream. */
   line: number;
   message: string;
   kind: StreamErrorKind;
 }
 
-export interface EventStreamParserOptions {
+interface EventStreamParserOptions {
   /** Longest line kept, in UTF-16 code units (about bytes for this ASCII-heavy format). Default 16 Mi. */
   maxLineLength?: number;
   /**
@@ -227,7 +227,7 @@ export class EventStreamParser {
 }
 
 
-export interface ParsedEvents {
+interface ParsedEvents {
   events: TrainerEvent[];
   errors: StreamError[];
 }

@@ -29,7 +29,7 @@ export interface LayerBytes {
   workspace: number;
 }
 
-export interface PredictedLayer {
+interface PredictedLayer {
   name: string;
   /** Elements, not bytes. */
   params: number;
@@ -116,7 +116,7 @@ export interface PlanReport {
   accumulate: { accumulate: number; batch: number; peak_act_bytes: number; peak_bytes: number }[];
 }
 
-export interface RunData {
+interface RunData {
   source: string;
   description: string;
   train_tokens: number;
@@ -125,7 +125,7 @@ export interface RunData {
 }
 
 /** The device a run trains on (run record `device_info`). */
-export interface DeviceInfo {
+interface DeviceInfo {
   /** `"cpu"` or `"cuda"`; kept as string so a new kind is not an error. */
   type: string;
   /** What the config asked for: `"cpu"`, `"cuda"` or `"auto"`. */
@@ -208,7 +208,7 @@ export interface LayerRecord {
 }
 
 /** Milliseconds per phase of a step. */
-export interface StepPhases {
+interface StepPhases {
   data: number;
   fwd: number;
   /** Backward without the recompute. */
@@ -221,7 +221,7 @@ export interface StepPhases {
 }
 
 /** A data-parallel step's communication (the step record's `comm`). */
-export interface StepComm {
+interface StepComm {
   /** Time the step's all-reduces took: the union of their intervals. */
   ms: number;
   /** The part of `ms` no compute covered. */
@@ -261,17 +261,11 @@ export interface StepRecord {
   mem: { live_bytes: number; peak_bytes: number };
 }
 
-export interface EvalRecord {
+interface EvalRecord {
   type: 'eval';
   step: number;
   val_loss: number | null;
 }
-
-/**
- * Phases a span can have: `recompute` only under a checkpoint plan. `comm` is
- * reserved: the trainer reports all-reduces as `comm` records, not spans.
- */
-export type SpanPhase = 'fwd' | 'bwd' | 'optim' | 'recompute' | 'comm';
 
 export interface SpanRecord {
   type: 'span';
@@ -279,7 +273,11 @@ export interface SpanRecord {
   step: number;
   layer: number;
   name: string;
-  /** A SpanPhase today; kept as string so a new phase is not an error. */
+  /**
+   * Today 'fwd', 'bwd', 'optim' or 'recompute' (only under a checkpoint
+   * plan); 'comm' is reserved (the trainer reports all-reduces as `comm`
+   * records, not spans). Kept as string so a new phase is not an error.
+   */
   phase: string;
   /** µs since the run started. */
   t0: number;
@@ -316,7 +314,7 @@ export interface SaveRecord {
   ms: number;
 }
 
-export type SummaryStatus = 'completed' | 'interrupted' | 'failed';
+type SummaryStatus = 'completed' | 'interrupted' | 'failed';
 
 /**
  * The summary. A run that fails before its model exists (bad data, a

@@ -407,7 +407,3 @@ export function validateEvent(value: unknown): ValidationResult {
   if (error !== undefined) return { ok: false, error: `${type} record: ${error}` };
   return { ok: true, event: value as unknown as TrainerEvent };
 }
-
-export function isTrainerEvent(value: unknown): value is TrainerEvent {
-  return validateEvent(value).ok;
-}

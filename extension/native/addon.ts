@@ -13,7 +13,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { type Range, splitLines, utf16Range } from './positions';
 
-export type Severity = 'error' | 'warning';
+type Severity = 'error' | 'warning';
 
 export interface Diagnostic {
   /** The file name given to parse, or "--set" for an override (line = its 1-based index). */
@@ -30,7 +30,7 @@ export interface Diagnostic {
   key: string;
 }
 
-export interface SourceLoc {
+interface SourceLoc {
   /** The config file, or "--set" for an override. */
   file: string;
   line: number;
@@ -82,7 +82,7 @@ export interface Analysis {
   plan: PlanReport | null;
 }
 
-export interface AnalyzeOptions {
+interface AnalyzeOptions {
   /** "section.key=value", as the trainer's --set. */
   overrides?: readonly string[];
   /** Bytes a whole run may use (trainscope.memoryBudget): adds the plan that fits it (`plan.fit`). */
@@ -118,7 +118,7 @@ export const ADDON_RELATIVE_PATH = path.join('native', 'build', 'trainscope_addo
 
 export const NOT_BUILT_MESSAGE = "TrainScope's native addon is not built: run npm run build";
 
-export interface LoadOptions {
+interface LoadOptions {
   /** The .node file itself; wins over extensionRoot. */
   addonPath?: string;
   /** The extension root (context.extensionPath); the addon is <root>/native/build/trainscope_addon.node. */
@@ -184,7 +184,7 @@ function defaultRoot(): string {
   return path.resolve(starts[0]);
 }
 
-export function resolveAddonPath(opts: LoadOptions = {}): string {
+function resolveAddonPath(opts: LoadOptions = {}): string {
   if (opts.addonPath) return path.resolve(opts.addonPath);
   return path.join(path.resolve(opts.extensionRoot ?? defaultRoot()), ADDON_RELATIVE_PATH);
 }

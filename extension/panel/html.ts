@@ -51,7 +51,7 @@ export function inlineJsonText(value: unknown): string {
   return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
 }
 
-export interface PageOptions {
+interface PageOptions {
   title: string;
   nonce: string;
   /** Webview: its cspSource. Absent for a standalone page. */

@@ -15,54 +15,21 @@ import {
 } from '../../common/protocol';
 import { COMMANDS, PANEL_TYPE } from '../commandIds';
 import { focusAt, lineForLayer, plannedBlocks, type RunLayers } from '../config/outline';
-import type { Ctx } from '../ctx';
+import type { Ctx, PanelService } from '../ctx';
 import { makeNonce, renderPage } from './html';
-import type { DeltaCursor, RunModel } from '../../common/runModel';
-import { loadRun } from '../runs/runStore';
-import type { LiveRun } from '../runs/runManager';
+import type { DeltaCursor } from '../../common/runModel';
+import type { LiveRun } from '../runs/liveRun';
+import { loadSaved, type PanelSource, type SavedSource, sourceDir } from './source';
 
 const FLUSH_MS = 250;
 
-/** A saved run shown in the panel (with the runs it is compared with). */
-export interface SavedSource {
-  kind: 'saved';
-  model: RunModel;
-  dir: string;
-  configUri: vscode.Uri | undefined;
-  compare: RunModel[];
-  compareDirs: string[];
-  /** The tab to open on (e.g. "compare" after Apply and Re-profile). */
-  focus?: string;
-}
-
-/** What the panel shows: a live run (grows), or saved runs (fixed). */
-export type PanelSource = { kind: 'live'; run: LiveRun } | SavedSource;
-
-export function sourceDir(s: PanelSource): string {
-  return s.kind === 'live' ? s.run.dir : s.dir;
-}
-
-/** The config file of a saved run, when it is still on disk. */
-function configOf(run: RunModel['run']): vscode.Uri | undefined {
-  const given = run?.config_file;
-  if (!given) return undefined;
-  const candidates = path.isAbsolute(given)
-    ? [given]
-    : (vscode.workspace.workspaceFolders ?? []).map((wf) => path.join(wf.uri.fsPath, given));
-  const found = candidates.find((c) => existsSync(c));
-  return found ? vscode.Uri.file(found) : undefined;
-}
-
-/** Loads run folders to show: `dir`, compared with `compareDirs`. */
-export async function loadSaved(dir: string, compareDirs: string[] = [], focus?: string): Promise<SavedSource> {
-  const [main, ...others] = await Promise.all([dir, ...compareDirs].map((d) => loadRun(d)));
-  return { kind: 'saved', model: main.model, dir, configUri: configOf(main.model.run), compare: others.map((o) => o.model), compareDirs, focus };
-}
-
-export class PanelManager implements vscode.Disposable {
+export class PanelManager implements PanelService, vscode.Disposable {
   private panel: ProfilePanel | undefined;
 
   constructor(private readonly ctx: Ctx) {
+    // A run that starts is shown at once; one the user asks to see again too.
+    ctx.own(ctx.runs.onDidStartRun((run) => this.showLive(run)));
+    ctx.own(ctx.runs.onDidAskToShowRun((run) => this.showLive(run)));
     ctx.own(
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration('trainscope.memoryBudget')) this.panel?.postSettings();
@@ -317,7 +284,8 @@ class ProfilePanel implements vscode.Disposable {
       case 'action': {
         const dir = sourceDir(this.source);
         if (m.action === 'stop') {
-          if (this.source.kind === 'live' && this.ctx.runs.current === this.source.run) this.ctx.runs.stop();
+          // Through the run shown: one that has ended ignores it.
+          if (this.source.kind === 'live') this.source.run.stop();
         } else if (m.action === 'exportTrace') {
           await vscode.commands.executeCommand(COMMANDS.exportTrace.id, dir);
         } else {

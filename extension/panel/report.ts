@@ -9,7 +9,7 @@ import { makeNonce, renderPage } from './html';
 import type { RunModel } from '../../common/runModel';
 import { loadRun, REPORT_FILE } from '../runs/runStore';
 
-export interface ReportOptions {
+interface ReportOptions {
   /** The built webview bundle (out/webview.js). */
   webviewScript: string;
   settings?: ViewSettings;

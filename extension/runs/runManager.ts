@@ -1,138 +1,39 @@
-// Starting, following and stopping trainer runs from the editor. A LiveRun
-// owns everything of one trainer process (the process, its event tail, its
-// progress notification and listeners) and is disposed when the run ends;
-// the RunManager owns the live run and lives as long as the extension.
+// Starting, following and stopping trainer runs from the editor. The
+// RunManager owns the live run (a LiveRun, with its progress notification and
+// listeners) and lives as long as the extension. It tells others about runs
+// through its events; it calls into no view.
 import { constants as fsConstants } from 'node:fs';
 import { access, readdir, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { COMMANDS } from '../commandIds';
 import { findKey } from '../config/outline';
-import type { Ctx } from '../ctx';
+import type { Ctx, RunService } from '../ctx';
 import { formatCount, formatLoss, formatMs } from '../../common/format';
 import { splitLines } from '../native/positions';
 import { writeReport } from '../panel/report';
-import type { RunModel } from '../../common/runModel';
-import { RunModelBuilder } from './runModelBuilder';
-import { allStreamProblems, createRunDir, EVENTS_FILE, listRuns, rankFileName, type RunInfo, runUsesConfig } from './runStore';
+import { type FinishedRun, LiveRun } from './liveRun';
+import { createRunDir, EVENTS_FILE, listRuns, type RunInfo, runUsesConfig } from './runStore';
 import { runsFolderFor } from '../settings';
-import { parseTrainerLine, rangeForColumn, type TrainerMessage } from './trainerDiagnostics';
-import { EventTail, type RunResult, type TrainerLaunch, TrainerProcess, trainerArgs } from './trainerProcess';
+import { isOverrideMessage, rangeForColumn } from './trainerDiagnostics';
+import { type RunResult, type TrainerLaunch, trainerArgs } from './trainerProcess';
 
 const UI_THROTTLE_MS = 250;
-const MAX_MESSAGES = 500;
 
-export class LiveRun implements vscode.Disposable {
-  readonly builder: RunModelBuilder;
-  readonly process: TrainerProcess;
-  readonly done: Promise<RunResult>;
-  /** Errors and warnings the trainer printed, in order. */
-  readonly messages: TrainerMessage[] = [];
-  private readonly changed = new vscode.EventEmitter<void>();
-  /** Data-parallel runs: the other ranks' events files, followed. */
-  private readonly rankTails: { file: string; tail: EventTail }[] = [];
-  /** The model grew (fired per chunk of events; consumers throttle). */
-  readonly onDidChange = this.changed.event;
-
-  constructor(
-    ctx: Ctx,
-    readonly configUri: vscode.Uri,
-    readonly dir: string,
-    readonly launch: TrainerLaunch,
-  ) {
-    this.builder = new RunModelBuilder(path.basename(dir), { live: true });
-    const log = ctx.log;
-    this.process = TrainerProcess.start(launch, {
-      onStdoutLine: (l) => log.info(l),
-      onStderrLine: (l) => {
-        const m = parseTrainerLine(l);
-        if (m) {
-          // Bounded: a trainer stuck printing errors must not grow the host.
-          if (this.messages.length < MAX_MESSAGES) this.messages.push(m);
-          if (m.severity === 'error') log.error(l);
-          else log.warn(l);
-        } else {
-          log.info(l);
-        }
-      },
-      onEvents: (events) => {
-        this.builder.add(events);
-        this.followRanks((w) => log.warn(w));
-        this.updateProblems();
-        this.changed.fire();
-      },
-      onWarning: (w) => log.warn(w),
-    });
-    this.done = this.process.done.then(async (r) => {
-      // The other ranks have ended too: read what their files gained.
-      await Promise.all(this.rankTails.map((t) => t.tail.finish()));
-      this.updateProblems();
-      this.builder.finish();
-      this.changed.fire();
-      return r;
-    });
-  }
-
-  /**
-   * Once the run record says the run has several ranks: follows each
-   * other rank's events file, whose spans and all-reduces fill the
-   * Communication timeline as the run goes.
-   */
-  private followRanks(warn: (message: string) => void): void {
-    const ranks = this.builder.model.run?.ranks ?? 1;
-    if (ranks < 2 || this.rankTails.length) return;
-    for (let r = 1; r < ranks; r++) {
-      const file = rankFileName(r);
-      const tail = new EventTail(
-        path.join(this.dir, file),
-        (events) => {
-          this.builder.addRank(events);
-          this.updateProblems();
-          this.changed.fire();
-        },
-        { onWarning: warn },
-      );
-      this.rankTails.push({ file, tail });
-      tail.start();
-    }
-  }
-
-  private updateProblems(): void {
-    const p = allStreamProblems(
-      this.process.tail.parser,
-      this.rankTails.map((r) => ({ file: r.file, parser: r.tail.parser })),
-    );
-    this.builder.setStreamProblems(p.count, p.messages);
-  }
-
-  get id(): string {
-    return this.builder.model.id;
-  }
-
-  /** Stops the run: SIGTERM to its process group, SIGKILL after 5 s. */
-  cancel(): void {
-    this.process.cancel();
-  }
-
-  dispose(): void {
-    this.process.dispose();
-    for (const r of this.rankTails) r.tail.dispose();
-    this.changed.dispose();
-  }
-}
-
-/** A run that profile() started and saw to its end. */
-export interface FinishedRun {
-  dir: string;
-  model: RunModel;
-  result: RunResult;
-}
-
-export class RunManager implements vscode.Disposable {
+export class RunManager implements RunService, vscode.Disposable {
   private live: LiveRun | undefined;
   private readonly runsChanged = new vscode.EventEmitter<void>();
   /** A run started or ended: run lists (CodeLens, pickers) may have changed. */
   readonly onDidChangeRuns = this.runsChanged.event;
+  private readonly runStarted = new vscode.EventEmitter<LiveRun>();
+  /** A run started (the profile view shows it). */
+  readonly onDidStartRun = this.runStarted.event;
+  private readonly runEnded = new vscode.EventEmitter<LiveRun>();
+  /** A run's trainer ended; the run is no longer current (fired before it is recorded). */
+  readonly onDidEndRun = this.runEnded.event;
+  private readonly showAsked = new vscode.EventEmitter<LiveRun>();
+  /** The user asked, from a message about a run, to see its profile. */
+  readonly onDidAskToShowRun = this.showAsked.event;
   private statusTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(private readonly ctx: Ctx) {}
@@ -163,7 +64,7 @@ export class RunManager implements vscode.Disposable {
         'Show Profile',
       );
       if (pick === 'Stop Run') this.stop();
-      else if (pick === 'Show Profile') ctx.panels.showLive(this.live);
+      else if (pick === 'Show Profile') this.showAsked.fire(this.live);
       return;
     }
     if (configUri.scheme !== 'file') {
@@ -203,13 +104,13 @@ export class RunManager implements vscode.Disposable {
 
     ctx.runDiagnostics.delete(configUri);
     ctx.log.info(`run ${path.basename(dir)}: ${[launch.command, ...launch.args].map(quoteArg).join(' ')}`);
-    const run = new LiveRun(ctx, configUri, dir, launch);
+    const run = new LiveRun(ctx.log, configUri, dir, launch);
     this.live = run;
     this.setRunningContext(true);
     this.runsChanged.fire();
     const sub = run.onDidChange(() => this.scheduleStatus());
     this.scheduleStatus();
-    ctx.panels.showLive(run);
+    this.runStarted.fire(run);
     try {
       await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: `TrainScope: ${path.basename(configPath)}`, cancellable: true },
@@ -237,6 +138,7 @@ export class RunManager implements vscode.Disposable {
       this.live = undefined;
       this.setRunningContext(false);
       this.updateStatus();
+      this.runEnded.fire(run);
     }
     const result = await run.done;
     run.dispose();
@@ -255,10 +157,7 @@ export class RunManager implements vscode.Disposable {
   }
 
   stop(): boolean {
-    if (!this.live) return false;
-    this.ctx.log.info(`stopping run ${this.live.id}`);
-    this.live.cancel();
-    return true;
+    return this.live?.stop() ?? false;
   }
 
   /** Waits for the live run (if any) to end, at most `ms`. */
@@ -273,6 +172,9 @@ export class RunManager implements vscode.Disposable {
     this.live?.dispose();
     this.live = undefined;
     this.runsChanged.dispose();
+    this.runStarted.dispose();
+    this.runEnded.dispose();
+    this.showAsked.dispose();
   }
 
   /**
@@ -360,7 +262,7 @@ export class RunManager implements vscode.Disposable {
       run.messages.find((x) => x.severity === 'error')?.message ??
       result.stderrTail.filter((l) => l.trim()).slice(-1)[0] ??
       result.message;
-    const overrideError = run.messages.find((x) => x.kind === 'located' && x.file === '--set');
+    const overrideError = run.messages.find(isOverrideMessage);
     switch (result.outcome) {
       case 'completed': {
         const s = m.summary;
@@ -368,7 +270,7 @@ export class RunManager implements vscode.Disposable {
           ? ` loss ${formatLoss(s.first_loss)} → ${formatLoss(s.final_loss)}, ${formatMs(s.ms_per_step)}/step, ${formatCount(s.tokens_per_s)} tokens/s`
           : '';
         const pick = await vscode.window.showInformationMessage(`TrainScope: ${name} completed.${detail}`, 'Show Profile', 'Open Run Folder');
-        if (pick === 'Show Profile') ctx.panels.showLive(run);
+        if (pick === 'Show Profile') this.showAsked.fire(run);
         else if (pick === 'Open Run Folder') await vscode.commands.executeCommand(COMMANDS.openRunFolder.id, run.dir);
         break;
       }
@@ -400,7 +302,7 @@ export class RunManager implements vscode.Disposable {
         const hint = result.signal === 'SIGKILL' ? ' (killed outright: out of memory?)' : '';
         const pick = await vscode.window.showErrorMessage(`TrainScope: ${name} ${result.message}${hint}: ${firstError}`, 'Show Output', 'Show Profile');
         if (pick === 'Show Output') ctx.log.show(true);
-        else if (pick === 'Show Profile') ctx.panels.showLive(run);
+        else if (pick === 'Show Profile') this.showAsked.fire(run);
         break;
       }
     }
@@ -413,7 +315,7 @@ export class RunManager implements vscode.Disposable {
     const configLines = splitLines(doc.getText());
     const live = ctx.parseDiagnostics.get(run.configUri) ?? [];
     for (const m of run.messages) {
-      if (m.kind !== 'located' || m.file === '--set') continue;
+      if (m.kind !== 'located' || isOverrideMessage(m)) continue;
       const file = path.normalize(path.resolve(path.dirname(configPath), m.file));
       // Only the config is open to us; other files are named in the message.
       if (file !== configPath) continue;

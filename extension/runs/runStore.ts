@@ -17,7 +17,7 @@ export const SUMMARY_FILE = 'summary.json';
 export const REPORT_FILE = 'report.html';
 
 /** `.train` base name made safe for a folder name. */
-export function configStem(configPath: string): string {
+function configStem(configPath: string): string {
   const base = path.basename(configPath).replace(/\.train$/i, '');
   const safe = base.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^\.+/, '');
   return safe || 'config';
@@ -184,7 +184,7 @@ export function pushBytes(parser: EventStreamParser, bytes: Buffer): TrainerEven
 }
 
 /** The parser of a rank N ≥ 1 file, and the file's name (for messages). */
-export interface RankParser {
+interface RankParser {
   file: string;
   parser: EventStreamParser;
 }
@@ -200,7 +200,7 @@ export function allStreamProblems(main: EventStreamParser, ranks: readonly RankP
   return p;
 }
 
-export interface LoadedRun {
+interface LoadedRun {
   dir: string;
   model: RunModel;
 }
@@ -247,7 +247,7 @@ export function rankFileName(rank: number): string {
 }
 
 /** The rank files of a data-parallel run folder (`events.rank1.jsonl`, …), by rank. */
-export async function rankFiles(dir: string): Promise<string[]> {
+async function rankFiles(dir: string): Promise<string[]> {
   let names: string[];
   try {
     names = await readdir(dir);

@@ -38,7 +38,7 @@ export function isOverrideMessage(m: TrainerMessage): boolean {
   return m.kind === 'located' && m.file === OVERRIDE_FILE;
 }
 
-export interface LineRange {
+interface LineRange {
   /** 0-based. */
   line: number;
   /** 0-based UTF-16 offsets. */

@@ -48,7 +48,7 @@ export class LineSplitter {
   }
 }
 
-export interface EventTailOptions {
+interface EventTailOptions {
   /** Poll interval: fs.watch misses changes on some file systems (network, containers). */
   pollMs?: number;
   /** Largest read at once, so a big backlog is taken in bounded bites. */
@@ -192,7 +192,7 @@ export class EventTail {
 }
 
 /** How a run ended, from the trainer's exit status (native/cli/main.cpp). */
-export type RunOutcome =
+type RunOutcome =
   | 'completed' // exit 0
   | 'bad-config' // exit 2: config or usage error, nothing ran
   | 'failed' // exit 1 (or any other code): a run-time failure
@@ -220,7 +220,7 @@ export interface RunResult {
   stderrTail: string[];
 }
 
-export function describeOutcome(r: Pick<RunResult, 'outcome' | 'exitCode' | 'signal'>): string {
+function describeOutcome(r: Pick<RunResult, 'outcome' | 'exitCode' | 'signal'>): string {
   switch (r.outcome) {
     case 'completed':
       return 'completed';
@@ -249,7 +249,7 @@ export interface TrainerLaunch {
   eventsFile: string;
 }
 
-export interface TrainerHandlers {
+interface TrainerHandlers {
   onStdoutLine?: (line: string) => void;
   onStderrLine?: (line: string) => void;
   /** Validated records, in stream order, as the file grows. */

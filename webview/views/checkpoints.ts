@@ -10,7 +10,7 @@ import { cardFor, clear, el, showsLayer } from '../dom';
 import type { View, ViewState } from '../state';
 import { type CheckpointCurve, checkpointCurve, type CurvePoint, pointTags, runCheckpoint } from './checkpointCurve';
 
-export interface CheckpointFacts {
+interface CheckpointFacts {
   setting: string;
   /** The checkpointed layers: index (into the run's layers) and name. */
   checkpointed: { index: number; name: string }[];

@@ -6,7 +6,7 @@ import { BAR_COMM, BAR_SPAN, type RankTimeline, type RunModel, type TimelineSamp
 import { barColumns } from '../../common/timelineBars';
 
 /** What the view says about a run's communication, from its step records. */
-export type CommFacts =
+type CommFacts =
   | { kind: 'single-rank' }
   | { kind: 'no-records'; ranks: number }
   | { kind: 'timed'; ranks: number; commMs: number; share: number };
@@ -108,7 +108,7 @@ export interface PixelBars {
   decimated: boolean;
 }
 
-export interface Viewport {
+interface Viewport {
   /** µs at the left and right edges. */
   t0: number;
   t1: number;
@@ -242,7 +242,7 @@ function grow(b: PixelBars): void {
 }
 
 /** One bucket of a sampled step, averaged over the ranks. */
-export interface BucketRow {
+interface BucketRow {
   bucket: number;
   bytes: number;
   /** Mean all-reduce time over the ranks. */
@@ -307,7 +307,7 @@ export function bucketRows(tl: RankTimeline, sample: TimelineSample): BucketRow[
 }
 
 /** Disjoint intervals, sorted: run k is [start[k], end[k]). */
-export interface IntervalUnion {
+interface IntervalUnion {
   start: Float64Array;
   end: Float64Array;
 }
@@ -346,7 +346,7 @@ export function coveredBy(u: IntervalUnion, a: number, b: number): number {
 }
 
 /** Per rank of a sample: the step record's communication figures. */
-export interface RankCommRow {
+interface RankCommRow {
   rank: number;
   commMs: number | null;
   exposedMs: number | null;

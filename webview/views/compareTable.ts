@@ -7,8 +7,8 @@ import { formatBytes, formatCount, formatLoss, formatMs } from '../../common/for
 import type { RunModel } from '../../common/runModel';
 
 /** Peak memory categories of a summary, in the Memory view's order. */
-export const PEAK_CATEGORIES = ['param', 'grad', 'optim', 'act', 'workspace', 'comm'] as const;
-export type PeakCategory = (typeof PEAK_CATEGORIES)[number];
+const PEAK_CATEGORIES = ['param', 'grad', 'optim', 'act', 'workspace', 'comm'] as const;
+type PeakCategory = (typeof PEAK_CATEGORIES)[number];
 
 export interface CompareRow {
   run: string;
@@ -25,7 +25,7 @@ export interface CompareRow {
 export type MemoryRow = { run: string; peak: string } & Record<PeakCategory, string>;
 
 /** The numbers of a run that Compare sets side by side; undefined where the run has none. */
-export interface CompareNumbers {
+interface CompareNumbers {
   loss?: number;
   val?: number;
   ms?: number;
@@ -34,7 +34,7 @@ export interface CompareNumbers {
   categories: Partial<Record<PeakCategory, number>>;
 }
 
-export function compareNumbers(m: RunModel): CompareNumbers {
+function compareNumbers(m: RunModel): CompareNumbers {
   const s = m.summary;
   const n = m.steps.step.length;
   const out: CompareNumbers = { categories: {} };

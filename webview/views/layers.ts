@@ -8,7 +8,7 @@ import { clear, el } from '../dom';
 import { layerNames, type View, type ViewState } from '../state';
 
 /** A grid row: formatted cells by column key (phase time columns are `t:<phase>`). */
-export type LayerRow = Record<string, string>;
+type LayerRow = Record<string, string>;
 
 const MEMORY_COLUMNS: ReadonlyArray<{ key: string; title: string }> = [
   { key: 'index', title: '#' },
@@ -24,7 +24,7 @@ const MEMORY_COLUMNS: ReadonlyArray<{ key: string; title: string }> = [
 ];
 
 /** The grid's rows, formatted; one `t:<phase>` cell per span phase (mean ms over sampled steps). */
-export function layerRows(m: RunModel): LayerRow[] {
+function layerRows(m: RunModel): LayerRow[] {
   const names = layerNames(m);
   const lt = m.layerTime;
   const sum = (b: { param: number; grad: number; optim: number; act: number; workspace: number } | undefined): number =>

@@ -18,7 +18,7 @@ const PREDICTED_ALPHA = 0.45;
 const PEAK_KEYS = ['train.precision', 'train.checkpoint', 'train.batch', 'train.accumulate', 'model.context'];
 
 /** Measured and predicted bytes per category at the run's peak. */
-export function peakBreakdown(m: RunModel): { measured: Record<string, number> | null; predicted: Record<string, number> | null } {
+function peakBreakdown(m: RunModel): { measured: Record<string, number> | null; predicted: Record<string, number> | null } {
   const p = m.run?.predicted;
   const predicted = p
     ? { param: p.param, grad: p.grad, optim: p.optim, act: p.peak_act_bytes, workspace: p.peak_workspace_bytes }
@@ -250,7 +250,7 @@ const CAPACITY_IN_VIEW = 4;
  * The device's memory as a line, when the run record says how much it has;
  * kept in view when the peak (`peakBytes`) is within CAPACITY_IN_VIEW of it.
  */
-export function capacityLine(m: RunModel, peakBytes: number): RefLine[] {
+function capacityLine(m: RunModel, peakBytes: number): RefLine[] {
   const d = m.run?.device_info;
   if (!d || !(d.capacity_bytes > 0)) return [];
   return [
