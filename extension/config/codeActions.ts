@@ -18,7 +18,7 @@ import { readRunFacts } from '../runs/runFacts';
 
 const LANGUAGE = 'trainscope';
 /** The `source` of TrainScope's own warnings (the parser's errors are "trainscope"). */
-export const INSIGHTS_SOURCE = 'TrainScope';
+const INSIGHTS_SOURCE = 'TrainScope';
 const DEBOUNCE_MS = 300;
 
 /** A change a code action proposes, as the applyAndProfile command takes it. */
@@ -48,7 +48,7 @@ export function isProposedChange(v: unknown): v is ProposedChange {
   );
 }
 
-export function toVsRange(r: Range): vscode.Range {
+function toVsRange(r: Range): vscode.Range {
   return new vscode.Range(r.start.line, r.start.character, r.end.line, r.end.character);
 }
 
@@ -215,7 +215,7 @@ function answers(a: ConfigAction, d: vscode.Diagnostic): boolean {
   return d.source === PARSER_SOURCE && BUDGET_FIXES.includes(a.id) && a.lines.includes(d.range.start.line);
 }
 
-export class ConfigActionProvider implements vscode.CodeActionProvider {
+class ConfigActionProvider implements vscode.CodeActionProvider {
   static readonly kinds = [vscode.CodeActionKind.QuickFix, vscode.CodeActionKind.RefactorRewrite];
 
   constructor(private readonly ctx: Ctx) {}

@@ -16,7 +16,7 @@ function skipSpace(s: string, i: number): number {
   return i;
 }
 
-export interface ValueSpan {
+interface ValueSpan {
   /** 0-based UTF-16 offsets on the line. */
   keyStart: number;
   keyEnd: number;

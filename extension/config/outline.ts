@@ -42,7 +42,7 @@ export function findKeyLine(outline: Outline, section: string, key: string): num
  * Layers view: blocks come from `model.layers`, the embedding's size from
  * `model.vocab` (and width); anything else goes to the `[model]` section.
  */
-export function configKeyForLayer(name: string): { section: string; key: string | undefined } {
+function configKeyForLayer(name: string): { section: string; key: string | undefined } {
   if (name.startsWith('block')) return { section: 'model', key: 'layers' };
   if (name === 'embed') return { section: 'model', key: 'vocab' };
   return { section: 'model', key: undefined };

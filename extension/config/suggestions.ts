@@ -15,7 +15,7 @@ import { findKey, findKeyLine, findSectionLine } from './outline';
 import type { Analysis, Outline } from '../native/addon';
 import { type Range, splitLines } from '../native/positions';
 
-export type ActionId =
+type ActionId =
   | 'budget'
   | 'configBudget'
   | 'raiseBudget'
@@ -28,7 +28,7 @@ export type ActionId =
   | 'noiseScale';
 
 /** The `[train]` key an action is about. */
-export type ActionKey = 'precision' | 'attention' | 'checkpoint' | 'accumulate';
+type ActionKey = 'precision' | 'attention' | 'checkpoint' | 'accumulate';
 
 export interface ConfigAction {
   id: ActionId;
@@ -46,9 +46,9 @@ export interface ConfigAction {
   fitsBudget?: boolean;
 }
 
-export type ConfigDiagnosticCode = 'over-budget' | 'budget-unfit';
+type ConfigDiagnosticCode = 'over-budget' | 'budget-unfit';
 
-export interface ConfigDiagnostic {
+interface ConfigDiagnostic {
   code: ConfigDiagnosticCode;
   range: Range;
   message: string;
