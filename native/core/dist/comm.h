@@ -7,6 +7,10 @@
 // finds MPI): without it everything here still compiles, a single rank works
 // unchanged, and asking for more ranks is a clear run-time error. This header
 // never includes <mpi.h>, so the rest of the core does not depend on it.
+//
+// One file of dist/ a section below: world.cpp, clocks.cpp, buckets.cpp,
+// intervals.cpp, grad_reducer.cpp (with the MPI backend in mpi_backend.cpp),
+// watchdog.cpp and trace_gather.cpp. The MPI files share dist/mpi_detail.h.
 #pragma once
 #include <atomic>
 #include <condition_variable>
