@@ -150,7 +150,7 @@ export function checkVsix(file) {
   const trainer = entries.find((e) => e.name === 'extension/native/build/trainscope-train');
   if (trainer && trainer.mode && !(trainer.mode & 0o100)) throw new Error('the trainer is not executable inside the .vsix');
   const bytes = statSync(file).size;
-  if (bytes > 20 * 1024 * 1024) throw new Error(`${path.basename(file)} is ${(bytes / 1048576).toFixed(1)} MB: something large was packaged`);
+  if (bytes > 20 * 1024 * 1024) throw new Error(`${path.basename(file)} is ${(bytes / 1048576).toFixed(1)} MiB: something large was packaged`);
   return { entries, bytes };
 }
 

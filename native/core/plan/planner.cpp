@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "base/bytes.h"
 #include "base/json.h"
 #include "plan/memory_model.h"
 
@@ -160,18 +161,6 @@ BudgetPlan plan_budget(const ChainCosts& c, uint64_t budget) {
   return p;
 }
 
-namespace {
-// In the config language's units, so the suggestion can be pasted back.
-std::string mb(uint64_t b) {
-  char buf[32];
-  if (b >= 1000000000) std::snprintf(buf, sizeof buf, "%.2fGB", b / 1e9);
-  else if (b >= 1000000) std::snprintf(buf, sizeof buf, "%.1fMB", b / 1e6);
-  else if (b >= 1000) std::snprintf(buf, sizeof buf, "%.1fKB", b / 1e3);
-  else std::snprintf(buf, sizeof buf, "%lluB", (unsigned long long)b);
-  return buf;
-}
-}  // namespace
-
 std::string size_text_at_least(uint64_t bytes, uint64_t* denoted) {
   struct Unit {
     uint64_t scale;
@@ -238,9 +227,9 @@ bool resolve_checkpoint(const Config& cfg, int eb, Segments& out, std::string& e
   else if (t.checkpoint == "budget") {
     const BudgetPlan p = plan_budget(chain_costs(cfg, eb), t.checkpoint_budget);
     if (!p.fits) {
-      err = "train.checkpoint budget " + mb(t.checkpoint_budget) +
+      err = "train.checkpoint budget " + bytes_text(t.checkpoint_budget) +
             " is too small: the smallest activation peak any checkpoint plan reaches is " +
-            mb(p.min_budget) + " (use budget " + size_text_at_least(p.min_budget) +
+            bytes_text(p.min_budget) + " (use budget " + size_text_at_least(p.min_budget) +
             " or more, or a smaller batch/context)";
       return false;
     }

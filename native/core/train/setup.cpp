@@ -1,0 +1,248 @@
+// Everything before step 1: the output files, the data-parallel world, the
+// device, the data, the model (sized by the memory model's prediction),
+// --resume, and the start-up vote, clock alignment, gradient reducer and
+// watchdog of a data-parallel run. Each stage returns -1 to go on, else
+// the exit code, its error already reported.
+#include <omp.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <stdexcept>
+
+#include "base/bytes.h"
+#include "dist/nccl_loader.h"
+#include "model/gemm.h"
+#include "model/model.h"
+#include "plan/planner.h"
+#include "train/run.h"
+#include "train/snapshot.h"
+
+namespace ts {
+
+namespace {
+
+// Output files are created up front: a path that cannot be written fails the
+// run before any training, not after it.
+bool can_create(const std::string& path, std::string& err) {
+  if (path.empty()) return true;
+  const std::string probe = path + ".tmp";
+  FILE* f = std::fopen(probe.c_str(), "wb");
+  if (!f) {
+    err = "cannot create '" + path + "': " + std::strerror(errno);
+    return false;
+  }
+  std::fclose(f);
+  std::remove(probe.c_str());
+  return true;
+}
+
+}  // namespace
+
+int Run::set_up() {
+  if (const int rc = open_outputs(); rc >= 0) return rc;
+  if (cfg_.parallel.backend == "nccl") {
+    // NCCL is opened at run time; the model itself runs on the cpu so far.
+    std::string err;
+    Nccl nccl;
+    if (!nccl.load(err)) return fail_before_start(where_of(cfg_, "parallel.backend"), err, kExitRuntime);
+    if (cfg_.train.device != "cuda")
+      return fail_before_start(
+          where_of(cfg_, "parallel.backend"),
+          "parallel.backend nccl (NCCL " + nccl.version_string() +
+              ") all-reduces GPU memory, but this model trains on the cpu (train.device " +
+              cfg_.train.device + "): use train.device cuda, or parallel.backend mpi",
+          kExitUsage);
+  }
+  threads_ = cfg_.train.threads > 0 ? cfg_.train.threads : omp_get_num_procs();
+  set_compute_threads(threads_);
+  if (const int rc = choose_device(); rc >= 0) return rc;
+  if (const int rc = open_data(); rc >= 0) return rc;
+  if (const int rc = build_model(); rc >= 0) return rc;
+  if (const int rc = start_parallel(); rc >= 0) return rc;
+  write_run_record();
+  if (opt_.log_steps)
+    std::fprintf(stderr, "trainscope: %s | %.2fM params | %s | %d threads\n", cfg_.file.c_str(),
+                 model_->num_params() / 1e6, data_->describe().c_str(), threads_);
+  return -1;
+}
+
+// Data parallelism: join the MPI world before opening any file. Rank 0
+// writes the stream, trace, summary and snapshots; rank r > 0 its own
+// events.rankR.jsonl beside the stream (docs/distributed.md).
+int Run::open_outputs() {
+  std::string err;
+  if (opt_.snapshot_path.empty() && cfg_.train.save_every > 0) {
+    const size_t slash = opt_.events_path.find_last_of('/');
+    opt_.snapshot_path = slash == std::string::npos ? std::string("snapshot.bin")
+                                                      : opt_.events_path.substr(0, slash) + "/snapshot.bin";
+  }
+  if (!world_init(cfg_.parallel.ranks, world_, err)) {
+    if (world_.rank == 0) std::fprintf(stderr, "%s%s\n", error_prefix(where_of(cfg_, "parallel.ranks")).c_str(), err.c_str());
+    return kExitUsage;
+  }
+  if (world_.rank > 0) {
+    opt_.events_path = rank_path(opt_.events_path, world_.rank);
+    opt_.trace_path.clear();
+    opt_.summary_path.clear();
+    opt_.log_steps = false;
+  }
+  if (!ev_.open(opt_.events_path, err) || !can_create(opt_.trace_path, err) ||
+      !can_create(opt_.summary_path, err) ||
+      (world_.rank == 0 && cfg_.train.save_every > 0 && !can_create(opt_.snapshot_path, err))) {
+    std::fprintf(stderr, "trainscope-train: error: %s\n", err.c_str());
+    return kExitRuntime;
+  }
+  return -1;
+}
+
+// train.device: cpu; cuda (a usable GPU or a clear error); auto (the GPU
+// when one is usable, else the cpu with a note in the run record saying
+// why).
+int Run::choose_device() {
+  device_ = cpu_device_info();
+  device_.requested = cfg_.train.device;
+  if (cfg_.train.device == "cpu") return -1;
+  std::string why;
+  if (cfg_.train.device == "auto" && cfg_.parallel.ranks > 1) {
+    device_.note = "train.device auto: data-parallel training on GPUs is not built yet; training on the cpu";
+    return -1;
+  }
+  const CudaBackend* b = CudaBackend::get(why);
+  DeviceInfo gpu;
+  if (b && b->probe(gpu, why)) {
+    cuda_ = b;
+    gpu.requested = cfg_.train.device;
+    device_ = gpu;
+    return -1;
+  }
+  if (cfg_.train.device == "cuda")
+    return fail_before_start(where_of(cfg_, "train.device"), "train.device cuda: no usable GPU: " + why,
+                             kExitRuntime);
+  device_.note = "train.device auto: no usable GPU (" + why + "); training on the cpu" +
+                 (cfg_.train.attention == "fused" ? " (attention materialized: fused runs on the GPU)" : "");
+  if (opt_.log_steps) std::fprintf(stderr, "trainscope: %s\n", device_.note.c_str());
+  return -1;
+}
+
+int Run::open_data() {
+  data_.reset(new Dataset);
+  DataError derr;
+  if (!data_->open(cfg_, derr))
+    return fail_before_start(where_of(cfg_, "data." + cfg_.data.source),
+                             "data." + cfg_.data.source + ": " + derr.message, kExitRuntime);
+  if (cfg_.train.eval_every > 0 && data_->source() != "synthetic" && data_->val_tokens() == 0)
+    return fail_before_start(where_of(cfg_, "train.eval_every"),
+                             "train.eval_every needs a held-out split, but data.val_fraction is 0",
+                             kExitRuntime);
+  return -1;
+}
+
+int Run::build_model() {
+  const TrainConfig& tc = cfg_.train;
+  const int B = tc.batch, T = cfg_.model.context;
+  // The prediction of the device that trains (auto's choice included).
+  pred_ = predict_memory(cfg_, 4, device_.type);
+  // A checkpoint budget no plan fits is a config error, reported at the key.
+  if (!pred_.error.empty()) return fail_before_start(where_of(cfg_, "train.checkpoint"), pred_.error, kExitUsage);
+  try {
+    const Precision prec = precision_from_name(tc.precision);
+    alloc_.reset(new Allocator(cfg_.model.layers + 2, cuda_ ? cuda_->memory() : nullptr));
+    if (cuda_) {
+      std::string cerr;
+      model_ = cuda_->create(cfg_.model, B, *alloc_, tc.seed, pred_.segments, prec, tc.attention == "fused", cerr);
+      if (!model_) return fail_before_start(where_of(cfg_, "train.device"), "train.device cuda: " + cerr, kExitRuntime);
+      // The batches' tokens stay in host memory; the model copies them over.
+      host_alloc_.reset(new Allocator(cfg_.model.layers + 2));
+    } else {
+      model_ = make_cpu_model(cfg_.model, B, *alloc_, tc.seed, pred_.segments, prec);
+    }
+    Allocator& io = host_alloc_ ? *host_alloc_ : *alloc_;
+    inputs_ = Buffer<int32_t>(io, size_t(B) * T, 0, Cat::workspace);
+    targets_ = Buffer<int32_t>(io, size_t(B) * T, 0, Cat::workspace);
+  } catch (const std::bad_alloc&) {
+    return fail_before_start(Where{}, std::string("out of ") + (cuda_ ? "GPU " : "") +
+                                          "memory allocating the model (predicted peak " +
+                                          bytes_text(pred_.peak) + ")",
+                             kExitRuntime);
+  } catch (const std::runtime_error& e) {
+    return fail_before_start(where_of(cfg_, "train.device"), e.what(), kExitRuntime);
+  }
+  return -1;
+}
+
+// Every rank votes whether it started; returns the lowest rank that failed,
+// or -1 when all did. A rank that fails before voting votes from settle().
+int Run::vote(bool ok) {
+  voted_ = true;
+  if (world_.size < 2) return ok ? -1 : 0;
+  double v = ok ? 1e9 : double(world_.rank);
+  std::string err;
+  if (!world_allreduce_min(world_, &v, 1, err)) world_abort(world_, 1, "trainscope-train: error: " + err);
+  return v >= 1e9 ? -1 : int(v);
+}
+
+// After the model exists: --resume (rank 0 reads, every rank receives),
+// the start-up vote, clock alignment, the gradient reducer and the
+// watchdog.
+int Run::start_parallel() {
+  std::string err;
+  int64_t step = 0;
+  std::map<std::string, std::string> st;
+  if (!opt_.resume_path.empty() && world_.rank == 0) {
+    const std::string file = snapshot_file_for(opt_.resume_path);
+    std::vector<std::string> warnings;
+    if (!load_snapshot(file, cfg_, *model_, step, st, warnings, err))
+      return fail_before_start(Where{}, "--resume " + opt_.resume_path + ": " + err, kExitRuntime);
+    for (const auto& w : warnings) std::fprintf(stderr, "trainscope-train: warning: %s\n", w.c_str());
+    resumed_from_ = file;
+  }
+  const int failed = vote(true);
+  if (failed >= 0) {
+    if (world_.rank == 0)
+      std::fprintf(stderr, "trainscope-train: error: rank %d (pid %lld on %s) failed while starting (its error is above); every rank stops\n",
+                   failed, (long long)world_.pids[size_t(failed)], world_.hosts[size_t(failed)].c_str());
+    return kExitRuntime;
+  }
+  agreed_ = true;
+  auto die = [&](const std::string& e) {
+    world_abort(world_, 1, "trainscope-train: error: rank " + std::to_string(world_.rank) + ": " + e);
+  };
+  if (!opt_.resume_path.empty()) {
+    if (!broadcast_training_state(world_, *model_, step, st, err)) die(err);
+    restore_state(st, step, progress_, noise_, scaler_);
+    first_step_ = step + 1;
+    last_saved_ = step;
+    model_->push_state();
+  }
+  if (world_.size < 2) return -1;
+  // Rank clocks: shift this rank's origin onto rank 0's.
+  if (!align_clocks(world_, [this] { return clk_.us(); }, clock_offsets_, err)) die(err);
+  clk_.start += std::chrono::duration_cast<Clock::duration>(
+      std::chrono::duration<double, std::micro>(clock_offsets_[size_t(world_.rank)]));
+  backend_ = make_mpi_backend(world_, err);
+  if (!backend_) die(err);
+  std::vector<size_t> sizes;
+  std::vector<float*> grads;
+  for (int l = 0; l < model_->num_layers(); ++l) {
+    sizes.push_back(model_->layer_params(l));
+    grads.push_back(model_->grads(l));
+  }
+  reducer_.reset(new GradReducer(world_, *backend_, *alloc_, plan_buckets(sizes, cfg_.parallel.bucket),
+                                 grads, [this] { return clk_.us(); }));
+  if (!watchdog_.start(world_, watchdog_timeout_s(), err)) die(err);
+  return -1;
+}
+
+int Run::settle(int rc) {
+  if (world_.size < 2) return rc;
+  if (!voted_) vote(false);  // failed before the vote: tell the others
+  if (local_failure_) world_abort(world_, rc ? rc : 1, "");
+  watchdog_.stop();
+  reducer_.reset();
+  return rc;
+}
+
+}  // namespace ts
