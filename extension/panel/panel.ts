@@ -30,6 +30,8 @@ export class PanelManager implements PanelService, vscode.Disposable {
     // A run that starts is shown at once; one the user asks to see again too.
     ctx.own(ctx.runs.onDidStartRun((run) => this.showLive(run)));
     ctx.own(ctx.runs.onDidAskToShowRun((run) => this.showLive(run)));
+    // Its last records (the summary) are shown at once, not a flush later.
+    ctx.own(ctx.runs.onDidEndRun((run) => this.panel?.runEnded(run)));
     ctx.own(
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration('trainscope.memoryBudget')) this.panel?.postSettings();
@@ -173,6 +175,14 @@ class ProfilePanel implements vscode.Disposable {
     this.panel.dispose();
     this.disposed.fire();
     this.disposed.dispose();
+  }
+
+  /** The trainer of `run` ended: sends what the view has not seen yet, now. */
+  runEnded(run: LiveRun): void {
+    if (this.source.kind !== 'live' || this.source.run !== run) return;
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    this.flush();
   }
 
   private title(): string {

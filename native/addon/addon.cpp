@@ -100,8 +100,12 @@ Napi::Value Analyze(const Napi::CallbackInfo& info) {
     // plan fits is the planner's own error (what --check adds to the
     // parser): such a config is still planned, for the ways out.
     const bool plannable = r.ok();
-    ts::Diagnostic plan_error;
-    if (plannable && ts::checkpoint_diagnostic(r.config, plan_error)) r.diagnostics.push_back(plan_error);
+    ts::PlanReport report;
+    if (plannable) {
+      report = ts::plan_report(r.config, opt.memory_budget);
+      if (!report.checkpoint_error.empty())
+        r.diagnostics.push_back(ts::checkpoint_diagnostic_for(r.config, report.checkpoint_error));
+    }
     const bool ok = r.ok();
     std::string s;
     ts::Json j(s);
@@ -131,7 +135,7 @@ Napi::Value Analyze(const Napi::CallbackInfo& info) {
     }
     j.end_array();
     j.key("plan");
-    if (plannable) j.raw(ts::plan_report_json(r.config, opt.memory_budget));
+    if (plannable) j.raw(report.json);
     else j.null();
     j.end_object();
     return Napi::String::New(env, s);

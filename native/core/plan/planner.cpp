@@ -147,9 +147,11 @@ uint64_t min_peak_activation(const ChainCosts& c) {
   return uint64_t(peak);
 }
 
-BudgetPlan plan_budget(const ChainCosts& c, uint64_t budget) {
+namespace {
+
+BudgetPlan plan_budget_above(const ChainCosts& c, uint64_t budget, uint64_t min_budget) {
   BudgetPlan p;
-  p.min_budget = min_peak_activation(c);
+  p.min_budget = min_budget;
   if (budget >= p.min_budget) {
     double cost = 0;
     p.fits = chain_dp(c, budget, p.segments, cost);
@@ -159,6 +161,12 @@ BudgetPlan plan_budget(const ChainCosts& c, uint64_t budget) {
     p.recompute = recompute_cost(c, p.segments);
   }
   return p;
+}
+
+}  // namespace
+
+BudgetPlan plan_budget(const ChainCosts& c, uint64_t budget) {
+  return plan_budget_above(c, budget, min_peak_activation(c));
 }
 
 std::string size_text_at_least(uint64_t bytes, uint64_t* denoted) {
@@ -188,17 +196,17 @@ std::string size_text_at_least(uint64_t bytes, uint64_t* denoted) {
   return std::to_string(bytes) + "B";
 }
 
-TotalFit fit_total_budget(const Config& cfg, uint64_t budget) {
+TotalFit ChainPlanner::fit_total(uint64_t budget) {
   constexpr int kRounds = 4;
-  const int eb = 4;
+  const Config& cfg = cfg_;
+  const int eb = eb_;
   const int L = cfg.model.layers;
-  const ChainCosts costs = chain_costs(cfg, eb);
   const MemoryPrediction none = predict_memory(cfg, Segments{}, eb);
   TotalFit fit;
   // What the peak holds beside activations, under no checkpointing.
   double act = double(budget) - double(none.peak - none.peak_act);
   for (int round = 0; round < kRounds && act >= 1; ++round) {
-    const BudgetPlan bp = plan_budget(costs, uint64_t(act));
+    const BudgetPlan bp = this->budget(uint64_t(act));
     if (!bp.fits) break;
     const uint64_t peak = predict_memory(cfg, bp.segments, eb).peak;
     if (peak <= budget) {
@@ -212,20 +220,45 @@ TotalFit fit_total_budget(const Config& cfg, uint64_t budget) {
   fit.smallest = none.peak;
   fit.smallest = std::min(fit.smallest, predict_memory(cfg, segments_every(L, sqrt_segment_size(L)), eb).peak);
   for (int e = 1; e <= L; ++e) fit.smallest = std::min(fit.smallest, predict_memory(cfg, segments_every(L, e), eb).peak);
-  const BudgetPlan least = plan_budget(costs, min_peak_activation(costs));
+  const BudgetPlan least = this->budget(min_peak());
   if (least.fits) fit.smallest = std::min(fit.smallest, predict_memory(cfg, least.segments, eb).peak);
   return fit;
 }
 
-bool resolve_checkpoint(const Config& cfg, int eb, Segments& out, std::string& err) {
-  const TrainConfig& t = cfg.train;
-  const int L = cfg.model.layers;
+TotalFit fit_total_budget(const Config& cfg, uint64_t budget) { return ChainPlanner(cfg).fit_total(budget); }
+
+const ChainCosts& ChainPlanner::costs() {
+  if (!have_costs_) {
+    costs_ = chain_costs(cfg_, eb_);
+    have_costs_ = true;
+  }
+  return costs_;
+}
+
+uint64_t ChainPlanner::min_peak() {
+  if (!have_min_) {
+    min_ = min_peak_activation(costs());
+    have_min_ = true;
+  }
+  return min_;
+}
+
+BudgetPlan ChainPlanner::budget(uint64_t bytes) {
+  for (const auto& [b, plan] : plans_)
+    if (b == bytes) return plan;
+  plans_.push_back({bytes, plan_budget_above(costs(), bytes, min_peak())});
+  return plans_.back().second;
+}
+
+bool ChainPlanner::resolve(Segments& out, std::string& err) {
+  const TrainConfig& t = cfg_.train;
+  const int L = cfg_.model.layers;
   out.clear();
   if (t.checkpoint == "sqrt") out = segments_every(L, sqrt_segment_size(L));
   else if (t.checkpoint == "every") out = segments_every(L, t.checkpoint_every);
   else if (t.checkpoint == "layers") out = t.checkpoint_segments;
   else if (t.checkpoint == "budget") {
-    const BudgetPlan p = plan_budget(chain_costs(cfg, eb), t.checkpoint_budget);
+    const BudgetPlan p = budget(t.checkpoint_budget);
     if (!p.fits) {
       err = "train.checkpoint budget " + bytes_text(t.checkpoint_budget) +
             " is too small: the smallest activation peak any checkpoint plan reaches is " +
@@ -236,6 +269,10 @@ bool resolve_checkpoint(const Config& cfg, int eb, Segments& out, std::string& e
     out = p.segments;
   }
   return true;
+}
+
+bool resolve_checkpoint(const Config& cfg, int eb, Segments& out, std::string& err) {
+  return ChainPlanner(cfg, eb).resolve(out, err);
 }
 
 MemoryPrediction predict_memory(const Config& cfg, int eb, const std::string& device) {
@@ -270,13 +307,18 @@ void schedule_json(Json& j, const Config& cfg, const std::string& name, const Se
 
 }  // namespace
 
-std::string plan_report_json(const Config& cfg, uint64_t memory_budget) {
+PlanReport plan_report(const Config& cfg, uint64_t memory_budget) {
   const int eb = 4;
   const int L = cfg.model.layers;
-  std::string s;
+  ChainPlanner planner(cfg, eb);
+  PlanReport report;
+  std::string& s = report.json;
   Json j(s);
   j.begin_object();
-  const MemoryPrediction own = predict_memory(cfg, eb);
+  Segments own_segments;
+  const bool resolved = planner.resolve(own_segments, report.checkpoint_error);
+  MemoryPrediction own = predict_memory(cfg, resolved ? own_segments : Segments{}, eb);
+  own.error = report.checkpoint_error;
   j.key("prediction").raw(memory_prediction_to_json(own));
 
   j.key("schedules").begin_array();
@@ -286,12 +328,10 @@ std::string plan_report_json(const Config& cfg, uint64_t memory_budget) {
   for (int e = 1; e <= L; ++e) schedule_json(j, cfg, "every " + std::to_string(e), segments_every(L, e));
   j.end_array();
 
-  const ChainCosts costs = chain_costs(cfg, eb);
-  const uint64_t least_act = min_peak_activation(costs);
-  j.field("min_peak_act_bytes", least_act);
+  j.field("min_peak_act_bytes", planner.min_peak());
   if (cfg.train.checkpoint == "budget") {
     const uint64_t budget = cfg.train.checkpoint_budget;
-    const BudgetPlan bp = plan_budget(costs, budget);
+    const BudgetPlan bp = planner.budget(budget);
     j.key("budget").begin_object();
     j.field("bytes", budget).field("fits", bp.fits).field("min_budget", bp.min_budget);
     if (bp.fits) {
@@ -300,13 +340,13 @@ std::string plan_report_json(const Config& cfg, uint64_t memory_budget) {
     } else {
       uint64_t raised = 0;
       const std::string size = size_text_at_least(bp.min_budget, &raised);
-      const BudgetPlan rp = plan_budget(costs, raised);
+      const BudgetPlan rp = planner.budget(raised);
       if (rp.fits) {
         j.key("raise").begin_object().field("size", size).field("bytes", raised).key("plan");
         schedule_json(j, cfg, "budget", rp.segments);
         j.end_object();
       }
-      const BudgetPlan lp = plan_budget(costs, bp.min_budget);
+      const BudgetPlan lp = planner.budget(bp.min_budget);
       if (lp.fits) {
         j.key("least");
         schedule_json(j, cfg, "least", lp.segments);
@@ -315,7 +355,7 @@ std::string plan_report_json(const Config& cfg, uint64_t memory_budget) {
     j.end_object();
   }
   if (memory_budget > 0) {
-    const TotalFit fit = fit_total_budget(cfg, memory_budget);
+    const TotalFit fit = planner.fit_total(memory_budget);
     j.key("fit").begin_object().field("bytes", memory_budget).field("fits", fit.fits);
     if (fit.fits) {
       j.key("plan");
@@ -367,8 +407,10 @@ std::string plan_report_json(const Config& cfg, uint64_t memory_budget) {
   }
   j.end_array();
   j.end_object();
-  return s;
+  return report;
 }
+
+std::string plan_report_json(const Config& cfg, uint64_t memory_budget) { return plan_report(cfg, memory_budget).json; }
 
 }  // namespace ts
 
@@ -378,7 +420,12 @@ bool checkpoint_diagnostic(const Config& cfg, Diagnostic& out) {
   Segments segs;
   std::string err;
   if (resolve_checkpoint(cfg, 4, segs, err)) return false;
-  out = Diagnostic{};
+  out = checkpoint_diagnostic_for(cfg, err);
+  return true;
+}
+
+Diagnostic checkpoint_diagnostic_for(const Config& cfg, const std::string& message) {
+  Diagnostic out;
   out.file = cfg.file;
   out.line = 1;
   out.col = 1;
@@ -390,9 +437,9 @@ bool checkpoint_diagnostic(const Config& cfg, Diagnostic& out) {
     out.col = it->second.value_col;
     out.end_col = it->second.end_col;
   }
-  out.message = err;
+  out.message = message;
   out.key = "train.checkpoint";
-  return true;
+  return out;
 }
 
 }  // namespace ts

@@ -59,6 +59,8 @@ uint64_t min_peak_activation(const ChainCosts& c);
 // budget cannot be met.
 bool resolve_checkpoint(const Config& cfg, int elem_bytes, Segments& out, std::string& err);
 
+class ChainPlanner;
+
 // The memory model under the config's own checkpoint setting, resolved
 // above; when it cannot be met, the prediction without recompute with
 // `error` set. Here, not in the memory model, so the memory model never
@@ -86,6 +88,28 @@ struct TotalFit {
 };
 TotalFit fit_total_budget(const Config& cfg, uint64_t budget);
 
+// One config's chain, planned once: its costs, its least activation peak
+// and each budget's plan are computed on first use and reused by every
+// later question (the editor's one analysis asks the same budget plan for
+// the diagnostic, the prediction and the report).
+class ChainPlanner {
+ public:
+  explicit ChainPlanner(const Config& cfg, int elem_bytes = 4) : cfg_(cfg), eb_(elem_bytes) {}
+  const ChainCosts& costs();
+  uint64_t min_peak();
+  BudgetPlan budget(uint64_t bytes);
+  bool resolve(Segments& out, std::string& err);
+  TotalFit fit_total(uint64_t budget);
+
+ private:
+  const Config& cfg_;
+  int eb_;
+  bool have_costs_ = false, have_min_ = false;
+  ChainCosts costs_;
+  uint64_t min_ = 0;
+  std::vector<std::pair<uint64_t, BudgetPlan>> plans_;
+};
+
 }  // namespace ts
 
 namespace ts {
@@ -102,6 +126,14 @@ namespace ts {
 // JSON.
 std::string plan_report_json(const Config& cfg, uint64_t memory_budget = 0);
 
+// The report above and, from the same planning, the error of a checkpoint
+// budget no plan fits ("" when none): the editor's analysis asks for both.
+struct PlanReport {
+  std::string json;
+  std::string checkpoint_error;
+};
+PlanReport plan_report(const Config& cfg, uint64_t memory_budget = 0);
+
 }  // namespace ts
 
 namespace ts {
@@ -110,5 +142,7 @@ namespace ts {
 // (what the trainer would refuse at start), for `--check` and the editor.
 // false when there is nothing to report.
 bool checkpoint_diagnostic(const Config& cfg, Diagnostic& out);
+// That diagnostic for an error already found (plan_report's).
+Diagnostic checkpoint_diagnostic_for(const Config& cfg, const std::string& message);
 
 }  // namespace ts
