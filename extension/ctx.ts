@@ -39,7 +39,8 @@ export interface PanelService {
 
 /** Analyses and insights of open configs (the ConfigInsightsService). */
 interface InsightsService {
-  analysis(doc: vscode.TextDocument): Analysis | undefined;
+  analysis(doc: vscode.TextDocument): Promise<Analysis | undefined>;
+  current(doc: vscode.TextDocument): Analysis | undefined;
   outline(doc: vscode.TextDocument): Outline;
   insights(doc: vscode.TextDocument): Promise<ConfigInsights | undefined>;
 }

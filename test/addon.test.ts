@@ -410,6 +410,8 @@ test('garbage input returns diagnostics, never crashes', () => {
     assert.equal(typeof r.ok, 'boolean', what);
     assert.ok(Array.isArray(r.diagnostics), what);
     assert.ok(r.diagnostics.length > 0, `${what}: diagnostics`);
+    // Bounded, with the last saying that checking stopped (a million bad lines are not a million diagnostics).
+    assert.ok(r.diagnostics.length <= 101, `${what}: ${r.diagnostics.length} diagnostics`);
     assert.equal(r.ok, false, what);
     const textLines = splitLines(text);
     for (const d of r.diagnostics) {
@@ -427,5 +429,42 @@ test('garbage input returns diagnostics, never crashes', () => {
     const r = a.analyze(text, 'g.train');
     assert.ok(Array.isArray(r.diagnostics));
     if (r.ok) assert.ok(r.config);
+  }
+});
+
+// What the editor calls: the same analysis, on Node's worker pool.
+test('analyzeAsync resolves to what analyze returns, and rejects bad arguments', async () => {
+  const a = addon();
+  const text = readFileSync(path.join(root, 'examples', 'tiny-gpt.train'), 'utf8');
+  for (const options of [{}, { memoryBudget: 40e6 }, { overrides: ['train.checkpoint=budget 1KB'] }]) {
+    assert.deepEqual(await a.analyzeAsync(text, 'tiny-gpt.train', options), a.analyze(text, 'tiny-gpt.train', options));
+  }
+  await assert.rejects(a.analyzeAsync(text, 'x.train', { memoryBudget: -1 }), RangeError);
+});
+
+// Each reproduction runs in a child process: a crash of the addon (it took
+// the extension host down with SIGFPE) fails the test, not the runner.
+test('configs that crashed or stalled the extension host are analysed, in bounded time', () => {
+  const repros: [string, string][] = [
+    ['batch x accumulate = 2^30', '[model]\nvocab 64\ncontext 1\nlayers 1\nwidth 4\nheads 1\n[train]\nbatch 32768\naccumulate 32768\n'],
+    ['batch 1e6 x accumulate 65536', '[model]\nvocab 64\ncontext 1\nlayers 1\nwidth 4\nheads 1\n[train]\nbatch 1000000\naccumulate 65536\n'],
+    ['1,024 layers with a budget', '[model]\nvocab 256\ncontext 64\nlayers 1024\nwidth 64\nheads 4\n[train]\nbatch 4\ncheckpoint budget 1GB\n'],
+    ['1,024 layers, budget 1TB', '[model]\nvocab 256\ncontext 64\nlayers 1024\nwidth 64\nheads 4\n[train]\nbatch 4\ncheckpoint budget 1TB\n'],
+    ['100,000 bad lines', '[train]\n' + 'nope 1\n'.repeat(100_000)],
+  ];
+  const addonPath = path.join(root, ADDON_RELATIVE_PATH);
+  for (const [what, text] of repros) {
+    const script = `const a = require(${JSON.stringify(addonPath)});
+      const r = JSON.parse(a.analyze(require('fs').readFileSync(0, 'utf8'), 'repro.train', { memoryBudget: 2e9 }));
+      process.stdout.write(JSON.stringify({ ok: r.ok, n: r.diagnostics.length, planned: r.plan !== null }));`;
+    const started = Date.now();
+    const r = spawnSync(process.execPath, ['-e', script], { input: text, encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.signal, null, `${what}: the addon died with ${r.signal}`);
+    assert.equal(r.status, 0, `${what}: ${r.stderr}`);
+    const out = JSON.parse(r.stdout) as { ok: boolean; n: number; planned: boolean };
+    assert.ok(out.n <= 101, `${what}: ${out.n} diagnostics`);
+    assert.equal(out.planned, out.ok, `${what}: a config that parses is planned`);
+    // A bound for hangs only (the time itself is benchmarked): 7.7 s and 74 s before.
+    assert.ok(Date.now() - started < 20_000, `${what}: ${Date.now() - started} ms`);
   }
 });

@@ -135,34 +135,65 @@ batch 8
 // A code-action request, a hover and the diagnostics on one version of the
 // example config: one addon call. An edit (a new version) or another
 // memory budget: one more.
-test('one analysis per document version', { skip: haveAddon ? false : NO_ADDON }, () => {
+test('one analysis per document version', { skip: haveAddon ? false : NO_ADDON }, async () => {
   let calls = 0;
-  const counting: Pick<TrainScopeNative, 'analyze'> = {
-    analyze: (...args) => {
+  const counting: Pick<TrainScopeNative, 'analyzeAsync'> = {
+    analyzeAsync: (...args) => {
       calls++;
-      return native().analyze(...args);
+      return native().analyzeAsync(...args);
     },
   };
   const cache = new AnalysisCache(() => counting);
   let body = readFileSync(path.join(root, 'examples', 'tiny-gpt.train'), 'utf8');
   const doc: ConfigText & { version: number } = { key: 'file:///tiny-gpt.train', version: 1, fileName: 'tiny-gpt.train', getText: () => body };
   const budget = 40e6;
+  assert.equal(cache.peek(doc, budget), undefined, 'nothing made yet');
   // Diagnostics, then the code-action request (its insights), then hovers.
-  const diagnostics = cache.get(doc, budget)?.diagnostics;
-  const actions = configInsights({ text: body, analysis: cache.get(doc, budget)!, budgetBytes: budget }).actions;
-  const hover = cache.get(doc, budget)?.plan?.precisions;
+  const diagnostics = (await cache.get(doc, budget))?.diagnostics;
+  const actions = configInsights({ text: body, analysis: (await cache.get(doc, budget))!, budgetBytes: budget }).actions;
+  const hover = (await cache.get(doc, budget))?.plan?.precisions;
   assert.deepEqual(diagnostics, []);
   assert.ok(actions.some((a) => a.id === 'budget' && a.fitsBudget));
   assert.ok(hover && hover.length === 3);
+  assert.equal(cache.peek(doc, budget)?.plan?.precisions.length, 3, 'the cursor reads the made analysis without a call');
   assert.equal(calls, 1);
   body = body.replace('batch 16', 'batch 8');
   doc.version = 2;
-  assert.equal(cache.get(doc, budget)?.config?.train.batch, 8);
-  cache.get(doc, budget);
+  assert.equal(cache.peek(doc, budget), undefined, 'an edit makes the old analysis stale');
+  assert.equal((await cache.get(doc, budget))?.config?.train.batch, 8);
+  await cache.get(doc, budget);
   assert.equal(calls, 2);
-  cache.get(doc, null);
+  await cache.get(doc, null);
   assert.equal(calls, 3);
   cache.delete(doc.key);
-  cache.get(doc, null);
+  await cache.get(doc, null);
   assert.equal(calls, 4);
+});
+
+// Typing: versions asked for while one is being planned give way to the
+// newest; the editor gets the analysis of the text as it is.
+test('a burst of versions plans the first and the last, not each', { skip: haveAddon ? false : NO_ADDON }, async () => {
+  const texts: string[] = [];
+  const counting: Pick<TrainScopeNative, 'analyzeAsync'> = {
+    analyzeAsync: (text, ...rest) => {
+      texts.push(text);
+      return native().analyzeAsync(text, ...rest);
+    },
+  };
+  const cache = new AnalysisCache(() => counting);
+  let body = '';
+  const doc: ConfigText & { version: number } = { key: 'file:///burst.train', version: 0, fileName: 'burst.train', getText: () => body };
+  const results: Promise<unknown>[] = [];
+  const ask = (steps: number) => {
+    body = `[train]\nsteps ${steps}\n`;
+    doc.version = steps;
+    results.push(cache.get(doc, null).then((a) => a?.config?.train.steps));
+  };
+  ask(1);
+  // Version 1 is on the worker pool by now; 2 to 5 come while it runs.
+  await new Promise((r) => setImmediate(r));
+  assert.equal(texts.length, 1);
+  for (let steps = 2; steps <= 5; steps++) ask(steps);
+  assert.deepEqual(await Promise.all(results), [1, undefined, undefined, undefined, 5]);
+  assert.deepEqual(texts, ['[train]\nsteps 1\n', '[train]\nsteps 5\n']);
 });

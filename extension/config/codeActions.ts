@@ -119,19 +119,25 @@ export class ConfigInsightsService implements vscode.Disposable {
   }
 
   /** The analysis of the config as it is now (made once per version); undefined without the addon. */
-  analysis(doc: vscode.TextDocument): Analysis | undefined {
+  async analysis(doc: vscode.TextDocument): Promise<Analysis | undefined> {
     if (doc.languageId !== LANGUAGE) return undefined;
     try {
-      return this.analyses.get(configText(doc), this.ctx.settings(doc.uri).memoryBudgetBytes);
+      return await this.analyses.get(configText(doc), this.ctx.settings(doc.uri).memoryBudgetBytes);
     } catch (err) {
       this.ctx.log.warn(`analysing ${doc.uri.fsPath}: ${(err as Error).message}`);
       return undefined;
     }
   }
 
-  /** Where the config's headers, keys and values are (the parser's outline, else the lexer's). */
+  /** The analysis of the config as it is now, if already made (for what cannot wait: cursor moves). */
+  current(doc: vscode.TextDocument): Analysis | undefined {
+    if (doc.languageId !== LANGUAGE) return undefined;
+    return this.analyses.peek(configText(doc), this.ctx.settings(doc.uri).memoryBudgetBytes);
+  }
+
+  /** Where the config's headers, keys and values are (the parser's outline when made, else the lexer's). */
   outline(doc: vscode.TextDocument): Outline {
-    return this.analysis(doc)?.outline ?? outlineOf(doc.getText());
+    return this.current(doc)?.outline ?? outlineOf(doc.getText());
   }
 
   /** The config's newest run, read once per change of the runs. */
@@ -156,8 +162,8 @@ export class ConfigInsightsService implements vscode.Disposable {
   async insights(doc: vscode.TextDocument): Promise<ConfigInsights | undefined> {
     if (doc.languageId !== LANGUAGE) return undefined;
     const lastRun = await this.lastRun(doc.uri);
-    const analysis = doc.isClosed ? undefined : this.analysis(doc);
-    if (!analysis) return undefined;
+    const analysis = doc.isClosed ? undefined : await this.analysis(doc);
+    if (!analysis || doc.isClosed) return undefined;
     return configInsights({ text: doc.getText(), analysis, budgetBytes: this.ctx.settings(doc.uri).memoryBudgetBytes, lastRun });
   }
 
@@ -169,8 +175,9 @@ export class ConfigInsightsService implements vscode.Disposable {
   private async publish(doc: vscode.TextDocument): Promise<void> {
     if (doc.isClosed) return;
     const version = doc.version;
-    const analysis = this.analysis(doc);
-    if (!analysis) return;
+    const analysis = await this.analysis(doc);
+    // Edited meanwhile: the edit scheduled its own check.
+    if (!analysis || doc.isClosed || doc.version !== version) return;
     const lines = splitLines(doc.getText());
     const parsed: vscode.Diagnostic[] = [];
     for (const d of analysis.diagnostics) {

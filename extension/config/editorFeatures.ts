@@ -28,7 +28,7 @@ class KeyHover implements vscode.HoverProvider {
 
   constructor(private readonly ctx: Ctx) {}
 
-  provideHover(doc: vscode.TextDocument, pos: vscode.Position): vscode.Hover | undefined {
+  async provideHover(doc: vscode.TextDocument, pos: vscode.Position): Promise<vscode.Hover | undefined> {
     const native = this.ctx.nativeApi();
     if (!native) return undefined;
     const k = keyAt(this.ctx.insights.outline(doc), pos.line);
@@ -44,16 +44,16 @@ class KeyHover implements vscode.HoverProvider {
     md.appendMarkdown(`\n\n${info.doc}`);
     if (info.values) md.appendMarkdown(`\n\nOne of: ${info.values.split('|').map((v) => `\`${v}\``).join(', ')}`);
     if (info.section === 'train' && k.section === 'train') {
-      const notes = this.predictions(doc, info.key);
+      const notes = await this.predictions(doc, info.key);
       if (notes) md.appendMarkdown(`\n\n${notes}`);
     }
     return new vscode.Hover(md, new vscode.Range(pos.line, k.start, pos.line, k.end));
   }
 
   /** The planner's numbers for each choice of `key`; none for other keys or a config with errors. */
-  private predictions(doc: vscode.TextDocument, key: string): string | undefined {
+  private async predictions(doc: vscode.TextDocument, key: string): Promise<string | undefined> {
     if (key !== 'precision' && key !== 'attention' && key !== 'checkpoint' && key !== 'accumulate') return undefined;
-    const analysis = this.ctx.insights.analysis(doc);
+    const analysis = await this.ctx.insights.analysis(doc);
     if (!analysis?.ok || !analysis.config || !analysis.plan) return undefined;
     return predictionNotes(analysis.plan, analysis.config, key);
   }

@@ -106,6 +106,8 @@ export interface TrainScopeNative {
   readonly path: string;
   /** One parse, and the planner on what it parsed. */
   analyze(text: string, fileName: string, options?: AnalyzeOptions): Analysis;
+  /** The same, on Node's worker pool: what the editor calls, so planning never stalls its thread. */
+  analyzeAsync(text: string, fileName: string, options?: AnalyzeOptions): Promise<Analysis>;
   keyTable(): KeyInfo[];
   version(): string;
 }
@@ -126,8 +128,10 @@ interface LoadOptions {
 }
 
 // The raw addon, as native/addon/addon.cpp exports it.
+type RawOptions = { overrides?: string[]; memoryBudget?: number };
 interface RawAddon {
-  analyze(text: string, fileName: string, options?: { overrides?: string[]; memoryBudget?: number }): string;
+  analyze(text: string, fileName: string, options?: RawOptions): string;
+  analyzeAsync(text: string, fileName: string, options?: RawOptions): Promise<string>;
   keyTable(): KeyInfo[];
   version(): string;
 }
@@ -216,18 +220,18 @@ export function loadNative(opts: LoadOptions = {}): TrainScopeNative {
   } catch (err) {
     throw new Error(`TrainScope's native addon failed to load from ${file}: ${(err as Error).message}`);
   }
+  const rawOptions = (options?: AnalyzeOptions): RawOptions => ({
+    overrides: options?.overrides ? [...options.overrides] : undefined,
+    memoryBudget: options?.memoryBudget ?? undefined,
+  });
+  const analysis = (text: string, json: string): Analysis => {
+    const r = parseJson<RawAnalysis>(json, 'the analysis');
+    return { ...r, outline: outlineFromBytes(text, r.outline) };
+  };
   const api: TrainScopeNative = {
     path: file,
-    analyze(text, fileName, options) {
-      const r = parseJson<RawAnalysis>(
-        raw.analyze(text, fileName, {
-          overrides: options?.overrides ? [...options.overrides] : undefined,
-          memoryBudget: options?.memoryBudget ?? undefined,
-        }),
-        'the analysis',
-      );
-      return { ...r, outline: outlineFromBytes(text, r.outline) };
-    },
+    analyze: (text, fileName, options) => analysis(text, raw.analyze(text, fileName, rawOptions(options))),
+    analyzeAsync: async (text, fileName, options) => analysis(text, await raw.analyzeAsync(text, fileName, rawOptions(options))),
     keyTable: () => raw.keyTable(),
     version: () => raw.version(),
   };

@@ -253,7 +253,7 @@ class ProfilePanel implements vscode.Disposable {
     };
     const doc = editor.document;
     const line = editor.selection.active.line;
-    const analysis = this.ctx.insights.analysis(doc);
+    const analysis = this.ctx.insights.current(doc);
     const outline = analysis?.outline ?? this.ctx.insights.outline(doc);
     const focus = focusAt(outline, doc.lineAt(line).text, line, run, plannedBlocks(analysis?.plan ?? null)) ?? null;
     const key = JSON.stringify(focus);

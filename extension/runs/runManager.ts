@@ -88,7 +88,7 @@ export class RunManager implements RunService, vscode.Disposable {
     }
 
     const configPath = configUri.fsPath;
-    const { ranks, overrides } = this.ranksFor(doc, settings.defaultRanks);
+    const { ranks, overrides } = await this.ranksFor(doc, settings.defaultRanks);
     const runsFolder = runsFolderFor(configUri, settings.runsFolder);
     const dir = await createRunDir(runsFolder, configPath);
     const args = trainerArgs(configPath, dir, overrides);
@@ -182,8 +182,8 @@ export class RunManager implements RunService, vscode.Disposable {
    * else `trainscope.defaultRanks`, passed to the trainer as an override so
    * the run record says what ran.
    */
-  private ranksFor(doc: vscode.TextDocument, defaultRanks: number): { ranks: number; overrides: string[] } {
-    const analysis = this.ctx.insights.analysis(doc);
+  private async ranksFor(doc: vscode.TextDocument, defaultRanks: number): Promise<{ ranks: number; overrides: string[] }> {
+    const analysis = await this.ctx.insights.analysis(doc);
     if (analysis) {
       if (analysis.where['parallel.ranks'] && analysis.config) return { ranks: analysis.config.parallel.ranks, overrides: [] };
     } else {

@@ -3,11 +3,12 @@
 // editor reports exactly what `trainscope-train --check` would.
 //
 // It runs inside the extension host, beside every other extension, so it is
-// thin: no threads, no CUDA, no global mutable state, never exit/abort. Every
+// thin: no threads of its own (analyzeAsync uses Node's worker pool), no
+// CUDA, no global mutable state, never exit/abort. Every
 // C++ exception becomes a JS exception (NODE_ADDON_API_CPP_EXCEPTIONS_ALL and
 // the guard below), and all data is copied into JS values.
 //
-// JS API (typed wrapper: extension/native.ts):
+// JS API (typed wrapper: extension/native/addon.ts):
 //   analyze(text, fileName, { overrides?, memoryBudget? }) -> JSON string:
 //       everything the editor knows of a config, from one parse: the
 //       diagnostics (what `trainscope-train --check` prints), the resolved
@@ -16,6 +17,9 @@
 //       report (every checkpoint schedule, precision, accumulation; the
 //       config's own budget plan or its ways out; with memoryBudget, the plan
 //       whose whole peak fits it), or null when the config cannot be planned.
+//       At most ts::kMaxDiagnostics diagnostics, then one saying so.
+//   analyzeAsync(text, fileName, options) -> Promise of that JSON string,
+//       computed on Node's worker pool (what the editor calls).
 //   keyTable() -> [{ section, key, type, values, default, doc }]
 //   version() -> string
 #include <napi.h>
@@ -90,55 +94,100 @@ void diagnostic_json(ts::Json& j, const ts::Diagnostic& d) {
   j.end_object();
 }
 
+// The analysis as JSON: pure C++ on copied inputs, so it runs on Node's
+// worker pool as well as on the calling thread.
+std::string analysis_json(const std::string& text, const std::string& file, const AnalyzeOptions& opt) {
+  ts::ParseResult r = ts::parse_config(text, file, opt.overrides);
+  // The planner needs a config the parser accepts. A checkpoint budget no
+  // plan fits is the planner's own error (what --check adds to the
+  // parser): such a config is still planned, for the ways out.
+  const bool plannable = r.ok();
+  ts::PlanReport report;
+  if (plannable) {
+    report = ts::plan_report(r.config, opt.memory_budget);
+    if (!report.checkpoint_error.empty())
+      r.diagnostics.push_back(ts::checkpoint_diagnostic_for(r.config, report.checkpoint_error));
+  }
+  const bool ok = r.ok();
+  std::string s;
+  ts::Json j(s);
+  j.begin_object();
+  j.field("ok", ok);
+  j.key("diagnostics").begin_array();
+  for (const ts::Diagnostic& d : r.diagnostics) diagnostic_json(j, d);
+  j.end_array();
+  j.key("config");
+  if (ok) j.raw(ts::config_to_json(r.config));
+  else j.null();
+  j.key("where").begin_object();
+  for (const auto& [key, loc] : r.config.where) {
+    j.key(key.c_str()).begin_object();
+    j.field("file", loc.file).field("line", loc.line).field("col", loc.col);
+    j.field("valueCol", loc.value_col).field("endCol", loc.end_col);
+    j.end_object();
+  }
+  j.end_object();
+  j.key("outline").begin_array();
+  for (const ts::OutlineLine& o : r.outline) {
+    j.begin_object().field("line", o.line).field("header", o.header).field("section", o.section);
+    if (!o.header) j.field("key", o.key);
+    j.field("col", o.col).field("endCol", o.end_col);
+    if (!o.header) j.field("valueCol", o.value_col).field("valueEnd", o.value_end);
+    j.end_object();
+  }
+  j.end_array();
+  j.key("plan");
+  if (plannable) j.raw(report.json);
+  else j.null();
+  j.end_object();
+  return s;
+}
+
 Napi::Value Analyze(const Napi::CallbackInfo& info) {
   return guarded(info, "analyze", [&](Napi::Env env) -> Napi::Value {
     const std::string text = string_arg(info, 0, "text");
     const std::string file = string_arg(info, 1, "fileName");
-    const AnalyzeOptions opt = options_arg(info, 2);
-    ts::ParseResult r = ts::parse_config(text, file, opt.overrides);
-    // The planner needs a config the parser accepts. A checkpoint budget no
-    // plan fits is the planner's own error (what --check adds to the
-    // parser): such a config is still planned, for the ways out.
-    const bool plannable = r.ok();
-    ts::PlanReport report;
-    if (plannable) {
-      report = ts::plan_report(r.config, opt.memory_budget);
-      if (!report.checkpoint_error.empty())
-        r.diagnostics.push_back(ts::checkpoint_diagnostic_for(r.config, report.checkpoint_error));
+    return Napi::String::New(env, analysis_json(text, file, options_arg(info, 2)));
+  });
+}
+
+// analyzeAsync: the same analysis on Node's worker pool, so a config that
+// takes long to plan never stalls the extension host's thread. The inputs
+// are copied in and the JSON copied out; a C++ exception rejects the promise.
+class AnalyzeWorker : public Napi::AsyncWorker {
+ public:
+  AnalyzeWorker(Napi::Env env, std::string text, std::string file, AnalyzeOptions opt)
+      : Napi::AsyncWorker(env, "trainscope.analyze"), deferred_(Napi::Promise::Deferred::New(env)),
+        text_(std::move(text)), file_(std::move(file)), opt_(std::move(opt)) {}
+  Napi::Promise promise() const { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override {
+    try {
+      json_ = analysis_json(text_, file_, opt_);
+    } catch (const std::exception& e) {
+      SetError(std::string("trainscope addon: analyzeAsync: ") + e.what());
+    } catch (...) {
+      SetError("trainscope addon: analyzeAsync: native exception");
     }
-    const bool ok = r.ok();
-    std::string s;
-    ts::Json j(s);
-    j.begin_object();
-    j.field("ok", ok);
-    j.key("diagnostics").begin_array();
-    for (const ts::Diagnostic& d : r.diagnostics) diagnostic_json(j, d);
-    j.end_array();
-    j.key("config");
-    if (ok) j.raw(ts::config_to_json(r.config));
-    else j.null();
-    j.key("where").begin_object();
-    for (const auto& [key, loc] : r.config.where) {
-      j.key(key.c_str()).begin_object();
-      j.field("file", loc.file).field("line", loc.line).field("col", loc.col);
-      j.field("valueCol", loc.value_col).field("endCol", loc.end_col);
-      j.end_object();
-    }
-    j.end_object();
-    j.key("outline").begin_array();
-    for (const ts::OutlineLine& o : r.outline) {
-      j.begin_object().field("line", o.line).field("header", o.header).field("section", o.section);
-      if (!o.header) j.field("key", o.key);
-      j.field("col", o.col).field("endCol", o.end_col);
-      if (!o.header) j.field("valueCol", o.value_col).field("valueEnd", o.value_end);
-      j.end_object();
-    }
-    j.end_array();
-    j.key("plan");
-    if (plannable) j.raw(report.json);
-    else j.null();
-    j.end_object();
-    return Napi::String::New(env, s);
+  }
+  void OnOK() override { deferred_.Resolve(Napi::String::New(Env(), json_)); }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::string text_, file_;
+  AnalyzeOptions opt_;
+  std::string json_;
+};
+
+Napi::Value AnalyzeAsync(const Napi::CallbackInfo& info) {
+  return guarded(info, "analyzeAsync", [&](Napi::Env env) -> Napi::Value {
+    auto* w = new AnalyzeWorker(env, string_arg(info, 0, "text"), string_arg(info, 1, "fileName"),
+                                options_arg(info, 2));
+    const Napi::Promise p = w->promise();
+    w->Queue();  // Node deletes the worker once it has settled
+    return p;
   });
 }
 
@@ -168,6 +217,7 @@ Napi::Value Version(const Napi::CallbackInfo& info) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("analyze", Napi::Function::New(env, Analyze, "analyze"));
+  exports.Set("analyzeAsync", Napi::Function::New(env, AnalyzeAsync, "analyzeAsync"));
   exports.Set("keyTable", Napi::Function::New(env, KeyTable, "keyTable"));
   exports.Set("version", Napi::Function::New(env, Version, "version"));
   return exports;

@@ -66,9 +66,23 @@ class Parser {
 };
 
 bool Parser::fail(int col, int end_col, const std::string& msg, const std::string& key) {
+  // A bounded list, as compilers stop after so many errors: a file of a
+  // million bad lines must not become a million diagnostics in the editor.
+  if (r_.diagnostics.size() > kMaxDiagnostics) return false;
   // One diagnostic per line: the first problem is the one worth fixing, and
   // later ones on the same line are often its echoes.
   if (!lines_with_diag_.insert({cur_file_, cur_line_}).second) return false;
+  if (r_.diagnostics.size() == kMaxDiagnostics) {
+    Diagnostic d;
+    d.file = cur_file_;
+    d.line = cur_line_;
+    d.col = 1;
+    d.end_col = 2;
+    d.message = "too many problems: the first " + std::to_string(kMaxDiagnostics) +
+                " are reported, and checking stops here";
+    r_.diagnostics.push_back(d);
+    return false;
+  }
   Diagnostic d;
   d.file = cur_file_;
   d.line = cur_line_;

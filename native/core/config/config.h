@@ -113,6 +113,9 @@ struct OutlineLine {
   int value_end = 0;    // key without a value both are end_col
 };
 
+// The parser reports at most this many problems, then one saying it stopped.
+constexpr size_t kMaxDiagnostics = 100;
+
 struct ParseResult {
   Config config;
   std::vector<Diagnostic> diagnostics;
@@ -148,6 +151,9 @@ struct KeyInfo {
   const char* doc;         // one sentence for hovers
 };
 const std::vector<KeyInfo>& key_table();
+// The accepted range of an int, number or size key ("train.batch"), from
+// the key table; false for keys without one.
+bool key_range(const std::string& name, double& lo, double& hi);
 
 // Whether attention can run fused (train.attention fused;
 // native/cuda/flash_attention.cuh): under mixed precision, heads of 32 or

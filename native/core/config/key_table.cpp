@@ -202,4 +202,15 @@ const std::vector<KeyInfo>& key_table() {
   return table;
 }
 
+bool key_range(const std::string& name, double& lo, double& hi) {
+  for (const cfg::Spec& s : cfg::kSpecs) {
+    if (cfg::full_name(s) != name) continue;
+    if (s.type != cfg::Type::Int && s.type != cfg::Type::Number && s.type != cfg::Type::Size) return false;
+    lo = s.lo;
+    hi = s.hi;
+    return true;
+  }
+  return false;
+}
+
 }  // namespace ts

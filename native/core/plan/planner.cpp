@@ -140,21 +140,153 @@ bool chain_dp(const ChainCosts& c, uint64_t budget, Segments& out, double& best_
 
 }  // namespace
 
-uint64_t min_peak_activation(const ChainCosts& c) {
+namespace {
+
+// A chain of identical blocks (every GPT config): the plans worth weighing
+// have a shape, so the planner searches that shape instead of the DP's
+// Pareto sets (cubic and worse in the blocks; minutes at 1,024 layers).
+//
+// Under peak_activation's model a kept block adds its bytes F to what is
+// stored and has no peak of its own beyond the end of forward, so moving a
+// kept block after every segment lowers what the segments see and leaves
+// the end of forward unchanged; and swapping two neighbouring segments so
+// the longer goes first never raises the peak (the longer one then sees B
+// bytes less, the shorter no more than the longer saw). So some optimal
+// plan is: segments longest first, then kept blocks. With k kept blocks and
+// m segments, segment j sees j*B stored bytes and may be at most cap(j)
+// long, and the end of forward needs embed + m*B + k*F + head <= budget.
+// Every question then costs O(L) per budget: min_peak by binary search,
+// the least recompute by the most kept blocks.
+class UniformChain {
+ public:
+  explicit UniformChain(const ChainCosts& c)
+      : c_(c), L_(int(c.full.size())), F_(c.full.empty() ? 0 : c.full[0]), B_(c.boundary) {}
+
+  static bool applies(const ChainCosts& c) {
+    for (size_t l = 1; l < c.full.size(); ++l)
+      if (c.full[l] != c.full[0] || c.fwd_cost[l] != c.fwd_cost[0]) return false;
+    return true;
+  }
+
+  // Peak of a segment of n blocks after `stored` bytes: segment_peak's
+  // arithmetic for identical blocks, term for term.
+  uint64_t segment_peak(uint64_t stored, int n) const {
+    const uint64_t fwd = c_.embed + stored + (n > 1 ? B_ : 0) + F_;
+    const uint64_t rec = c_.embed + stored + uint64_t(n) * F_ - B_;
+    return std::max(fwd, rec);
+  }
+
+  // The longest segment that fits `budget` after j segments (0 = none).
+  int cap(int j, uint64_t budget) const {
+    const uint64_t stored = uint64_t(j) * B_;
+    if (segment_peak(stored, 1) > budget) return 0;
+    if (L_ < 2 || segment_peak(stored, 2) > budget) return 1;
+    int lo = 2, hi = L_;  // segment_peak grows with n
+    while (lo < hi) {
+      const int mid = lo + (hi - lo + 1) / 2;
+      if (segment_peak(stored, mid) <= budget) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  // The plan with the most kept blocks under `budget` (the least
+  // recompute), fewest segments among those; false when none fits.
+  // want_k >= 0 asks for exactly that many kept blocks.
+  bool plan(uint64_t budget, Segments& out, int want_k = -1) const {
+    std::vector<int64_t> reach(size_t(L_) + 1, 0);  // reach[m]: blocks m segments can cover
+    int usable = 0;
+    for (int j = 0; j < L_; ++j) {
+      const int cj = cap(j, budget);
+      if (cj == 0) break;
+      reach[size_t(j) + 1] = reach[size_t(j)] + cj;
+      usable = j + 1;
+    }
+    for (int k = want_k >= 0 ? want_k : L_; k >= 0; --k) {
+      const int rest = L_ - k;
+      // Segments the end of forward allows beside k kept blocks.
+      const uint64_t base = c_.embed + uint64_t(k) * F_ + c_.head;
+      if (base > budget) {
+        if (want_k >= 0) return false;
+        continue;
+      }
+      const int64_t by_end = B_ > 0 ? int64_t((budget - base) / B_) : int64_t(L_);
+      const int m_max = int(std::min<int64_t>({int64_t(rest), by_end, int64_t(usable)}));
+      if (reach[size_t(m_max)] >= rest) {
+        out.clear();
+        int m = 0;
+        while (reach[size_t(m)] < rest) ++m;
+        int first = 0;
+        for (int j = 0; j < m; ++j) {
+          const int n = int(std::min<int64_t>(reach[size_t(j) + 1] - reach[size_t(j)], rest - reach[size_t(j)]));
+          out.push_back({first, first + n - 1});
+          first += n;
+        }
+        return true;
+      }
+      if (want_k >= 0) return false;
+    }
+    return false;
+  }
+
+  uint64_t min_peak() const {
+    Segments s;
+    uint64_t lo = 0, hi = peak_activation(c_, {});
+    while (lo < hi) {
+      const uint64_t mid = lo + (hi - lo) / 2;
+      if (plan(mid, s)) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  }
+
+  // The least-recompute plan under `budget`, then the lowest peak among
+  // plans with as many kept blocks.
+  bool best(uint64_t budget, Segments& out) const {
+    if (!plan(budget, out)) return false;
+    int k = L_;
+    for (const auto& seg : out) k -= seg.second - seg.first + 1;
+    uint64_t lo = 0, hi = budget;
+    Segments s;
+    while (lo < hi) {
+      const uint64_t mid = lo + (hi - lo) / 2;
+      if (plan(mid, s, k)) hi = mid;
+      else lo = mid + 1;
+    }
+    return plan(lo, out, k);
+  }
+
+ private:
+  const ChainCosts& c_;
+  int L_;
+  uint64_t F_, B_;
+};
+
+}  // namespace
+
+uint64_t min_peak_activation_general(const ChainCosts& c) {
   Segments s;
   double peak = 0;
   chain_dp(c, 0, s, peak);
   return uint64_t(peak);
 }
 
+uint64_t min_peak_activation(const ChainCosts& c) {
+  return UniformChain::applies(c) ? UniformChain(c).min_peak() : min_peak_activation_general(c);
+}
+
 namespace {
 
-BudgetPlan plan_budget_above(const ChainCosts& c, uint64_t budget, uint64_t min_budget) {
+BudgetPlan plan_budget_above(const ChainCosts& c, uint64_t budget, uint64_t min_budget, bool general) {
   BudgetPlan p;
   p.min_budget = min_budget;
   if (budget >= p.min_budget) {
-    double cost = 0;
-    p.fits = chain_dp(c, budget, p.segments, cost);
+    if (!general && UniformChain::applies(c)) {
+      p.fits = UniformChain(c).best(budget, p.segments);
+    } else {
+      double cost = 0;
+      p.fits = chain_dp(c, budget, p.segments, cost);
+    }
   }
   if (p.fits) {
     p.peak_act = peak_activation(c, p.segments);
@@ -166,7 +298,11 @@ BudgetPlan plan_budget_above(const ChainCosts& c, uint64_t budget, uint64_t min_
 }  // namespace
 
 BudgetPlan plan_budget(const ChainCosts& c, uint64_t budget) {
-  return plan_budget_above(c, budget, min_peak_activation(c));
+  return plan_budget_above(c, budget, min_peak_activation(c), false);
+}
+
+BudgetPlan plan_budget_general(const ChainCosts& c, uint64_t budget) {
+  return plan_budget_above(c, budget, min_peak_activation_general(c), true);
 }
 
 std::string size_text_at_least(uint64_t bytes, uint64_t* denoted) {
@@ -246,7 +382,7 @@ uint64_t ChainPlanner::min_peak() {
 BudgetPlan ChainPlanner::budget(uint64_t bytes) {
   for (const auto& [b, plan] : plans_)
     if (b == bytes) return plan;
-  plans_.push_back({bytes, plan_budget_above(costs(), bytes, min_peak())});
+  plans_.push_back({bytes, plan_budget_above(costs(), bytes, min_peak(), false)});
   return plans_.back().second;
 }
 
@@ -395,12 +531,17 @@ PlanReport plan_report(const Config& cfg, uint64_t memory_budget) {
     j.end_array();
   }
   j.key("accumulate").begin_array();
-  const int global = cfg.train.batch * cfg.train.accumulate;
-  for (int K = 1; K <= global; K *= 2) {
-    if (global % K) continue;
+  // 64-bit: batch x accumulate reaches 6.5e10 within the keys' ranges.
+  // Only splits both keys accept are listed.
+  double lo = 0, max_batch = 0, max_accumulate = 0;
+  key_range("train.batch", lo, max_batch);
+  key_range("train.accumulate", lo, max_accumulate);
+  const int64_t global = int64_t(cfg.train.batch) * cfg.train.accumulate;
+  for (int64_t K = 1; K <= global && double(K) <= max_accumulate; K *= 2) {
+    if (global % K || double(global / K) > max_batch) continue;
     Config c = cfg;
-    c.train.batch = global / K;
-    c.train.accumulate = K;
+    c.train.batch = int(global / K);
+    c.train.accumulate = int(K);
     const MemoryPrediction p = predict_memory(c, own.segments, eb);
     j.begin_object().field("accumulate", K).field("batch", c.train.batch);
     j.field("peak_act_bytes", p.peak_act).field("peak_bytes", p.peak).end_object();

@@ -54,6 +54,13 @@ BudgetPlan plan_budget(const ChainCosts& c, uint64_t budget);
 // The smallest peak activation memory any plan reaches.
 uint64_t min_peak_activation(const ChainCosts& c);
 
+// The same two answers from the general dynamic program, whatever the
+// chain. plan_budget and min_peak_activation use it for uneven chains and
+// search a chain of identical blocks (every GPT config) by its shape, in
+// O(L log L) a budget; the tests hold the two against each other.
+BudgetPlan plan_budget_general(const ChainCosts& c, uint64_t budget);
+uint64_t min_peak_activation_general(const ChainCosts& c);
+
 // The segments a config asks for (none / sqrt / every K / layers ... /
 // budget SIZE). false + err (naming the budget that would fit) when a
 // budget cannot be met.
