@@ -647,6 +647,21 @@ void Parser::cross_checks() {
     report({"train.warmup", "train.steps"},
            "train.warmup " + std::to_string(c.train.warmup) + " must be less than train.steps " +
                std::to_string(c.train.steps));
+  // Sizes multiply in 64 bits downstream (the memory model, the planner,
+  // buffer sizes), so a config whose step could hold more than they count
+  // is refused here, at the keys that make it large. The bound is generous
+  // on purpose (every layer holding every tensor, 256 bytes an element),
+  // so nothing it accepts can wrap; what it refuses is past 30 PB anyway.
+  {
+    const long double B = c.train.batch, T = c.model.context, C = c.model.width, H = c.model.heads,
+                      V = c.model.vocab, L = c.model.layers;
+    const long double elems = (L + 2) * (B * T * (C + V + 1) + B * H * T * T + V * C + T * C + 13 * C * C);
+    if (elems * 256 > 9.2e18L)
+      report({"train.batch", "model.context", "model.width", "model.vocab", "model.layers"},
+             "this model and batch are too large for the trainer to count their memory in 64 bits "
+             "(about " + number_text(double(elems * 4)) + " bytes of fp32 tensors): lower train.batch, "
+             "model.context, model.width, model.vocab or model.layers");
+  }
   for (const auto& seg : c.train.checkpoint_segments) {
     const int layer = seg.second;
     if (layer >= c.model.layers) {
