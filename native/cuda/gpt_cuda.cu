@@ -156,8 +156,8 @@ class CudaGPT final : public TrainModel {
   float* grads(int l) override { return host_[1][l].data(); }
   float* adam_m(int l) override { return host_[2][l].data(); }
   float* adam_v(int l) override { return host_[3][l].data(); }
-  void pull_state() override;
-  void push_state() override;
+  void pull_state() override { copy_state(true); }
+  void push_state() override { copy_state(false); }
   void poison_grad() override {
     const float inf = INFINITY;
     CUDA_CHECK(cudaMemcpyAsync(grads_[0].data(), &inf, sizeof inf, cudaMemcpyHostToDevice, stream_));
@@ -176,21 +176,15 @@ class CudaGPT final : public TrainModel {
     Buffer<T> lnf, probs;
     Buffer<float> lnf_mean, lnf_rstd, losses;
   };
-  // Begin/end of a (layer, phase): the observer's calls plus the events.
-  struct Scope {
+  // The observer's begin/end of a (layer, phase), with its CUDA events
+  // recorded inside them.
+  struct Scope : LayerScope {
     CudaGPT* m;
-    LayerObserver* obs;
-    int layer;
-    Phase phase;
-    Scope(CudaGPT* m_, LayerObserver* o, int l, Phase p) : m(m_), obs(o), layer(l), phase(p) {
-      if (!obs) return;
-      obs->begin(layer, phase);
-      m->timer_.begin(layer, phase, m->stream_);
+    Scope(CudaGPT* m_, LayerObserver* o, int l, Phase p) : LayerScope(o, l, p), m(m_) {
+      if (obs) m->timer_.begin(layer, phase, m->stream_);
     }
     ~Scope() {
-      if (!obs) return;
-      m->timer_.end(layer, phase, m->stream_);
-      obs->end(layer, phase);
+      if (obs) m->timer_.end(layer, phase, m->stream_);
     }
   };
 
@@ -256,12 +250,12 @@ class CudaGPT final : public TrainModel {
     }
   }
   const Buffer<T>& block_input(int l) const { return l > 0 ? acts_->blocks[l - 1].res3 : acts_->embed_out; }
-  int segment_of(int b) const { return seg_of_.empty() ? -1 : seg_of_[b]; }
   void attention_forward(Block& a, int li);
   void attention_backward(const Block& a, T* d3, const T* dy, int li);
   void forward_block(int l, const T* x, bool keep_output);
   void backward_block(int l, const T* x, float* dres);
   void refresh_low(int l);
+  void copy_state(bool to_host);
 
   Allocator& alloc_;
   // Vp_: the logits' row stride, the vocabulary rounded up to 64. Vg_: the
@@ -282,8 +276,7 @@ class CudaGPT final : public TrainModel {
   std::vector<Buffer<T>> wlow_;
   std::vector<std::vector<float>> host_[4];  // params, grads, m, v
   std::unique_ptr<Acts> acts_;
-  Segments segments_;
-  std::vector<int> seg_of_;
+  SegmentWalk segments_;
   Buffer<int32_t> inputs_d_, targets_d_;
   std::vector<int32_t> inputs_h_;
   Buffer<float> partial_;       // column-sum partials
@@ -304,7 +297,7 @@ CudaGPT<T>::CudaGPT(const ModelConfig& mc, int batch, Allocator& alloc, uint64_t
       Vp_(int(CudaFootprint::padded_vocab(mc.vocab))), Vg_(mc.context >= Vp_ - mc.vocab ? Vp_ : mc.vocab), L_(mc.layers),
       flash_(fused && !std::is_same<T, float>::value &&
              flash_attention_fits(true, mc.context, mc.width, mc.heads)),
-      acts_(new Acts), segments_(segs) {
+      acts_(new Acts), segments_(segs, mc.layers) {
   std::string err;
   cublas_ = Cublas::get(err);
   if (!cublas_) throw CudaError(err);
@@ -316,9 +309,6 @@ CudaGPT<T>::CudaGPT(const ModelConfig& mc, int batch, Allocator& alloc, uint64_t
   const size_t ws = CudaFootprint::kBlasWorkspace;
   blas_ws_ = Buffer<unsigned char>(alloc_, ws, L_ + 1, Cat::workspace);
   CUBLAS_CHECK(cublas_->set_workspace(blas_, blas_ws_.data(), ws));
-  seg_of_.assign(L_, -1);
-  for (size_t k = 0; k < segs.size(); ++k)
-    for (int b = segs[k].first; b <= segs[k].second && b < L_; ++b) seg_of_[b] = int(k);
   {
     // The CPU model's initialisation, copied over.
     Allocator host(L_ + 2);
@@ -478,12 +468,7 @@ double CudaGPT<T>::forward(const int32_t* inputs, const int32_t* targets, LayerO
   for (int l = 0; l < L_; ++l) {
     Scope s(this, obs, l + 1, Phase::fwd);
     forward_block(l, block_input(l).data(), true);
-    const int seg = segment_of(l);
-    if (seg < 0) continue;
-    Buffer<T> out = std::move(A.blocks[l].res3);
-    A.blocks[l] = Block();
-    A.blocks[l].res3 = std::move(out);
-    if (l > 0 && segment_of(l - 1) == seg) A.blocks[l - 1].res3.reset();
+    segments_.after_forward(l, A.blocks);
   }
   {
     Scope s(this, obs, L_ + 1, Phase::fwd);
@@ -557,15 +542,10 @@ void CudaGPT<T>::backward(LayerObserver* obs, float loss_scale) {
     A.lnf.reset(); A.lnf_mean.reset(); A.lnf_rstd.reset(); A.probs.reset(); A.losses.reset();
   }
   for (int l = L_ - 1; l >= 0; --l) {
-    const int seg = segment_of(l);
-    if (seg >= 0 && segments_[seg].second == l) {
-      A.blocks[l].res3.reset();
-      const int first = segments_[seg].first;
-      for (int m = first; m <= l; ++m) {
-        Scope s(this, obs, m + 1, Phase::recompute);
-        forward_block(m, block_input(m).data(), m < l);
-      }
-    }
+    segments_.before_backward(l, A.blocks, [&](int m, bool keep_output) {
+      Scope s(this, obs, m + 1, Phase::recompute);
+      forward_block(m, block_input(m).data(), keep_output);
+    });
     Scope s(this, obs, l + 1, Phase::bwd);
     backward_block(l, block_input(l).data(), dres.data());
     A.blocks[l] = Block();
@@ -632,27 +612,21 @@ void CudaGPT<T>::adamw_step(double lr, double beta1, double beta2, double eps, d
   if (obs) timer_.resolve(obs, stream_);
 }
 
+// The state's host copies (host_: params, grads, m, v) from the device
+// (pull_state) or back to it (push_state), which also refreshes the
+// 16-bit weights from the parameters it wrote.
 template <typename T>
-void CudaGPT<T>::pull_state() {
+void CudaGPT<T>::copy_state(bool to_host) {
+  std::vector<Buffer<float>>* device[4] = {&params_, &grads_, &m_, &v_};
   for (int l = 0; l < num_layers(); ++l) {
     const size_t bytes = layer_params(l) * sizeof(float);
-    CUDA_CHECK(cudaMemcpyAsync(host_[0][l].data(), params_[l].data(), bytes, cudaMemcpyDeviceToHost, stream_));
-    CUDA_CHECK(cudaMemcpyAsync(host_[1][l].data(), grads_[l].data(), bytes, cudaMemcpyDeviceToHost, stream_));
-    CUDA_CHECK(cudaMemcpyAsync(host_[2][l].data(), m_[l].data(), bytes, cudaMemcpyDeviceToHost, stream_));
-    CUDA_CHECK(cudaMemcpyAsync(host_[3][l].data(), v_[l].data(), bytes, cudaMemcpyDeviceToHost, stream_));
-  }
-  CUDA_CHECK(cudaStreamSynchronize(stream_));
-}
-
-template <typename T>
-void CudaGPT<T>::push_state() {
-  for (int l = 0; l < num_layers(); ++l) {
-    const size_t bytes = layer_params(l) * sizeof(float);
-    CUDA_CHECK(cudaMemcpyAsync(params_[l].data(), host_[0][l].data(), bytes, cudaMemcpyHostToDevice, stream_));
-    CUDA_CHECK(cudaMemcpyAsync(grads_[l].data(), host_[1][l].data(), bytes, cudaMemcpyHostToDevice, stream_));
-    CUDA_CHECK(cudaMemcpyAsync(m_[l].data(), host_[2][l].data(), bytes, cudaMemcpyHostToDevice, stream_));
-    CUDA_CHECK(cudaMemcpyAsync(v_[l].data(), host_[3][l].data(), bytes, cudaMemcpyHostToDevice, stream_));
-    refresh_low(l);
+    for (int i = 0; i < 4; ++i) {
+      float* host = host_[i][l].data();
+      float* dev = (*device[i])[l].data();
+      CUDA_CHECK(to_host ? cudaMemcpyAsync(host, dev, bytes, cudaMemcpyDeviceToHost, stream_)
+                         : cudaMemcpyAsync(dev, host, bytes, cudaMemcpyHostToDevice, stream_));
+    }
+    if (!to_host) refresh_low(l);
   }
   CUDA_CHECK(cudaStreamSynchronize(stream_));
 }

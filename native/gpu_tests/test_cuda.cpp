@@ -302,7 +302,5 @@ int main() {
   test_accumulation();
   test_resume();
   test_nccl_round_trip();
-  if (test::failures) std::printf("test_cuda: %d failure(s)\n", test::failures);
-  else std::printf("test_cuda: all passed\n");
-  return test::failures ? 1 : 0;
+  return test::report("test_cuda");
 }

@@ -12,6 +12,7 @@
 
 #include "attention.cuh"
 #include "base/rng.h"
+#include "check.h"
 #include "crossentropy.cuh"
 #include "elementwise.cuh"
 #include "flash_attention.cuh"
@@ -21,15 +22,9 @@
 
 using namespace ts;
 using namespace ts::cuda;
+using ts::test::expect;
 
 namespace {
-
-int failures = 0;
-
-void expect(bool ok, const std::string& what) {
-  std::printf("%s %s\n", ok ? "ok  " : "FAIL", what.c_str());
-  if (!ok) ++failures;
-}
 
 std::vector<float> randn(size_t n, uint64_t seed, double sd = 1.0) {
   Rng r(seed);
@@ -74,9 +69,7 @@ double rel(const std::vector<float>& a, const std::vector<float>& b) {
 
 void close(const std::vector<float>& gpu, const std::vector<float>& cpu, double tol, const std::string& what) {
   const double r = rel(gpu, cpu);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, " (%.1e, tolerance %.0e)", r, tol);
-  expect(r <= tol, what + buf);
+  expect(r <= tol, what + test::fmt(" (%.1e, tolerance %.0e)", r, tol));
 }
 
 const int N = 96, C = 160;  // rows not a multiple of the 8 rows a block takes; C not of 32
@@ -283,7 +276,5 @@ int main() {
   } catch (const std::exception& e) {
     expect(false, e.what());
   }
-  if (failures) std::printf("test_kernels: %d failure(s)\n", failures);
-  else std::printf("test_kernels: all passed\n");
-  return failures ? 1 : 0;
+  return test::report("test_kernels");
 }

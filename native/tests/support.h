@@ -1,5 +1,5 @@
 // Shared by the native tests (not a test itself: CMake builds test_*.cpp):
-// reporting checks, training the bundled example through run_training as
+// the checks of check.h, training the bundled example through run_training as
 // the CLI does, and one forward/backward step of a model under a plan.
 #pragma once
 #include <cstdint>
@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "base/rng.h"
+#include "check.h"
 #include "config/config.h"
 #include "model/alloc.h"
 #include "model/model.h"
@@ -15,13 +16,6 @@
 #include "train/trainer.h"
 
 namespace ts::test {
-
-inline int failures = 0;
-
-inline void expect(bool ok, const std::string& what) {
-  std::printf("%s %s\n", ok ? "ok  " : "FAIL", what.c_str());
-  if (!ok) ++failures;
-}
 
 struct ExampleRun {
   std::vector<double> losses;   // every step's loss, full precision

@@ -157,6 +157,5 @@ int main() {
   equivalence_and_memory();
   planner_vs_brute_force();
   trainer_runs_plans();
-  std::printf(failures ? "%d checks failed\n" : "all checkpoint checks passed\n", failures);
-  return failures ? 1 : 0;
+  return report("test_checkpoint");
 }

@@ -10,22 +10,18 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "check.h"
 #include "dist/comm.h"
 #include "dist/nccl_loader.h"
 #include "model/alloc.h"
 
 using namespace ts;
+using ts::test::expect;
 
-static int failures = 0;
-static void expect(bool ok, const std::string& what) {
-  if (!ok || std::getenv("VERBOSE")) std::printf("%s %s\n", ok ? "ok  " : "FAIL", what.c_str());
-  if (!ok) ++failures;
-}
 static bool contains(const std::string& s, const std::string& sub) { return s.find(sub) != std::string::npos; }
 
 static void test_buckets() {
@@ -277,11 +273,11 @@ static void test_world_and_nccl() {
 }
 
 int main() {
+  test::quiet_unless_verbose();
   test_buckets();
   test_intervals();
   test_reducer();
   test_trace_sink();
   test_world_and_nccl();
-  if (!failures) std::printf("test_comm: all passed\n");
-  return failures ? 1 : 0;
+  return test::report("test_comm");
 }

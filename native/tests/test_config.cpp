@@ -12,22 +12,16 @@
 #include <string>
 #include <vector>
 
+#include "check.h"
 #include "config/config.h"
 #include "plan/planner.h"
 
 namespace fs = std::filesystem;
 using namespace ts;
 
+using ts::test::expect;
+
 namespace {
-
-int g_failures = 0;
-
-void check(bool ok, const std::string& what) {
-  if (!ok) {
-    ++g_failures;
-    std::fprintf(stderr, "FAIL: %s\n", what.c_str());
-  }
-}
 
 std::string read_file(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -62,10 +56,10 @@ std::string all_diagnostics(const ParseResult& r) {
 void check_diagnostic_shape(const ParseResult& r, const std::string& what) {
   std::set<std::pair<std::string, int>> lines;
   for (const Diagnostic& d : r.diagnostics) {
-    check(d.line >= 1 && d.col >= 1 && d.end_col > d.col && !d.message.empty(),
-          what + ": malformed diagnostic " + d.format() + " end_col " + std::to_string(d.end_col));
-    check(lines.insert({d.file, d.line}).second,
-          what + ": two diagnostics on one line:" + all_diagnostics(r));
+    expect(d.line >= 1 && d.col >= 1 && d.end_col > d.col && !d.message.empty(),
+           what + ": malformed diagnostic " + d.format() + " end_col " + std::to_string(d.end_col));
+    expect(lines.insert({d.file, d.line}).second,
+           what + ": two diagnostics on one line:" + all_diagnostics(r));
   }
 }
 
@@ -80,9 +74,9 @@ void test_bad_config_table() {
   for (const auto& e : fs::directory_iterator(dir, ec))
     if (e.path().extension() == ".train") files.push_back(e.path());
   std::sort(files.begin(), files.end());
-  check(!ec, "cannot list " + dir.string() + " (run from the repository root)");
-  check(files.size() >= 24, "bad-config table has " + std::to_string(files.size()) +
-                                " fixtures, expected at least 24");
+  expect(!ec, "cannot list " + dir.string() + " (run from the repository root)");
+  expect(files.size() >= 24, "bad-config table has " + std::to_string(files.size()) +
+                                 " fixtures, expected at least 24");
 
   for (const fs::path& p : files) {
     const std::string text = read_file(p);
@@ -93,7 +87,7 @@ void test_bad_config_table() {
     if (head.compare(0, prefix.size(), prefix) != 0 ||
         std::sscanf(head.c_str() + prefix.size(), "%d:%d: error: %n", &line, &col, &used) < 2 ||
         used == 0) {
-      check(false, p.string() + ": first line must be '# expect: LINE:COL: error: MESSAGE'");
+      expect(false, p.string() + ": first line must be '# expect: LINE:COL: error: MESSAGE'");
       continue;
     }
     const std::string message = head.substr(prefix.size() + size_t(used));
@@ -107,13 +101,13 @@ void test_bad_config_table() {
     const std::string want =
         std::to_string(line) + ":" + std::to_string(col) + ": error: " + message;
     if (!d) {
-      check(false, p.string() + ": expected " + want + ", got no error");
+      expect(false, p.string() + ": expected " + want + ", got no error");
       continue;
     }
-    check(d->file == p.string() && d->line == line && d->col == col &&
-              contains(d->message, message),
-          p.string() + ":\n    expected " + want + "\n    got" + all_diagnostics(r));
-    check(!r.ok(), p.string() + ": ok() is true despite an error");
+    expect(d->file == p.string() && d->line == line && d->col == col &&
+               contains(d->message, message),
+           p.string() + ":\n    expected " + want + "\n    got" + all_diagnostics(r));
+    expect(!r.ok(), p.string() + ": ok() is true despite an error");
     check_diagnostic_shape(r, p.string());
   }
 }
@@ -150,26 +144,26 @@ ParseResult parse_ok(const std::string& text, const std::string& what,
                      const std::vector<std::string>& overrides = {},
                      const std::string& file = "configs/run.train") {
   ParseResult r = parse_config(text, file, overrides);
-  check(r.ok(), what + ": unexpected diagnostics:" + all_diagnostics(r));
+  expect(r.ok(), what + ": unexpected diagnostics:" + all_diagnostics(r));
   return r;
 }
 
 void test_example() {
   ParseResult r = parse_ok(kExample, "example");
   const Config& c = r.config;
-  check(c.file == "configs/run.train", "example: file");
-  check(c.model.vocab == 64 && c.model.context == 64 && c.model.layers == 4 &&
-            c.model.width == 128 && c.model.heads == 4,
-        "example: model values");
-  check(c.data.source == "synthetic" && c.data.path.empty() && c.data.val_fraction == 0.1,
-        "example: data values");
-  check(c.train.steps == 300 && c.train.batch == 8 && c.train.lr == 3e-3 &&
-            c.train.schedule == "cosine" && c.train.warmup == 20,
-        "example: train values");
-  check(c.parallel.ranks == 1 && c.parallel.bucket == 4000000, "example: parallel values");
+  expect(c.file == "configs/run.train", "example: file");
+  expect(c.model.vocab == 64 && c.model.context == 64 && c.model.layers == 4 &&
+             c.model.width == 128 && c.model.heads == 4,
+         "example: model values");
+  expect(c.data.source == "synthetic" && c.data.path.empty() && c.data.val_fraction == 0.1,
+         "example: data values");
+  expect(c.train.steps == 300 && c.train.batch == 8 && c.train.lr == 3e-3 &&
+             c.train.schedule == "cosine" && c.train.warmup == 20,
+         "example: train values");
+  expect(c.parallel.ranks == 1 && c.parallel.bucket == 4000000, "example: parallel values");
   // Keys left out keep their defaults.
-  check(c.train.beta2 == 0.95 && c.train.eval_batches == 4 && c.data.seed == 1234,
-        "example: defaults");
+  expect(c.train.beta2 == 0.95 && c.train.eval_batches == 4 && c.data.seed == 1234,
+         "example: defaults");
 }
 
 void test_values() {
@@ -177,11 +171,11 @@ void test_values() {
       "[parallel]\nbucket 512MB\n[train]\nlr 3e-4\nmin_lr 1.5e-5\nweight_decay .1\n"
       "beta1 0\n",
       "values");
-  check(r.config.parallel.bucket == 512000000ull, "512MB = 512e6 bytes");
-  check(r.config.train.lr == 3e-4, "lr 3e-4");
-  check(r.config.train.min_lr == 1.5e-5, "min_lr 1.5e-5");
-  check(r.config.train.weight_decay == 0.1, "weight_decay .1");
-  check(r.config.train.beta1 == 0.0, "beta1 0");
+  expect(r.config.parallel.bucket == 512000000ull, "512MB = 512e6 bytes");
+  expect(r.config.train.lr == 3e-4, "lr 3e-4");
+  expect(r.config.train.min_lr == 1.5e-5, "min_lr 1.5e-5");
+  expect(r.config.train.weight_decay == 0.1, "weight_decay .1");
+  expect(r.config.train.beta1 == 0.0, "beta1 0");
 
   struct {
     const char* text;
@@ -192,13 +186,13 @@ void test_values() {
   };
   for (const auto& s : sizes) {
     ParseResult rs = parse_ok(std::string("[parallel]\nbucket ") + s.text + "\n", s.text);
-    check(rs.config.parallel.bucket == s.bytes,
-          std::string("bucket ") + s.text + " = " + std::to_string(rs.config.parallel.bucket));
+    expect(rs.config.parallel.bucket == s.bytes,
+           std::string("bucket ") + s.text + " = " + std::to_string(rs.config.parallel.bucket));
   }
 
   // 64-bit seeds survive.
   ParseResult rseed = parse_ok("[train]\nseed 9223372036854775807\n", "big seed");
-  check(rseed.config.train.seed == 9223372036854775807ull, "seed int64 max");
+  expect(rseed.config.train.seed == 9223372036854775807ull, "seed int64 max");
 }
 
 void test_comments_and_layout() {
@@ -213,10 +207,10 @@ void test_comments_and_layout() {
       "[model]\n"
       "heads 2  # a section may appear twice\n",
       "layout");
-  check(r.config.model.layers == 2 && r.config.model.width == 64 && r.config.model.heads == 2,
-        "layout: model values");
-  check(r.config.data.source == "text" && r.config.data.path == "configs/data#1.txt",
-        "layout: path with '#' = " + r.config.data.path);
+  expect(r.config.model.layers == 2 && r.config.model.width == 64 && r.config.model.heads == 2,
+         "layout: model values");
+  expect(r.config.data.source == "text" && r.config.data.path == "configs/data#1.txt",
+         "layout: path with '#' = " + r.config.data.path);
 
   // CRLF and a UTF-8 byte-order mark read the same as LF.
   std::string crlf = kExample;
@@ -224,30 +218,30 @@ void test_comments_and_layout() {
   ParseResult lf = parse_ok(kExample, "lf");
   ParseResult rn = parse_ok(crlf, "crlf");
   ParseResult bom = parse_ok("\xEF\xBB\xBF" + crlf, "bom");
-  check(config_to_json(lf.config) == config_to_json(rn.config), "CRLF parses like LF");
-  check(config_to_json(lf.config) == config_to_json(bom.config), "BOM parses like no BOM");
-  check(loc_of(rn.config, "train.lr").end_col == 8, "CRLF: '\\r' is not part of the value");
-  check(loc_of(bom.config, "model.type").col == 1, "BOM: columns start after it");
+  expect(config_to_json(lf.config) == config_to_json(rn.config), "CRLF parses like LF");
+  expect(config_to_json(lf.config) == config_to_json(bom.config), "BOM parses like no BOM");
+  expect(loc_of(rn.config, "train.lr").end_col == 8, "CRLF: '\\r' is not part of the value");
+  expect(loc_of(bom.config, "model.type").col == 1, "BOM: columns start after it");
 
   // Empty text: all defaults.
   ParseResult empty = parse_ok("", "empty");
-  check(config_to_json(empty.config) == config_to_json(Config{}), "empty config = defaults");
-  check(empty.config.where.empty(), "empty config sets no keys");
+  expect(config_to_json(empty.config) == config_to_json(Config{}), "empty config = defaults");
+  expect(empty.config.where.empty(), "empty config sets no keys");
 }
 
 void test_where() {
   ParseResult r = parse_ok(kExample, "where");
   const auto& w = r.config.where;
   SourceLoc vocab = loc_of(r.config, "model.vocab");
-  check(vocab.file == "configs/run.train" && vocab.line == 4 && vocab.col == 1 &&
-            vocab.value_col == 7 && vocab.end_col == 9,
-        "where model.vocab = 4:1 value 7..9");
+  expect(vocab.file == "configs/run.train" && vocab.line == 4 && vocab.col == 1 &&
+             vocab.value_col == 7 && vocab.end_col == 9,
+         "where model.vocab = 4:1 value 7..9");
   SourceLoc lr = loc_of(r.config, "train.lr");
-  check(lr.line == 17 && lr.value_col == 4 && lr.end_col == 8, "where train.lr");
+  expect(lr.line == 17 && lr.value_col == 4 && lr.end_col == 8, "where train.lr");
   SourceLoc syn = loc_of(r.config, "data.synthetic");
-  check(syn.line == 11 && syn.col == 1, "where data.synthetic");
-  check(w.count("train.beta1") == 0, "unset key absent from where");
-  check(w.size() == 15, "where has 15 keys, got " + std::to_string(w.size()));
+  expect(syn.line == 11 && syn.col == 1, "where data.synthetic");
+  expect(w.count("train.beta1") == 0, "unset key absent from where");
+  expect(w.size() == 15, "where has 15 keys, got " + std::to_string(w.size()));
 }
 
 void test_paths() {
@@ -267,32 +261,32 @@ void test_paths() {
   };
   for (const auto& c : cases) {
     ParseResult r = parse_ok(std::string("[data]\n") + c.line + "\n", c.line, {}, c.file);
-    check(r.config.data.path == c.path,
-          std::string(c.line) + " in " + c.file + ": path " + r.config.data.path);
+    expect(r.config.data.path == c.path,
+           std::string(c.line) + " in " + c.file + ": path " + r.config.data.path);
   }
   ParseResult t = parse_ok("[data]\ntokens x.bin\n", "tokens");
-  check(t.config.data.source == "tokens", "tokens source");
+  expect(t.config.data.source == "tokens", "tokens source");
 }
 
 void test_overrides() {
   const std::string file = "[train]\nsteps 100\nlr 1e-3\n";
   ParseResult r = parse_ok(file, "override", {"train.steps=20", "model.layers = 2"});
-  check(r.config.train.steps == 20, "override wins over the file");
-  check(r.config.model.layers == 2, "override with spaces around the value");
+  expect(r.config.train.steps == 20, "override wins over the file");
+  expect(r.config.model.layers == 2, "override with spaces around the value");
   const SourceLoc s = loc_of(r.config, "train.steps");
-  check(s.file == "--set" && s.line == 1 && s.col == 7 && s.value_col == 13 && s.end_col == 15,
-        "override location");
-  check(loc_of(r.config, "model.layers").line == 2, "second override is line 2");
+  expect(s.file == "--set" && s.line == 1 && s.col == 7 && s.value_col == 13 && s.end_col == 15,
+         "override location");
+  expect(loc_of(r.config, "model.layers").line == 2, "second override is line 2");
 
   // Later overrides replace earlier ones.
   ParseResult twice = parse_ok(file, "twice", {"train.steps=20", "train.steps=30"});
-  check(twice.config.train.steps == 30, "last override wins");
+  expect(twice.config.train.steps == 30, "last override wins");
 
   // Overriding the data source replaces the file's.
   ParseResult src = parse_ok("[data]\nsynthetic\n", "source", {"data.text=corpus.txt"});
-  check(src.config.data.source == "text" && src.config.data.path == "configs/corpus.txt" &&
-            src.config.where.count("data.synthetic") == 0,
-        "override data source");
+  expect(src.config.data.source == "text" && src.config.data.path == "configs/corpus.txt" &&
+             src.config.where.count("data.synthetic") == 0,
+         "override data source");
 
   struct {
     std::vector<std::string> overrides;
@@ -312,17 +306,17 @@ void test_overrides() {
   for (const auto& b : bad) {
     ParseResult rb = parse_config(file, "configs/run.train", b.overrides);
     const Diagnostic* d = first_error(rb);
-    check(d && d->file == "--set" && d->line == b.line && d->col == b.col &&
-              contains(d->message, b.message),
-          "override " + b.overrides.back() + ": expected --set:" + std::to_string(b.line) + ":" +
-              std::to_string(b.col) + ": " + b.message + ", got" + all_diagnostics(rb));
+    expect(d && d->file == "--set" && d->line == b.line && d->col == b.col &&
+               contains(d->message, b.message),
+           "override " + b.overrides.back() + ": expected --set:" + std::to_string(b.line) + ":" +
+               std::to_string(b.col) + ": " + b.message + ", got" + all_diagnostics(rb));
   }
 
   // A bad override does not hide bad file lines, and file lines come first.
   ParseResult both = parse_config("[train]\nsteps x\n", "a.train", {"train.lr=y"});
-  check(both.diagnostics.size() == 2 && both.diagnostics[0].file == "a.train" &&
-            both.diagnostics[1].file == "--set",
-        "file and override errors, file first:" + all_diagnostics(both));
+  expect(both.diagnostics.size() == 2 && both.diagnostics[0].file == "a.train" &&
+             both.diagnostics[1].file == "--set",
+         "file and override errors, file first:" + all_diagnostics(both));
 }
 
 void test_errors_keep_going() {
@@ -331,31 +325,31 @@ void test_errors_keep_going() {
       "a.train");
   // Per-line errors on lines 2 and 6 plus the not-built one on line 10; the
   // width/heads rule is skipped because values are partly defaults.
-  check(r.diagnostics.size() == 3, "keeps going after errors:" + all_diagnostics(r));
+  expect(r.diagnostics.size() == 3, "keeps going after errors:" + all_diagnostics(r));
   if (r.diagnostics.size() == 3) {
-    check(r.diagnostics[0].line == 2 && r.diagnostics[1].line == 6 &&
-              r.diagnostics[2].line == 10,
-          "error lines in order:" + all_diagnostics(r));
-    check(r.diagnostics[0].key == "model.layers", "diagnostic key");
+    expect(r.diagnostics[0].line == 2 && r.diagnostics[1].line == 6 &&
+               r.diagnostics[2].line == 10,
+           "error lines in order:" + all_diagnostics(r));
+    expect(r.diagnostics[0].key == "model.layers", "diagnostic key");
   }
-  check(r.config.train.lr == 2, "good lines still apply after bad ones");
+  expect(r.config.train.lr == 2, "good lines still apply after bad ones");
 
   Diagnostic d;
   d.file = "a.train";
   d.line = 3;
   d.col = 7;
   d.message = "train.steps: expected an integer, got '1.5'";
-  check(d.format() == "a.train:3:7: error: train.steps: expected an integer, got '1.5'",
-        "format: " + d.format());
+  expect(d.format() == "a.train:3:7: error: train.steps: expected an integer, got '1.5'",
+         "format: " + d.format());
   d.severity = "warning";
-  check(d.format() == "a.train:3:7: warning: train.steps: expected an integer, got '1.5'",
-        "format warning");
+  expect(d.format() == "a.train:3:7: warning: train.steps: expected an integer, got '1.5'",
+         "format warning");
 
   // Cross-key errors point at the value and name the key.
   ParseResult x = parse_config("[model]\nwidth 130\nheads 4\n", "a.train");
-  check(x.diagnostics.size() == 1 && x.diagnostics[0].key == "model.heads" &&
-            x.diagnostics[0].col == 7 && x.diagnostics[0].end_col == 8,
-        "cross-key location:" + all_diagnostics(x));
+  expect(x.diagnostics.size() == 1 && x.diagnostics[0].key == "model.heads" &&
+             x.diagnostics[0].col == 7 && x.diagnostics[0].end_col == 8,
+         "cross-key location:" + all_diagnostics(x));
 }
 
 void test_checkpoint_forms() {
@@ -373,29 +367,29 @@ void test_checkpoint_forms() {
   };
   for (const auto& f : forms) {
     ParseResult r = parse_config(std::string("[train]\ncheckpoint ") + f.value + "\n", "a.train");
-    check(r.ok(), std::string("checkpoint ") + f.value + ":" + all_diagnostics(r));
+    expect(r.ok(), std::string("checkpoint ") + f.value + ":" + all_diagnostics(r));
     std::string json = config_to_json(r.config);
-    check(contains(json, f.json), std::string("checkpoint ") + f.value + " json: " + json);
+    expect(contains(json, f.json), std::string("checkpoint ") + f.value + " json: " + json);
   }
   ParseResult every = parse_config("[train]\ncheckpoint every 3\n", "a.train");
-  check(every.config.train.checkpoint == "every" && every.config.train.checkpoint_every == 3,
-        "checkpoint every fills checkpoint_every");
+  expect(every.config.train.checkpoint == "every" && every.config.train.checkpoint_every == 3,
+         "checkpoint every fills checkpoint_every");
   ParseResult layers = parse_config("[train]\ncheckpoint layers 0,2\n", "a.train");
-  check(layers.config.train.checkpoint_segments == std::vector<std::pair<int, int>>{{0, 0}, {2, 2}},
-        "checkpoint layers fills checkpoint_segments");
+  expect(layers.config.train.checkpoint_segments == std::vector<std::pair<int, int>>{{0, 0}, {2, 2}},
+         "checkpoint layers fills checkpoint_segments");
   ParseResult ranges = parse_config("[model]\nlayers 8\n[train]\ncheckpoint layers 0-2, 3-5,7\n", "a.train");
-  check(ranges.config.train.checkpoint_segments ==
-            std::vector<std::pair<int, int>>{{0, 2}, {3, 5}, {7, 7}},
-        "checkpoint layers takes ranges as segments");
+  expect(ranges.config.train.checkpoint_segments ==
+             std::vector<std::pair<int, int>>{{0, 2}, {3, 5}, {7, 7}},
+         "checkpoint layers takes ranges as segments");
   ParseResult budget = parse_config("[train]\ncheckpoint budget 2GB\n", "a.train");
-  check(budget.config.train.checkpoint_budget == 2000000000ull,
-        "checkpoint budget fills checkpoint_budget");
+  expect(budget.config.train.checkpoint_budget == 2000000000ull,
+         "checkpoint budget fills checkpoint_budget");
 }
 
 void test_json() {
   Config c;
   std::string json = config_to_json(c);
-  check(json.front() == '{' && json.back() == '}', "json is an object: " + json);
+  expect(json.front() == '{' && json.back() == '}', "json is an object: " + json);
   int depth = 0;
   bool in_string = false, balanced = true;
   for (size_t i = 0; i < json.size(); ++i) {
@@ -411,43 +405,43 @@ void test_json() {
       if (--depth < 0) balanced = false;
     }
   }
-  check(balanced && depth == 0 && !in_string, "json braces and quotes balance: " + json);
+  expect(balanced && depth == 0 && !in_string, "json braces and quotes balance: " + json);
   for (const char* part :
        {"\"model\":{", "\"data\":{", "\"train\":{", "\"parallel\":{", "\"vocab\":256",
         "\"source\":\"synthetic\"", "\"lr\":0.001", "\"schedule\":\"cosine\"",
         "\"checkpoint\":\"none\"", "\"bucket\":4194304", "\"backend\":\"mpi\"", "\"seed\":42",
         "\"seed\":1234", "\"val_fraction\":0.1"})
-    check(contains(json, part), std::string("json contains ") + part + ": " + json);
+    expect(contains(json, part), std::string("json contains ") + part + ": " + json);
   // Every non-data key of the table appears in the JSON.
   for (const KeyInfo& k : key_table())
     if (std::string(k.section) != "data")
-      check(contains(json, "\"" + std::string(k.key) + "\":"),
-            std::string("json has key ") + k.key);
+      expect(contains(json, "\"" + std::string(k.key) + "\":"),
+             std::string("json has key ") + k.key);
 
 }
 
 void test_key_table() {
   const std::vector<KeyInfo>& table = key_table();
-  check(table.size() == 36, "key table has 36 keys, got " + std::to_string(table.size()));
+  expect(table.size() == 36, "key table has 36 keys, got " + std::to_string(table.size()));
   const std::string defaults = config_to_json(Config{});
   const std::string docs = read_file("docs/config.md");
-  check(!docs.empty(), "docs/config.md is readable");
+  expect(!docs.empty(), "docs/config.md is readable");
   std::set<std::string> names;
   for (const KeyInfo& k : table) {
     const std::string name = std::string(k.section) + "." + k.key;
-    check(names.insert(name).second, "duplicate key " + name);
+    expect(names.insert(name).second, "duplicate key " + name);
     const std::string type = k.type;
-    check(type == "int" || type == "number" || type == "size" || type == "enum" ||
-              type == "path" || type == "flag" || type == "word",
-          name + ": type " + type);
-    check((type == "enum" || type == "word") == (k.values[0] != 0), name + ": values");
-    check(std::string(k.doc).size() > 10, name + ": doc");
+    expect(type == "int" || type == "number" || type == "size" || type == "enum" ||
+               type == "path" || type == "flag" || type == "word",
+           name + ": type " + type);
+    expect((type == "enum" || type == "word") == (k.values[0] != 0), name + ": values");
+    expect(std::string(k.doc).size() > 10, name + ": doc");
     // The documented default is the struct's default.
     if (k.default_value[0]) {
       ParseResult r = parse_config("", "a.train", {name + "=" + k.default_value});
-      check(r.ok() && config_to_json(r.config) == defaults,
-            name + ": default '" + k.default_value + "' differs from Config's" +
-                all_diagnostics(r));
+      expect(r.ok() && config_to_json(r.config) == defaults,
+             name + ": default '" + k.default_value + "' differs from Config's" +
+                 all_diagnostics(r));
     }
     // Every enum choice parses; unbuilt ones say so.
     std::string values = k.values;
@@ -460,28 +454,28 @@ void test_key_table() {
         if (ov[0] == "train.attention=fused") ov = {"train.device=cuda", "train.precision=bf16", ov[0]};
         ParseResult r = parse_config("", "a.train", ov);
         const Diagnostic* d = first_error(r);
-        check(!d || contains(d->message, "is not built yet"),
-              name + " " + choice + ":" + all_diagnostics(r));
+        expect(!d || contains(d->message, "is not built yet"),
+               name + " " + choice + ":" + all_diagnostics(r));
       }
     }
     // docs/config.md documents every key with the same hover sentence.
-    check(contains(docs, "| `" + std::string(k.key) + "` |"),
-          "docs/config.md lacks a row for " + name);
-    check(contains(docs, k.doc), "docs/config.md lacks the doc of " + name + ": " + k.doc);
+    expect(contains(docs, "| `" + std::string(k.key) + "` |"),
+           "docs/config.md lacks a row for " + name);
+    expect(contains(docs, k.doc), "docs/config.md lacks the doc of " + name + ": " + k.doc);
   }
 }
 
 void test_load_config() {
   ParseResult missing = load_config("no/such/dir/run.train");
   const Diagnostic* d = first_error(missing);
-  check(d && d->file == "no/such/dir/run.train" && d->line == 1 && d->col == 1 &&
-            contains(d->message, "cannot read config: ") &&
-            contains(d->message, "No such file"),
-        "load_config of a missing file:" + all_diagnostics(missing));
+  expect(d && d->file == "no/such/dir/run.train" && d->line == 1 && d->col == 1 &&
+             contains(d->message, "cannot read config: ") &&
+             contains(d->message, "No such file"),
+         "load_config of a missing file:" + all_diagnostics(missing));
 
   ParseResult dir = load_config("test");
-  check(!dir.ok() && contains(dir.diagnostics[0].message, "cannot read config: "),
-        "load_config of a directory:" + all_diagnostics(dir));
+  expect(!dir.ok() && contains(dir.diagnostics[0].message, "cannot read config: "),
+         "load_config of a directory:" + all_diagnostics(dir));
 
   const fs::path tmp = fs::temp_directory_path() / "trainscope_test_config.train";
   {
@@ -489,8 +483,8 @@ void test_load_config() {
     out << kExample << "[data]\n";  // a second [data] is fine; no duplicate keys
   }
   ParseResult r = load_config(tmp.string(), {"train.steps=50"});
-  check(r.ok() && r.config.train.steps == 50 && r.config.file == tmp.string(),
-        "load_config of a file:" + all_diagnostics(r));
+  expect(r.ok() && r.config.train.steps == 50 && r.config.file == tmp.string(),
+         "load_config of a file:" + all_diagnostics(r));
   fs::remove(tmp);
 }
 
@@ -511,10 +505,10 @@ void check_garbage(const std::string& text, const std::vector<std::string>& over
   check_diagnostic_shape(r, what);
   if (r.ok()) {
     const Config& c = r.config;
-    check(c.model.width % c.model.heads == 0 && c.train.warmup < c.train.steps &&
-              c.train.min_lr <= c.train.lr && std::isfinite(c.train.lr) &&
-              c.parallel.bucket >= 1000,
-          what + ": accepted an invalid config: " + config_to_json(c));
+    expect(c.model.width % c.model.heads == 0 && c.train.warmup < c.train.steps &&
+               c.train.min_lr <= c.train.lr && std::isfinite(c.train.lr) &&
+               c.parallel.bucket >= 1000,
+           what + ": accepted an invalid config: " + config_to_json(c));
   }
   config_to_json(r.config);  // whatever was accepted must serialise
 }
@@ -558,6 +552,7 @@ void test_garbage() {
 }  // namespace
 
 int main() {
+  test::quiet_unless_verbose();
   test_bad_config_table();
   test_example();
   test_values();
@@ -571,10 +566,5 @@ int main() {
   test_key_table();
   test_load_config();
   test_garbage();
-  if (g_failures) {
-    std::fprintf(stderr, "test_config: %d failure(s)\n", g_failures);
-    return 1;
-  }
-  std::printf("test_config: all passed\n");
-  return 0;
+  return test::report("test_config");
 }

@@ -83,7 +83,5 @@ int main() {
   expect(!pr.ok() && pr.diagnostics[0].line == 4 && pr.diagnostics[0].key == "parallel.ranks",
          "device cuda with ranks 2: a config error at parallel.ranks (not built yet)");
 
-  if (test::failures) std::printf("test_device: %d failure(s)\n", test::failures);
-  else std::printf("test_device: all passed\n");
-  return test::failures ? 1 : 0;
+  return test::report("test_device");
 }

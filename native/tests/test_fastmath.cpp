@@ -1,8 +1,11 @@
 // The vectorisable exp/tanh of the float kernels against libm in double.
 #include <cmath>
-#include <cstdio>
 
+#include "check.h"
 #include "model/fastmath.h"
+
+using ts::test::expect;
+using ts::test::fmt;
 
 int main() {
   double worst_exp = 0, worst_tanh = 0;
@@ -15,8 +18,9 @@ int main() {
   // Saturation: no inf/NaN at the ends of the range.
   const bool finite = std::isfinite(ts::k::exp_fast(1000.0f)) && ts::k::exp_fast(-1000.0f) >= 0 &&
                       ts::k::tanh_fast(1e30f) == 1.0f && ts::k::tanh_fast(-1e30f) == -1.0f;
-  std::printf("exp_fast max relative error %.3g, tanh_fast max absolute error %.3g, saturates %s\n",
-              worst_exp, worst_tanh, finite ? "cleanly" : "BADLY");
   // float's own rounding is 6e-8 relative: allow a few ulp.
-  return worst_exp < 3e-7 && worst_tanh < 5e-7 && finite ? 0 : 1;
+  expect(worst_exp < 3e-7, fmt("exp_fast max relative error %.3g (under 3e-7)", worst_exp));
+  expect(worst_tanh < 5e-7, fmt("tanh_fast max absolute error %.3g (under 5e-7)", worst_tanh));
+  expect(finite, "exp_fast and tanh_fast saturate cleanly (no inf or NaN)");
+  return ts::test::report("test_fastmath");
 }

@@ -6,9 +6,11 @@
 #include <vector>
 
 #include "base/rng.h"
+#include "check.h"
 #include "model/gemm.h"
 
 using namespace ts;
+using ts::test::expect;
 
 static double naive(bool ta, bool tb, int M, int N, int K, const std::vector<double>& A, int lda,
                     const std::vector<double>& B, int ldb, int i, int j) {
@@ -20,8 +22,9 @@ static double naive(bool ta, bool tb, int M, int N, int K, const std::vector<dou
 }
 
 int main() {
+  test::quiet_unless_verbose();
   Rng r(1);
-  int failures = 0, cases = 0;
+  int cases = 0;
   const int shapes[][3] = {{1, 1, 1}, {7, 5, 3}, {33, 17, 300}, {64, 96, 40}, {5, 260, 9}};
   for (const auto& sh : shapes)
     for (int t = 0; t < 4; ++t) {
@@ -46,11 +49,8 @@ int main() {
           worst = std::fmax(worst, std::fabs(Cg[size_t(i) * ldc + j] - want) / tol);
         }
       ++cases;
-      if (worst > 1) {
-        ++failures;
-        std::printf("FAIL M=%d N=%d K=%d ta=%d tb=%d: error %.2f x tolerance\n", M, N, K, ta, tb, worst);
-      }
+      expect(worst <= 1, test::fmt("M=%d N=%d K=%d ta=%d tb=%d: error %.2f x tolerance", M, N, K, ta, tb, worst));
     }
-  std::printf("%d/%d gemm cases within tolerance (%s and builtin)\n", cases - failures, cases, blas_name());
-  return failures ? 1 : 0;
+  std::printf("%d/%d gemm cases within tolerance (%s and builtin)\n", cases - test::failures, cases, blas_name());
+  return test::report("test_gemm");
 }

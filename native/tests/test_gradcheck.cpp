@@ -8,14 +8,14 @@
 #include <vector>
 
 #include "base/rng.h"
+#include "check.h"
 #include "model/alloc.h"
 #include "model/kernels.h"
 #include "model/model.h"
 
 using namespace ts;
+using ts::test::expect;
 using Vec = std::vector<double>;
-
-static int failures = 0;
 
 static Vec randn(size_t n, Rng& r, double sd = 1.0) {
   Vec v(n);
@@ -44,10 +44,7 @@ static void check(const std::string& name, Vec& x, const Vec& g,
       worst_i = i;
     }
   }
-  const bool ok = worst <= tol;
-  std::printf("%-4s %-34s max rel err %.2e (at %zu)\n", ok ? "ok" : "FAIL", name.c_str(), worst,
-              worst_i);
-  if (!ok) ++failures;
+  expect(worst <= tol, test::fmt("%-34s max rel err %.2e (at %zu)", name.c_str(), worst, worst_i));
 }
 
 // L = sum(out * R): a scalar whose gradient w.r.t. out is R.
@@ -123,8 +120,7 @@ static void attention_check(Rng& r) {
   for (int t = 0; t < T - 1; ++t)
     for (int c = 0; c < C; ++c)
       if (out[size_t(t) * C + c] != before[size_t(t) * C + c]) causal = false;
-  std::printf("%-4s attention is causal\n", causal ? "ok" : "FAIL");
-  if (!causal) ++failures;
+  expect(causal, "attention is causal");
 }
 
 static void crossentropy_check(Rng& r) {
@@ -198,8 +194,7 @@ static void model_check() {
   }
   // All activations were released: nothing but states and no leaks.
   const bool clean = alloc.category(Cat::act).live == 0 && alloc.category(Cat::workspace).live == 0;
-  std::printf("%-4s activations and workspace all freed after backward\n", clean ? "ok" : "FAIL");
-  if (!clean) ++failures;
+  expect(clean, "activations and workspace all freed after backward");
 }
 
 int main() {
@@ -211,6 +206,5 @@ int main() {
   crossentropy_check(r);
   encoder_check(r);
   model_check();
-  if (failures) std::printf("%d gradient checks failed\n", failures);
-  return failures ? 1 : 0;
+  return test::report("test_gradcheck");
 }

@@ -6,32 +6,26 @@
 #include <vector>
 
 #include "base/rng.h"
+#include "check.h"
 #include "model/alloc.h"
 #include "model/model.h"
 #include "plan/memory_model.h"
 #include "plan/planner.h"
 
 using namespace ts;
-
-static int failures = 0;
+using ts::test::expect;
 
 static void expect_equal(const char* what, const std::string& layer, uint64_t measured,
                          uint64_t predicted) {
-  if (measured != predicted) {
-    std::printf("FAIL %s %s: measured %llu, predicted %llu\n", layer.c_str(), what,
-                (unsigned long long)measured, (unsigned long long)predicted);
-    ++failures;
-  }
+  expect(measured == predicted, test::fmt("%s %s: measured %llu, predicted %llu", layer.c_str(), what,
+                                          (unsigned long long)measured, (unsigned long long)predicted));
 }
 
 static void expect_close(const char* what, const std::string& layer, uint64_t measured,
                          uint64_t predicted, double tol) {
   const double rel = std::fabs(double(measured) - double(predicted)) / std::max(1.0, double(predicted));
-  if (rel > tol) {
-    std::printf("FAIL %s %s: measured %llu, predicted %llu (%.2f%% off)\n", layer.c_str(), what,
-                (unsigned long long)measured, (unsigned long long)predicted, rel * 100);
-    ++failures;
-  }
+  expect(rel <= tol, test::fmt("%s %s: measured %llu, predicted %llu (%.2f%% off)", layer.c_str(), what,
+                              (unsigned long long)measured, (unsigned long long)predicted, rel * 100));
 }
 
 static void check(int V, int T, int L, int C, int NH, int B) {
@@ -54,15 +48,13 @@ static void check(int V, int T, int L, int C, int NH, int B) {
   model.forward(in.data(), tg.data());
   model.backward();
 
-  const int failures_before = failures;
+  const int failures_before = test::failures;
   expect_equal("params", "total", model.num_params(), pred.params_total);
   for (int l = 0; l < L + 2; ++l) {
     const LayerBytes& p = pred.layers[l];
     const std::string& name = model.layers()[l].name;
-    if (p.name != name) {
-      std::printf("FAIL layer %d named %s by the model, %s by the memory model\n", l, name.c_str(), p.name.c_str());
-      ++failures;
-    }
+    expect(p.name == name,
+           test::fmt("layer %d named %s by the model, %s by the memory model", l, name.c_str(), p.name.c_str()));
     expect_equal("param", name, alloc.layer(l, Cat::param).peak, p.param);
     expect_equal("grad", name, alloc.layer(l, Cat::grad).peak, p.grad);
     expect_equal("optim", name, alloc.layer(l, Cat::optim).peak, p.optim);
@@ -78,15 +70,17 @@ static void check(int V, int T, int L, int C, int NH, int B) {
   // After backward only the states and token buffers stay live.
   expect_equal("act live after backward", "total", alloc.category(Cat::act).live, 0);
   std::printf("%s V=%d T=%d L=%d C=%d NH=%d B=%d: peak %.2f MB (act %.2f MB)\n",
-              failures == failures_before ? "ok  " : "FAIL", V, T, L, C, NH, B,
+              test::failures == failures_before ? "ok  " : "FAIL", V, T, L, C, NH, B,
               alloc.total().peak / 1e6, alloc.category(Cat::act).peak / 1e6);
 }
 
 int main() {
+  // Per check only the failures; each shape gets its line below.
+  test::quiet_unless_verbose();
   check(64, 16, 2, 32, 4, 2);
   check(256, 128, 6, 256, 8, 8);  // examples/bench-gpt.train
   check(1000, 7, 1, 24, 3, 3);    // odd sizes
   check(50, 33, 5, 64, 1, 1);     // one head
   check(8, 4, 1, 8, 2, 5);
-  return failures ? 1 : 0;
+  return test::report("test_memory");
 }

@@ -89,5 +89,5 @@ static void memory_and_exactness() {
 int main() {
   memory_and_exactness();
   overflow();
-  return failures ? 1 : 0;
+  return report("test_precision");
 }

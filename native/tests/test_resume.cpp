@@ -156,5 +156,5 @@ int main() {
   if (std::system(cmd.c_str()) != 0) return 1;
   test_format();
   test_resume();
-  return test::failures ? 1 : 0;
+  return test::report("test_resume");
 }

@@ -90,5 +90,5 @@ int main() {
                worst_param < 1e-5,
            buf);
   }
-  return failures ? 1 : 0;
+  return report("test_training");
 }

@@ -215,26 +215,9 @@ const F* GPT<F>::losses() const {
   return acts_->losses.data();
 }
 
-namespace {
-struct Scope {
-  LayerObserver* obs;
-  int layer;
-  Phase phase;
-  Scope(LayerObserver* o, int l, Phase p) : obs(o), layer(l), phase(p) {
-    if (obs) obs->begin(layer, phase);
-  }
-  ~Scope() {
-    if (obs) obs->end(layer, phase);
-  }
-};
-}  // namespace
-
 template <typename F>
 void GPT<F>::set_checkpoint(const Segments& segments) {
-  segments_ = segments;
-  seg_of_.assign(L_, -1);
-  for (size_t k = 0; k < segments.size(); ++k)
-    for (int b = segments[k].first; b <= segments[k].second && b < L_; ++b) seg_of_[b] = int(k);
+  segments_ = SegmentWalk(segments, L_);
 }
 
 // keep_output = false skips the output projection of the MLP: a recomputed
@@ -307,7 +290,7 @@ double GPT<F>::forward(const int32_t* inputs, const int32_t* targets, LayerObser
   const int N = B_ * T_, C = C_;
   Acts& A = *acts_;
   {
-    Scope s(obs, 0, Phase::fwd);
+    LayerScope s(obs, 0, Phase::fwd);
     Out out = write(A.embed_out, size_t(N) * C, 0);
     const F* wte = params_[0].data();
     k::encoder_forward(out.p, inputs, wte, wte + size_t(V_) * C, B_, T_, C);
@@ -315,19 +298,11 @@ double GPT<F>::forward(const int32_t* inputs, const int32_t* targets, LayerObser
   }
   A.blocks.resize(L_);
   for (int l = 0; l < L_; ++l) {
-    Scope s(obs, l + 1, Phase::fwd);
+    LayerScope s(obs, l + 1, Phase::fwd);
     forward_block(l, block_input(l));
-    const int seg = segment_of(l);
-    if (seg < 0) continue;
-    // Checkpointed: keep only the output (the next block's input) ...
-    Act out = std::move(A.blocks[l].res3);
-    A.blocks[l] = typename Acts::Block();
-    A.blocks[l].res3 = std::move(out);
-    // ... and inside a segment, drop the previous block's output once this
-    // block has consumed it: backward recomputes it from the segment input.
-    if (l > 0 && segment_of(l - 1) == seg) A.blocks[l - 1].res3.reset();
+    segments_.after_forward(l, A.blocks);
   }
-  Scope s(obs, L_ + 1, Phase::fwd);
+  LayerScope s(obs, L_ + 1, Phase::fwd);
   const int hl = L_ + 1;
   const F* p = params_[hl].data();
   const View x = read(block_input(L_), hl);
@@ -421,7 +396,7 @@ void GPT<F>::backward(LayerObserver* obs, F loss_scale) {
   // The residual stream's gradient (fp32), carried from the head down to the embedding.
   Buffer<F> dres(alloc_, size_t(N) * C, hl, Cat::workspace, true);
   {
-    Scope s(obs, hl, Phase::bwd);
+    LayerScope s(obs, hl, Phase::bwd);
     const F* p = params_[hl].data();
     F* g = grads_[hl].data();
     View probs = read(A.probs, hl);
@@ -444,23 +419,16 @@ void GPT<F>::backward(LayerObserver* obs, F loss_scale) {
     A.lnf.reset(); A.lnf_mean.reset(); A.lnf_rstd.reset(); A.probs.reset(); A.losses.reset();
   }
   for (int l = L_ - 1; l >= 0; --l) {
-    const int seg = segment_of(l);
-    if (seg >= 0 && segments_[seg].second == l) {
-      // Entering a segment from its end: its stored output has been used by
-      // the layer above; recompute the segment's blocks from its input.
-      A.blocks[l].res3.reset();
-      const int first = segments_[seg].first;
-      for (int m = first; m <= l; ++m) {
-        Scope s(obs, m + 1, Phase::recompute);
-        forward_block(m, block_input(m), m < l);
-      }
-    }
-    Scope s(obs, l + 1, Phase::bwd);
+    segments_.before_backward(l, A.blocks, [&](int m, bool keep_output) {
+      LayerScope s(obs, m + 1, Phase::recompute);
+      forward_block(m, block_input(m), keep_output);
+    });
+    LayerScope s(obs, l + 1, Phase::bwd);
     backward_block(l, block_input(l), dres.data());
     A.blocks[l] = typename Acts::Block();
   }
   {
-    Scope s(obs, 0, Phase::bwd);
+    LayerScope s(obs, 0, Phase::bwd);
     F* g = grads_[0].data();
     k::encoder_backward(g, g + size_t(V_) * C, dres.data(), inputs_, B_, T_, C);
     A.embed_out.reset();
@@ -495,7 +463,7 @@ template <typename F>
 void GPT<F>::adamw_step(double lr, double beta1, double beta2, double eps, double weight_decay,
                         int64_t t, LayerObserver* obs) {
   for (int l = num_layers() - 1; l >= 0; --l) {
-    Scope s(obs, l, Phase::optim);
+    LayerScope s(obs, l, Phase::optim);
     for (const TensorInfo& ti : tensors_) {
       if (ti.layer != l) continue;
       k::adamw(params_[l].data() + ti.offset, grads_[l].data() + ti.offset,

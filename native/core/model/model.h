@@ -20,6 +20,7 @@
 #include "config/config.h"
 #include "model/alloc.h"
 #include "model/lowp.h"
+#include "model/segments_walk.h"
 #include "plan/memory_model.h"
 
 namespace ts {
@@ -40,6 +41,21 @@ class LayerObserver {
   // when begin()/end() are called.
   virtual double now_us() const { return 0; }
   virtual void span(int layer, Phase phase, double t0_us, double t1_us) {}
+};
+
+// One (layer, phase) of a pass: begin() when it starts, end() when it goes
+// out of scope, nothing without an observer. Every backend brackets its
+// work with it, so the pairs match however a pass returns.
+struct LayerScope {
+  LayerObserver* obs;
+  int layer;
+  Phase phase;
+  LayerScope(LayerObserver* o, int l, Phase p) : obs(o), layer(l), phase(p) {
+    if (obs) obs->begin(layer, phase);
+  }
+  ~LayerScope() {
+    if (obs) obs->end(layer, phase);
+  }
 };
 
 // Offsets of a block's tensors inside its contiguous parameter block (the
@@ -139,7 +155,6 @@ class GPT {
   void round_inplace(F* x, size_t n) const;
   void forward_block(int l, const Act& x, bool keep_output = true);
   const Act& block_input(int l) const;
-  int segment_of(int block) const { return seg_of_.empty() ? -1 : seg_of_[block]; }
   void backward_block(int l, const Act& x, F* dres);
 
   Allocator& alloc_;
@@ -149,8 +164,7 @@ class GPT {
   std::vector<Buffer<F>> params_, grads_, m_, v_;
   std::unique_ptr<Acts> acts_;
   Precision prec_ = Precision::fp32;
-  Segments segments_;
-  std::vector<int> seg_of_;  // per block: index into segments_, -1 = kept
+  SegmentWalk segments_;
   const int32_t* inputs_ = nullptr;
   const int32_t* targets_ = nullptr;
 };
