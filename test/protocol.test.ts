@@ -129,7 +129,7 @@ describe('messages from the host', () => {
   test('a timeline arrives packed; columns of the wrong length or alphabet are rejected', () => {
     const b = new RunModelBuilder('dp');
     b.add([
-      { type: 'run', schema: 1, ranks: 2, layers: [], predicted: {} } as unknown as Parameters<RunModelBuilder['add']>[0][number],
+      { type: 'run', schema: 1, ranks: 2, config: { train: {} }, layers: ['l'], predicted: {} } as unknown as Parameters<RunModelBuilder['add']>[0][number],
       { type: 'span', rank: 0, step: 1, layer: 0, name: 'l', phase: 'bwd', t0: 0, t1: 10 },
       { type: 'comm', rank: 1, step: 1, op: 'allreduce', bucket: 0, bytes: 64, t0: 5, t1: 20, algbw: 1, busbw: 1 },
     ]);
