@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { emptyModel } from '../common/runModel';
 import { RunModelBuilder } from '../extension/runs/runModelBuilder';
-import { isHostMessage, isPanelRestore, isRunModel, isWebviewMessage } from '../common/protocol';
+import { isHostMessage, isPanelRestore, isRunModel, isWebviewMessage, MAX_COMPARE_RUNS } from '../common/protocol';
 import { matchesFocus } from '../webview/state';
 
 describe('messages from the webview', () => {
@@ -93,6 +93,18 @@ describe('messages from the host', () => {
       assert.equal(isHostMessage(init(bad)), false, JSON.stringify(bad));
       assert.equal(isPanelRestore(bad), false);
     }
+  });
+
+  test('a restore state is bounded: path lengths, compared runs, no NUL', () => {
+    const runs = (n: number) => Array.from({ length: n }, (_, i) => `/runs/r${i}`);
+    assert.equal(isPanelRestore({ dir: '/runs/a', compare: runs(MAX_COMPARE_RUNS) }), true);
+    assert.equal(isPanelRestore({ dir: '/runs/a', compare: runs(MAX_COMPARE_RUNS + 1) }), false, 'too many compared runs');
+    assert.equal(isPanelRestore({ dir: '/runs/a', compare: runs(1_000_000) }), false);
+    assert.equal(isPanelRestore({ dir: '/' + 'a'.repeat(4095), compare: [] }), true);
+    assert.equal(isPanelRestore({ dir: '/' + 'a'.repeat(4096), compare: [] }), false, 'longer than PATH_MAX');
+    assert.equal(isPanelRestore({ dir: '/runs/a', compare: ['/' + 'b'.repeat(1 << 20)] }), false);
+    assert.equal(isPanelRestore({ dir: '/runs/a\0/etc', compare: [] }), false);
+    assert.equal(isPanelRestore({ dir: '/runs/a', compare: [''] }), false, 'an empty compared path');
   });
 
   test('focus: a config key and layer indices, or null', () => {
