@@ -148,6 +148,14 @@ describe('records outside the run record are counted, not folded in', () => {
     assert.ok(m.streamProblems.messages.some((x) => /step 41: the run has 40 steps/.test(x)));
   });
 
+  test('error records past the first 100 are counted, not kept', async () => {
+    const errors = Array.from({ length: 150 }, (_, i) => ({ type: 'error', message: `failure ${i}` }));
+    const m = (await load([runRecord(), ...errors])).model;
+    assert.equal(m.errors.length, 100);
+    assert.equal(m.errors[99], 'failure 99');
+    assert.equal(m.streamProblems.count, 50);
+  });
+
   test('a stream without a run record is held to the config language\'s limits', async () => {
     const r = await load([span(1, 5), span(1, 2_000_000_000), step(1)]);
     assertBounded(r);
