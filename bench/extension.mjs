@@ -117,7 +117,13 @@ async function writeBigStream(lines, file) {
       const s = Number(step[1]);
       if (!blocks.has(s)) blocks.set(s, []);
       blocks.get(s).push(line.replace(/"step":\d+/, '"step":@STEP@'));
-    } else if (type === 'run' || type === 'layer') head.push(line);
+    } else if (type === 'run') {
+      // The stream numbers steps on past the real run's 50: its run record
+      // says so, or the reader rejects the steps as beyond train.steps.
+      const run = JSON.parse(line);
+      run.config.train.steps = N_EVENTS;
+      head.push(JSON.stringify(run));
+    } else if (type === 'layer') head.push(line);
     else tail.push(line); // eval, summary
   }
   const template = [...blocks.keys()].sort((a, b) => a - b).map((s) => blocks.get(s));

@@ -39,8 +39,29 @@ export interface PanelState {
   restore?: PanelRestore;
 }
 
+/** Runs one Compare shows besides the main one; the restore state carries no more. */
+export const MAX_COMPARE_RUNS = 32;
+/** Longest run folder path kept in a restore state (Linux's PATH_MAX). */
+const MAX_RESTORE_PATH = 4096;
+
+function isRestorePath(v: unknown): v is string {
+  // A NUL cannot be in a path: one that has it is not a folder the host wrote.
+  return typeof v === 'string' && v.length > 0 && v.length <= MAX_RESTORE_PATH && !v.includes('\0');
+}
+
+/**
+ * The shape of a restore state; whether its folders are run folders the
+ * host would show is the host's check (extension/runs/runStore.ts,
+ * acceptRunDir), since the page's state is the page's to write.
+ */
 export function isPanelRestore(v: unknown): v is PanelRestore {
-  return isObj(v) && typeof v.dir === 'string' && v.dir.length > 0 && isStrArray(v.compare);
+  return (
+    isObj(v) &&
+    isRestorePath(v.dir) &&
+    Array.isArray(v.compare) &&
+    v.compare.length <= MAX_COMPARE_RUNS &&
+    v.compare.every(isRestorePath)
+  );
 }
 
 /** What a live run added since the last message. */

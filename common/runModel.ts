@@ -8,7 +8,7 @@
 // No `vscode` and no Node import: the webview bundle and the report use the
 // types and `applyDelta`; the host's builder (extension/runs/runModelBuilder.ts)
 // makes the model.
-import type { LayerRecord, RunRecord, SummaryRecord } from './events/schema';
+import { type LayerRecord, type RunRecord, STEP_PHASES, type SummaryRecord } from './events/schema';
 import type { PackedBars, TimelineBars } from './timelineBars';
 
 /** `live` while the trainer runs; `incomplete`: it ended without a summary (killed). */
@@ -16,8 +16,6 @@ type RunStatus = 'live' | 'completed' | 'interrupted' | 'failed' | 'incomplete';
 
 export const RUN_STATUSES: readonly RunStatus[] = ['live', 'completed', 'interrupted', 'failed', 'incomplete'];
 
-/** Step phases in display order; phases a later trainer adds come after these, as first seen. */
-const KNOWN_STEP_PHASES = ['data', 'fwd', 'bwd', 'optim', 'recompute', 'comm'] as const;
 
 export interface StepColumns {
   step: number[];
@@ -199,14 +197,15 @@ export function emptyModel(id: string, status: RunStatus = 'incomplete'): RunMod
 }
 
 // Adds a phase column (zeros for the rows before it appeared) at its
-// canonical position, and returns its index.
+// canonical position (schema order; phases a later trainer adds come after
+// those, as first seen), and returns its index.
 export function insertPhase(s: StepColumns, name: string, rows: number): number {
   const rank = (n: string): number => {
-    const k = (KNOWN_STEP_PHASES as readonly string[]).indexOf(n);
-    return k === -1 ? KNOWN_STEP_PHASES.length : k;
+    const k = (STEP_PHASES as readonly string[]).indexOf(n);
+    return k === -1 ? STEP_PHASES.length : k;
   };
   let at = s.phaseNames.length;
-  if (rank(name) < KNOWN_STEP_PHASES.length) {
+  if (rank(name) < STEP_PHASES.length) {
     at = s.phaseNames.findIndex((n) => rank(n) > rank(name));
     if (at === -1) at = s.phaseNames.length;
   }

@@ -16,8 +16,8 @@ export type CommandName = keyof typeof COMMANDS;
 
 export const COMMAND_CATEGORY = 'TrainScope';
 
-/** Settings whose values name programs to run: never taken from a workspace. */
-export const EXECUTABLE_SETTINGS = ['trainerPath', 'mpirunPath'] as const;
+/** Settings whose values choose what runs (mpirun's arguments can name programs): never taken from a workspace. */
+export const EXECUTABLE_SETTINGS = ['trainerPath', 'mpirunPath', 'mpirunArgs'] as const;
 
 /** The profile panel's webview type: package.json activates on `onWebviewPanel:` it to restore the panel after a reload. */
 export const PANEL_TYPE = 'trainscope.profile';

@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as vscode from 'vscode';
+import { MAX_COMPARE_RUNS } from '../common/protocol';
 import { type CommandName, COMMANDS } from './commandIds';
 import { isProposedChange, type ProposedChange, workspaceEdit } from './config/codeActions';
 import type { Ctx } from './ctx';
@@ -133,6 +134,11 @@ async function compareRuns(ctx: Ctx): Promise<void> {
   if (!picked) return;
   if (picked.length < 2) {
     void vscode.window.showInformationMessage('TrainScope: pick at least two runs to compare.');
+    return;
+  }
+  if (picked.length > MAX_COMPARE_RUNS + 1) {
+    // The panel's restore state carries no more (common/protocol.ts).
+    void vscode.window.showInformationMessage(`TrainScope: pick at most ${MAX_COMPARE_RUNS + 1} runs to compare.`);
     return;
   }
   await showSaved(

@@ -1,11 +1,11 @@
-// Reading the `trainscope.*` settings. The programs TrainScope launches
-// (trainer, mpirun) are taken from user or machine settings only: a
-// workspace is content someone else may have written, and must not choose
-// what runs on this machine, trusted or not.
+// Reading the `trainscope.*` settings. What TrainScope launches (trainer,
+// mpirun and its arguments) is taken from user or machine settings only
+// (machineSettings.ts says why).
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { parseSize } from '../common/format';
+import { ignoredWarning, machineValue, type MachineValue } from './machineSettings';
 
 const SECTION = 'trainscope';
 const DEFAULT_RUNS_FOLDER = '.trainscope/runs';
@@ -25,18 +25,14 @@ export interface Settings {
   warnings: string[];
 }
 
-/** The user/machine value of a setting, ignoring workspace and folder values (reported in `warnings`). */
-function userOnly(cfg: vscode.WorkspaceConfiguration, key: string, warnings: string[]): string | undefined {
-  const i = cfg.inspect<string>(key);
-  if (!i) return undefined;
-  const ws = i.workspaceFolderValue ?? i.workspaceValue;
-  if (ws !== undefined && ws !== i.globalValue) {
-    warnings.push(
-      `${SECTION}.${key} is set in workspace settings to '${ws}'; TrainScope ignores that: set it in your user settings to choose the program it runs.`,
-    );
-  }
-  const v = i.globalValue;
-  return typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined;
+const nonEmptyString = (v: unknown): v is string => typeof v === 'string' && v.trim() !== '';
+const stringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every((a) => typeof a === 'string');
+
+/** A machine setting's user value (or its default); a workspace value is ignored and reported in `warnings`. */
+function machine<T>(cfg: vscode.WorkspaceConfiguration, key: string, valid: (v: unknown) => v is T, warnings: string[]): MachineValue<T> {
+  const r = machineValue(cfg.inspect(key), valid);
+  if (r.ignored !== undefined) warnings.push(ignoredWarning(`${SECTION}.${key}`, r.ignored));
+  return r;
 }
 
 function defaultTrainerPath(extensionPath: string): string {
@@ -46,8 +42,10 @@ function defaultTrainerPath(extensionPath: string): string {
 export function readSettings(extensionPath: string, scope?: vscode.Uri): Settings {
   const cfg = vscode.workspace.getConfiguration(SECTION, scope);
   const warnings: string[] = [];
-  const userTrainer = userOnly(cfg, 'trainerPath', warnings);
-  const userMpirun = userOnly(cfg, 'mpirunPath', warnings);
+  // The default of both paths is empty: the trainer built into the extension, mpirun from PATH.
+  const trainer = machine(cfg, 'trainerPath', nonEmptyString, warnings);
+  const mpirun = machine(cfg, 'mpirunPath', nonEmptyString, warnings);
+  const mpirunArgs = machine(cfg, 'mpirunArgs', stringArray, warnings);
   const budgetText = cfg.get<string>('memoryBudget', '').trim();
   let memoryBudgetBytes: number | null = null;
   if (budgetText) {
@@ -56,12 +54,11 @@ export function readSettings(extensionPath: string, scope?: vscode.Uri): Setting
     else warnings.push(`${SECTION}.memoryBudget: ${s.error}`);
   }
   const ranks = cfg.get<number>('defaultRanks', 1);
-  const args = cfg.get<unknown>('mpirunArgs', []);
   return {
-    trainerPath: userTrainer ?? defaultTrainerPath(extensionPath),
-    trainerPathFrom: userTrainer ? 'user settings' : 'default',
-    mpirunPath: userMpirun ?? 'mpirun',
-    mpirunArgs: Array.isArray(args) ? args.filter((a): a is string => typeof a === 'string') : [],
+    trainerPath: trainer.value?.trim() ?? defaultTrainerPath(extensionPath),
+    trainerPathFrom: trainer.from,
+    mpirunPath: mpirun.value?.trim() ?? 'mpirun',
+    mpirunArgs: mpirunArgs.value ?? [],
     runsFolder: cfg.get<string>('runsFolder', DEFAULT_RUNS_FOLDER).trim() || DEFAULT_RUNS_FOLDER,
     defaultRanks: Number.isInteger(ranks) && ranks >= 1 ? ranks : 1,
     memoryBudgetBytes,

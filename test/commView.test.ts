@@ -138,7 +138,7 @@ describe('overlap of all-reduces with backward', () => {
     const b = new RunModelBuilder('big', { maxSpanSamples: 4 });
     const per = 25_000;
     const ev: Parameters<RunModelBuilder['add']>[0][number][] = [
-      { type: 'run', schema: 1, ranks: 2, layers: [], predicted: {} } as unknown as Parameters<RunModelBuilder['add']>[0][number],
+      { type: 'run', schema: 1, ranks: 2, config: { train: {} }, layers: ['l0', 'l1', 'l2', 'l3', 'l4', 'l5'], predicted: {} } as unknown as Parameters<RunModelBuilder['add']>[0][number],
     ];
     for (const rank of [0, 1]) {
       for (let i = 0; i < per; i++) {
@@ -168,7 +168,7 @@ describe('overlap of all-reduces with backward', () => {
 describe('timeline builder', () => {
   test('single-rank runs have no timeline; thinning keeps timeline and span samples together', () => {
     const run = (ranks: number) =>
-      ({ type: 'run', schema: 1, ranks, layers: [], predicted: {} }) as unknown as Parameters<RunModelBuilder['add']>[0][number];
+      ({ type: 'run', schema: 1, ranks, config: { train: {} }, layers: ['l'], predicted: {} }) as unknown as Parameters<RunModelBuilder['add']>[0][number];
     const one = new RunModelBuilder('a');
     one.add([run(1)]);
     assert.equal(one.model.timeline, undefined);

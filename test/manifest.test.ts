@@ -40,14 +40,15 @@ describe('package.json', () => {
     for (const k of ['trainerPath', 'mpirunPath', 'mpirunArgs', 'runsFolder', 'defaultRanks', 'memoryBudget']) {
       assert.ok(p[`trainscope.${k}`], `trainscope.${k} missing`);
     }
-    for (const k of EXECUTABLE_SETTINGS) assert.equal(p[`trainscope.${k}`].scope, 'machine-overridable');
+    // "machine", not "machine-overridable": a workspace must not override them.
+    for (const k of EXECUTABLE_SETTINGS) assert.equal(p[`trainscope.${k}`].scope, 'machine', `trainscope.${k}`);
     assert.equal(p['trainscope.runsFolder'].default, '.trainscope/runs');
   });
 
   test('restricted mode and activation', () => {
     const u = pkg.capabilities.untrustedWorkspaces;
     assert.equal(u.supported, 'limited');
-    assert.deepEqual([...u.restrictedConfigurations].sort(), ['trainscope.mpirunArgs', 'trainscope.mpirunPath', 'trainscope.trainerPath']);
+    assert.deepEqual([...u.restrictedConfigurations].sort(), EXECUTABLE_SETTINGS.map((k) => `trainscope.${k}`).sort());
     assert.ok(pkg.activationEvents.includes('onLanguage:trainscope'));
     // The profile panel comes back after a window reload.
     assert.ok(pkg.activationEvents.includes(`onWebviewPanel:${PANEL_TYPE}`));

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { emptyModel } from '../common/runModel';
 import { RunModelBuilder } from '../extension/runs/runModelBuilder';
-import { isHostMessage, isPanelRestore, isRunModel, isWebviewMessage } from '../common/protocol';
+import { isHostMessage, isPanelRestore, isRunModel, isWebviewMessage, MAX_COMPARE_RUNS } from '../common/protocol';
 import { matchesFocus } from '../webview/state';
 
 describe('messages from the webview', () => {
@@ -95,6 +95,18 @@ describe('messages from the host', () => {
     }
   });
 
+  test('a restore state is bounded: path lengths, compared runs, no NUL', () => {
+    const runs = (n: number) => Array.from({ length: n }, (_, i) => `/runs/r${i}`);
+    assert.equal(isPanelRestore({ dir: '/runs/a', compare: runs(MAX_COMPARE_RUNS) }), true);
+    assert.equal(isPanelRestore({ dir: '/runs/a', compare: runs(MAX_COMPARE_RUNS + 1) }), false, 'too many compared runs');
+    assert.equal(isPanelRestore({ dir: '/runs/a', compare: runs(1_000_000) }), false);
+    assert.equal(isPanelRestore({ dir: '/' + 'a'.repeat(4095), compare: [] }), true);
+    assert.equal(isPanelRestore({ dir: '/' + 'a'.repeat(4096), compare: [] }), false, 'longer than PATH_MAX');
+    assert.equal(isPanelRestore({ dir: '/runs/a', compare: ['/' + 'b'.repeat(1 << 20)] }), false);
+    assert.equal(isPanelRestore({ dir: '/runs/a\0/etc', compare: [] }), false);
+    assert.equal(isPanelRestore({ dir: '/runs/a', compare: [''] }), false, 'an empty compared path');
+  });
+
   test('focus: a config key and layer indices, or null', () => {
     assert.equal(isHostMessage({ type: 'focus', focus: { key: 'train.checkpoint', layers: [1, 2] } }), true);
     assert.equal(isHostMessage({ type: 'focus', focus: { key: 'model', layers: [] } }), true);
@@ -129,7 +141,7 @@ describe('messages from the host', () => {
   test('a timeline arrives packed; columns of the wrong length or alphabet are rejected', () => {
     const b = new RunModelBuilder('dp');
     b.add([
-      { type: 'run', schema: 1, ranks: 2, layers: [], predicted: {} } as unknown as Parameters<RunModelBuilder['add']>[0][number],
+      { type: 'run', schema: 1, ranks: 2, config: { train: {} }, layers: ['l'], predicted: {} } as unknown as Parameters<RunModelBuilder['add']>[0][number],
       { type: 'span', rank: 0, step: 1, layer: 0, name: 'l', phase: 'bwd', t0: 0, t1: 10 },
       { type: 'comm', rank: 1, step: 1, op: 'allreduce', bucket: 0, bytes: 64, t0: 5, t1: 20, algbw: 1, busbw: 1 },
     ]);

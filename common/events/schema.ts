@@ -207,6 +207,14 @@ export interface LayerRecord {
   predicted: LayerBytes;
 }
 
+/**
+ * The phases schema 1 defines, in display order: a step record's `phases`
+ * keys, and a span's `phase`. A later trainer may add phases (readers keep
+ * them, after these), so a reader bounds how many unknown ones it keeps.
+ */
+export const STEP_PHASES = ['data', 'fwd', 'bwd', 'optim', 'recompute', 'comm'] as const;
+export const SPAN_PHASES = ['fwd', 'bwd', 'optim', 'recompute', 'comm'] as const;
+
 /** Milliseconds per phase of a step. */
 interface StepPhases {
   data: number;

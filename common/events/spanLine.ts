@@ -7,7 +7,7 @@
 // validates and reports it. What the scanner returns is what JSON.parse
 // and validateEvent would: the same fields, and numbers rounded the same.
 
-import type { SpanRecord } from './schema';
+import { SPAN_PHASES, type SpanRecord } from './schema';
 
 const SPAN_PREFIX = '{"type":"span","rank":';
 const K_STEP = ',"step":';
@@ -17,7 +17,6 @@ const K_PHASE = '","phase":"';
 // The phase's closing quote starts K_T0, so "fwdx" is no phase.
 const K_T0 = '","t0":';
 const K_T1 = ',"t1":';
-const SPAN_PHASES = ['fwd', 'bwd', 'optim', 'recompute', 'comm'] as const;
 // Exact powers of ten: a decimal of at most 15 digits is an integer below
 // 2^53, and one IEEE division by an exact 10^k (k ≤ 22) rounds correctly,
 // as JSON.parse does (Clinger's fast path).

@@ -19,6 +19,8 @@ import type { Ctx, PanelService } from '../ctx';
 import { makeNonce, renderPage } from './html';
 import type { DeltaCursor } from '../../common/runModel';
 import type { LiveRun } from '../runs/liveRun';
+import { acceptRunDir } from '../runs/runStore';
+import { allRunsFolders } from '../settings';
 import { loadSaved, type PanelSource, type SavedSource, sourceDir } from './source';
 
 const FLUSH_MS = 250;
@@ -50,6 +52,8 @@ export class PanelManager implements PanelService, vscode.Disposable {
    * Shows again, in `panel`, the runs a panel showed before a window
    * reload. A live run then is read as it is on disk (its trainer ended
    * with the old window). A state without runs, or runs gone, close it.
+   * The state is the page's: only run folders Show Profile would list are
+   * read (acceptRunDir), others are refused with a warning in the log.
    */
   async restore(panel: vscode.WebviewPanel, state: unknown): Promise<void> {
     const r = (state as PanelState | undefined)?.restore;
@@ -57,9 +61,22 @@ export class PanelManager implements PanelService, vscode.Disposable {
       panel.dispose();
       return;
     }
+    const folders = allRunsFolders(this.ctx.extensionPath);
+    const main = await acceptRunDir(r.dir, folders);
+    if ('refused' in main) {
+      this.ctx.log.warn(`profile view not restored: ${main.refused}`);
+      panel.dispose();
+      return;
+    }
+    const compare: string[] = [];
+    for (const d of r.compare) {
+      const a = await acceptRunDir(d, folders);
+      if ('refused' in a) this.ctx.log.warn(`profile view restored without a compared run: ${a.refused}`);
+      else compare.push(a.dir);
+    }
     let source: SavedSource;
     try {
-      source = await loadSaved(r.dir, r.compare);
+      source = await loadSaved(main.dir, compare);
     } catch (err) {
       this.ctx.log.warn(`profile view not restored: ${(err as Error).message}`);
       panel.dispose();

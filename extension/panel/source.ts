@@ -1,11 +1,9 @@
 // What the profile panel shows: a live run, or saved run folders loaded
 // from disk (with the runs they are compared with).
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import * as vscode from 'vscode';
 import type { RunModel } from '../../common/runModel';
 import type { LiveRun } from '../runs/liveRun';
-import { loadRun } from '../runs/runStore';
+import { configInWorkspace, loadRun } from '../runs/runStore';
 
 /** A saved run shown in the panel (with the runs it is compared with). */
 export interface SavedSource {
@@ -26,14 +24,11 @@ export function sourceDir(s: PanelSource): string {
   return s.kind === 'live' ? s.run.dir : s.dir;
 }
 
-/** The config file of a saved run, when it is still on disk. */
+/** The config file of a saved run, when it is still on disk in the workspace (configInWorkspace says why only there). */
 function configOf(run: RunModel['run']): vscode.Uri | undefined {
   const given = run?.config_file;
   if (!given) return undefined;
-  const candidates = path.isAbsolute(given)
-    ? [given]
-    : (vscode.workspace.workspaceFolders ?? []).map((wf) => path.join(wf.uri.fsPath, given));
-  const found = candidates.find((c) => existsSync(c));
+  const found = configInWorkspace(given, (vscode.workspace.workspaceFolders ?? []).map((wf) => wf.uri.fsPath));
   return found ? vscode.Uri.file(found) : undefined;
 }
 

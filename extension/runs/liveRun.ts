@@ -69,7 +69,8 @@ export class LiveRun implements vscode.Disposable {
    * Communication timeline as the run goes.
    */
   private followRanks(warn: (message: string) => void): void {
-    const ranks = this.builder.model.run?.ranks ?? 1;
+    // The timeline's ranks: the run record's, held to the builder's bounds.
+    const ranks = this.builder.model.timeline?.ranks ?? 1;
     if (ranks < 2 || this.rankTails.length) return;
     for (let r = 1; r < ranks; r++) {
       const file = rankFileName(r);

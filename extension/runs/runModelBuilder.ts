@@ -2,8 +2,8 @@
 // deltas for live views. Only the host (and the tests and benchmarks) folds
 // events: the webview receives the model and applies deltas, so the builder
 // stays out of common/ and out of the webview bundle.
-import { isShortSummary } from '../../common/events/schema';
-import type { CommRecord, LayerRecord, SpanRecord, StepRecord, TrainerEvent } from '../../common/events/schema';
+import { isShortSummary, SPAN_PHASES, STEP_PHASES } from '../../common/events/schema';
+import type { CommRecord, LayerRecord, RunRecord, SpanRecord, StepRecord, TrainerEvent } from '../../common/events/schema';
 import { packOnSerialise, type TimelineBars } from '../../common/timelineBars';
 import {
   BAR_COMM,
@@ -22,6 +22,58 @@ const DEFAULT_MAX_SPAN_SAMPLES = 64;
 /** Other ranks' records held for a step rank 0 has not passed (bounded: a stalled rank 0 cannot grow memory). */
 const MAX_WAITING = 1_000_000;
 const MAX_PROBLEM_MESSAGES = 20;
+
+// The model is sized by what the run record declares; these ceilings are the
+// config language's own limits (native/core/config/key_table.cpp:
+// model.layers ≤ 1024 blocks, plus embed and head; parallel.ranks ≤ 65536;
+// train.steps ≤ 10^9), so a run record cannot declare its way past them,
+// and they bound the records a stream without a run record may carry.
+const MAX_LAYERS = 1024 + 2;
+const MAX_RANKS = 65536;
+const MAX_STEPS = 1e9;
+/** Phases beyond schema 1's that are kept, per kind (a later trainer's; more is damage, not news). */
+const MAX_UNKNOWN_PHASES = 4;
+/** Error records whose messages are kept; a run stops at its first, so more are counted, not kept. */
+const MAX_ERROR_RECORDS = 100;
+
+/** What every record of a run must fall within. */
+interface RunBounds {
+  /** Layer indices are below this (`run.layers`: embed, the blocks, head). */
+  layers: number;
+  /** Ranks are below this (`run.ranks`). */
+  ranks: number;
+  /** Step numbers are at most this (`config.train.steps`: a resumed run numbers on up to it). */
+  maxStep: number;
+}
+
+const UNDECLARED: RunBounds = { layers: MAX_LAYERS, ranks: MAX_RANKS, maxStep: MAX_STEPS };
+
+function boundsOf(run: RunRecord): RunBounds {
+  // The validator checks only that the config's sections are objects.
+  const steps = (run.config.train as { steps?: unknown }).steps;
+  return {
+    layers: Math.min(run.layers.length, MAX_LAYERS),
+    ranks: Math.min(run.ranks, MAX_RANKS),
+    // An older stream whose config lacks train.steps is held to the ceiling.
+    maxStep: Number.isInteger(steps) && (steps as number) >= 1 ? Math.min(steps as number, MAX_STEPS) : MAX_STEPS,
+  };
+}
+
+/**
+ * The phases of one kind a builder keeps: schema 1's, and the first few
+ * others (a later trainer's). A stream naming a new phase in every record
+ * would otherwise add a column per record.
+ */
+class PhaseSet {
+  private readonly unknown = new Set<string>();
+  constructor(private readonly known: readonly string[]) {}
+  admits(name: string): boolean {
+    if (this.known.includes(name) || this.unknown.has(name)) return true;
+    if (this.unknown.size >= MAX_UNKNOWN_PHASES) return false;
+    this.unknown.add(name);
+    return true;
+  }
+}
 
 // Ordered insertion of a phase name: known phases keep their canonical order
 // so columns line up across runs; unknown ones go last.
@@ -60,6 +112,13 @@ export class RunModelBuilder {
   private spanStepsSeen = 0;
   private currentSample: SpanSample | undefined;
   private readonly tlBuild = new Map<number, SampleBuilder>();
+  private bounds = UNDECLARED;
+  private readonly stepPhases = new PhaseSet(STEP_PHASES);
+  private readonly spanPhases = new PhaseSet(SPAN_PHASES);
+  /** The parser's problems (setStreamProblems); the model's are these and `rejected`. */
+  private parserProblems: { count: number; messages: readonly string[] } = { count: 0, messages: [] };
+  /** Records outside the run's bounds: counted, the first few described, never folded in. */
+  private rejected = { count: 0, messages: [] as string[] };
 
   constructor(id: string, options: BuilderOptions = {}) {
     this.live = options.live ?? false;
@@ -69,11 +128,18 @@ export class RunModelBuilder {
 
   add(events: readonly TrainerEvent[]): void {
     const m = this.model;
+    const rejectedBefore = this.rejected.count;
     for (const ev of events) {
+      const outside = this.outside(ev);
+      if (outside !== undefined) {
+        this.reject(outside);
+        continue;
+      }
       switch (ev.type) {
         case 'run':
           m.run = ev;
-          if (ev.ranks > 1 && !m.timeline) m.timeline = { ranks: ev.ranks, phases: [], samples: [] };
+          this.bounds = boundsOf(ev);
+          if (this.bounds.ranks > 1) m.timeline = { ranks: this.bounds.ranks, phases: [], samples: [] };
           break;
         case 'layer':
           this.addLayer(ev);
@@ -106,7 +172,58 @@ export class RunModelBuilder {
     }
     this.releaseWaiting();
     this.flushTimeline();
+    if (this.rejected.count !== rejectedBefore) this.updateProblems();
     this.updateStatus();
+  }
+
+  /**
+   * Why a (schema-valid) record does not fit the run its run record
+   * declares, or undefined when it fits. The model's arrays are indexed by
+   * layers, ranks and phases: a record outside them would grow them to
+   * whatever a line says (a span of layer 2·10^9 would take the host's heap).
+   */
+  private outside(ev: TrainerEvent): string | undefined {
+    const b = this.bounds;
+    const t = (ev as { type: string }).type;
+    const at = (step: number): string => `${t} record of step ${step}`;
+    switch (t) {
+      case 'run':
+        return this.model.run ? 'a second run record (a stream has one); ignored' : undefined;
+      case 'layer': {
+        const l = ev as LayerRecord;
+        return l.index >= b.layers ? `layer record: index ${l.index} is not one of the run's ${b.layers} layers` : undefined;
+      }
+      case 'step':
+      case 'eval':
+      case 'save':
+      case 'span':
+      case 'comm': {
+        const r = ev as { step: number; rank?: number; layer?: number; phase?: string };
+        if (r.step > b.maxStep) return `${at(r.step)}: the run has ${b.maxStep} steps`;
+        if (r.rank !== undefined && r.rank >= b.ranks) return `${at(r.step)}: rank ${r.rank} is not one of the run's ${b.ranks} ranks`;
+        if (t !== 'span') return undefined;
+        if (r.layer! >= b.layers) return `${at(r.step)}: layer ${r.layer} is not one of the run's ${b.layers} layers`;
+        if (!this.spanPhases.admits(r.phase!)) return `${at(r.step)}: phase "${r.phase}" is past the ${MAX_UNKNOWN_PHASES} phases beyond schema 1's that are kept`;
+        return undefined;
+      }
+      case 'error':
+        return this.model.errors.length >= MAX_ERROR_RECORDS ? `error record past the first ${MAX_ERROR_RECORDS}; not kept` : undefined;
+      default:
+        return undefined;
+    }
+  }
+
+  private reject(message: string): void {
+    const r = this.rejected;
+    r.count++;
+    if (r.messages.length < MAX_PROBLEM_MESSAGES) r.messages.push(message);
+  }
+
+  /** The model's problems: the parser's lines, then the records that did not fit. */
+  private updateProblems(): void {
+    const p = this.model.streamProblems;
+    p.count = this.parserProblems.count + this.rejected.count;
+    p.messages = [...this.parserProblems.messages, ...this.rejected.messages].slice(0, MAX_PROBLEM_MESSAGES);
   }
 
   private flushTimeline(): void {
@@ -123,9 +240,15 @@ export class RunModelBuilder {
    */
   addRank(events: readonly TrainerEvent[]): void {
     if (!this.model.timeline) return;
+    const rejectedBefore = this.rejected.count;
     for (const ev of events) {
       const t = (ev as { type: string }).type;
       if (t !== 'span' && t !== 'comm' && t !== 'step') continue;
+      const outside = this.outside(ev);
+      if (outside !== undefined) {
+        this.reject(`rank ${(ev as { rank?: number }).rank ?? 0}'s ${outside}`);
+        continue;
+      }
       if ((ev as { step: number }).step > this.rank0Step) {
         if (this.waiting.length < MAX_WAITING) this.waiting.push(ev);
         continue;
@@ -133,6 +256,7 @@ export class RunModelBuilder {
       this.addRankRecord(ev);
     }
     this.flushTimeline();
+    if (this.rejected.count !== rejectedBefore) this.updateProblems();
   }
 
   private addRankRecord(ev: TrainerEvent): void {
@@ -192,10 +316,9 @@ export class RunModelBuilder {
 
   /** Records the parser's problems (call with its errorCount and errors). */
   setStreamProblems(count: number, messages: readonly string[]): void {
-    const p = this.model.streamProblems;
-    if (count === p.count) return;
-    p.count = count;
-    p.messages = messages.slice(0, MAX_PROBLEM_MESSAGES);
+    if (count === this.parserProblems.count) return;
+    this.parserProblems = { count, messages: messages.slice(0, MAX_PROBLEM_MESSAGES) };
+    this.updateProblems();
   }
 
   /** The trainer has exited: a run without a summary is now `incomplete`. */
@@ -313,6 +436,12 @@ export class RunModelBuilder {
     for (const name of Object.keys(phases)) {
       const v = phases[name];
       if (typeof v !== 'number' || !Number.isFinite(v)) continue;
+      if (!this.stepPhases.admits(name)) {
+        // The step's own figures stand; only the column that would be one
+        // too many is left out (a new column costs a value per row so far).
+        this.reject(`step record of step ${ev.step}: phase "${name}" is past the ${MAX_UNKNOWN_PHASES} phases beyond schema 1's that are kept; left out`);
+        continue;
+      }
       let p = s.phaseNames.indexOf(name);
       if (p === -1) {
         p = insertPhase(s, name, row);

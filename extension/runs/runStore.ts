@@ -2,8 +2,8 @@
 // folder, and loading one into a RunModel through the event stream parser.
 // No `vscode` import (unit-tested under plain Node).
 import { isAscii } from 'node:buffer';
-import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, stat } from 'node:fs/promises';
+import { createReadStream, realpathSync, statSync } from 'node:fs';
+import { mkdir, open, readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { EventStreamParser } from '../../common/events/parse';
 import type { RunRecord, TrainerEvent } from '../../common/events/schema';
@@ -150,6 +150,62 @@ export function runUsesConfig(run: RunInfo, configPath: string, baseDir: string)
   return path.normalize(resolved) === path.normalize(configPath);
 }
 
+/** A run folder the host will read, by its real path; or why it will not. */
+type AcceptedRunDir = { dir: string } | { refused: string };
+
+/**
+ * Whether `dir` is a run folder that listRuns lists in one of `runsFolders`
+ * (a folder directly inside one, holding an events.jsonl file), with every
+ * symlink resolved: the runs folders', the folder's and its events file's,
+ * so that no link leads out of the runs folder. A webview's saved state
+ * names the folders to restore, and the page is less trusted than the
+ * host: only what the host itself would offer is read.
+ */
+export async function acceptRunDir(dir: string, runsFolders: readonly string[]): Promise<AcceptedRunDir> {
+  if (!path.isAbsolute(dir)) return { refused: `${dir} is not an absolute path` };
+  let real: string;
+  try {
+    real = await realpath(dir);
+  } catch {
+    return { refused: `${dir} does not exist` };
+  }
+  const roots = await Promise.all(runsFolders.map((f) => realpath(f).catch(() => undefined)));
+  if (!roots.includes(path.dirname(real))) {
+    return { refused: `${dir} is not a run folder of the workspace's runs folders (${runsFolders.join(', ') || 'none'})` };
+  }
+  try {
+    const events = await realpath(path.join(real, EVENTS_FILE));
+    if (path.dirname(events) !== real || !(await stat(events)).isFile()) return { refused: `${dir}/${EVENTS_FILE} is not a file of that folder` };
+  } catch {
+    return { refused: `${dir} has no ${EVENTS_FILE}` };
+  }
+  return { dir: real };
+}
+
+/**
+ * The config file a run record names (`config_file`: absolute, or relative
+ * to the folder the trainer ran in), when it is a file inside one of
+ * `workspaceDirs` once symlinks are resolved. A run folder is data someone
+ * else may have written: the path in it must not lead the editor to open a
+ * file outside the workspace. The path is returned as found (not resolved),
+ * so that it matches the editor's URI of the same file.
+ */
+export function configInWorkspace(given: string, workspaceDirs: readonly string[]): string | undefined {
+  const real = (p: string): string | undefined => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return undefined;
+    }
+  };
+  const roots = workspaceDirs.map(real).filter((r): r is string => r !== undefined);
+  const candidates = path.isAbsolute(given) ? [given] : workspaceDirs.map((d) => path.join(d, given));
+  return candidates.find((c) => {
+    const r = real(c);
+    return r !== undefined && roots.some((root) => r.startsWith(root + path.sep)) && statSync(r).isFile();
+  });
+}
+
 /**
  * The parser's problems that deserve a mention: record types a newer trainer
  * writes (docs/events.md says to skip them) are expected, not damage.
@@ -221,7 +277,7 @@ export async function loadRun(dir: string, options: BuilderOptions = {}): Promis
   if (builder.model.timeline) {
     // Data-parallel: the other ranks' files, through the same parser, into
     // the timeline of the sampled steps rank 0's stream kept.
-    for (const file of await rankFiles(dir)) {
+    for (const file of await rankFiles(dir, builder.model.timeline.ranks)) {
       const p = new EventStreamParser();
       try {
         for await (const chunk of createReadStream(path.join(dir, file), { highWaterMark: 1 << 20 })) {
@@ -246,17 +302,19 @@ export function rankFileName(rank: number): string {
   return `events.rank${rank}.jsonl`;
 }
 
-/** The rank files of a data-parallel run folder (`events.rank1.jsonl`, …), by rank. */
-async function rankFiles(dir: string): Promise<string[]> {
+/** The rank files of a data-parallel run folder (`events.rank1.jsonl`, …) of ranks 1 … ranks − 1, by rank. */
+async function rankFiles(dir: string, ranks: number): Promise<string[]> {
   let names: string[];
   try {
-    names = await readdir(dir);
+    // Plain files only: the trainer writes them so, and a symlink could
+    // lead the reader out of the run folder.
+    names = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name);
   } catch {
     return [];
   }
   return names
     .map((n) => ({ n, m: /^events\.rank(\d+)\.jsonl$/.exec(n) }))
-    .filter((x) => x.m !== null && Number(x.m[1]) >= 1)
+    .filter((x) => x.m !== null && Number(x.m[1]) >= 1 && Number(x.m[1]) < ranks)
     .sort((a, b) => Number(a.m![1]) - Number(b.m![1]))
     .map((x) => x.n);
 }
