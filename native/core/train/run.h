@@ -42,7 +42,6 @@ class Run {
   // Set-up (setup.cpp). Each returns -1 to go on, else the exit code.
   int set_up();
   int open_outputs();
-  bool resume_folder_apart(std::string& err) const;
   int choose_device();
   int open_data();
   int build_model();

@@ -71,8 +71,11 @@ int Run::open_outputs() {
     opt_.summary_path.clear();
     opt_.log_steps = false;
   }
-  if (!resume_folder_apart(err)) {
-    std::fprintf(stderr, "trainscope-train: error: %s\n", err.c_str());
+  if (!resume_outputs_apart(opt_.resume_path,
+                            {opt_.events_path, opt_.trace_path, opt_.summary_path,
+                             cfg_.train.save_every > 0 ? opt_.snapshot_path : std::string()},
+                            err)) {
+    if (world_.rank == 0) std::fprintf(stderr, "trainscope-train: error: %s\n", err.c_str());
     return kExitUsage;
   }
   // Rank 0 alone: the other ranks write no temp files, and must not remove
@@ -88,23 +91,6 @@ int Run::open_outputs() {
     return kExitRuntime;
   }
   return -1;
-}
-
-// --resume: the resumed run's records go to a folder of its own, so the old
-// run's stream and snapshot stay as they were. Folders compare by identity
-// (device and inode), so no other spelling of the path slips past.
-bool Run::resume_folder_apart(std::string& err) const {
-  if (opt_.resume_path.empty()) return true;
-  const std::string saved = folder_of(snapshot_file_for(opt_.resume_path));
-  for (const std::string* p : {&opt_.events_path, &opt_.trace_path, &opt_.summary_path, &opt_.snapshot_path}) {
-    if (p->empty() || (p == &opt_.snapshot_path && cfg_.train.save_every == 0)) continue;
-    if (same_file(folder_of(*p), saved)) {
-      err = "--resume " + opt_.resume_path + ": the resumed run would write '" + *p +
-            "' into the folder of the snapshot it resumes, over the old run's records: give the resumed run its own --out";
-      return false;
-    }
-  }
-  return true;
 }
 
 // train.device: cpu; cuda (a usable GPU or a clear error); auto (the GPU

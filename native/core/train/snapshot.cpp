@@ -437,13 +437,23 @@ bool broadcast_training_state(const World& w, TrainModel& model, int64_t& step,
 }
 
 std::string snapshot_file_for(const std::string& run) {
-  // Anything but a folder is the snapshot itself, so that a FIFO or a device
-  // is refused as such by the reader rather than looked into.
   struct stat st {};
   if (stat(run.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) return run;
   std::string d = run;
   while (d.size() > 1 && d.back() == '/') d.pop_back();
   return d + "/snapshot.bin";
+}
+
+bool resume_outputs_apart(const std::string& resume, const std::vector<std::string>& outputs, std::string& err) {
+  if (resume.empty()) return true;
+  const std::string saved = folder_of(snapshot_file_for(resume));
+  for (const std::string& p : outputs)
+    if (!p.empty() && same_file(folder_of(p), saved)) {
+      err = "--resume " + resume + ": the resumed run would write '" + p +
+            "' into the folder of the snapshot it resumes, over the old run's records: give the resumed run its own --out";
+      return false;
+    }
+  return true;
 }
 
 }  // namespace ts
