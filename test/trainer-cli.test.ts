@@ -7,8 +7,8 @@
 // Every run is tiny (a few steps of a one-block model) so the whole file
 // takes a couple of seconds.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
@@ -668,7 +668,7 @@ describe('data files', () => {
     {
       name: 'a folder as the data file',
       bytes: 'folder',
-      expect: (f) => [`cannot read '${f}'`],
+      expect: (f) => [`cannot open '${f}'`, 'it is a folder, not a regular file'],
     },
     {
       name: 'missing text file',
@@ -868,6 +868,179 @@ describe('unwritable outputs exit 1', () => {
       assert.match(r.stderr, /trace\.json/);
     },
   );
+});
+
+// ---------------------------------------------------------------------------
+// 5b. Special files, links and failed writes
+
+function mkfifo(file: string): string {
+  const r = spawnSync('mkfifo', [file]);
+  assert.equal(r.status, 0, `mkfifo ${file}: ${r.stderr}`);
+  return file;
+}
+
+// A 64 KiB tmpfs at a fresh folder, or why there is none (mounting needs
+// root: CI runs these tests as root, elsewhere they are skipped).
+function tinyDisk(name: string): { dir: string; why?: string } {
+  const dir = freshDir(name);
+  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dir], { encoding: 'utf8' });
+  return r.status === 0 ? { dir } : { dir, why: `cannot mount a tmpfs: ${(r.stderr || String(r.error)).trim()}` };
+}
+
+function unmount(dir: string): void {
+  spawnSync('umount', [dir]);
+}
+
+describe('special files as inputs are refused, never waited on', () => {
+  test('a FIFO as data tokens is an error at the key (it used to block forever)', async () => {
+    const dir = freshDir('fifo-data');
+    const fifo = mkfifo(path.join(dir, 'train.bin'));
+    const opts = { data: ['tokens train.bin'] };
+    const cfg = writeConfig(dir, opts);
+    const r = await runTrainer([cfg, '--quiet'], { timeoutMs: 10_000 });
+    assertExit(r, 1);
+    assert.equal(
+      firstLine(r.stderr),
+      `${cfg}:${valueLoc(tinyConfig(opts), 'tokens')}: error: data.tokens: cannot open '${fifo}': it is a FIFO, not a regular file`,
+    );
+  });
+
+  test('/dev/zero as data text is refused (it used to run out of memory)', async () => {
+    const dir = freshDir('dev-zero');
+    const opts = { vocab: 256, data: ['text /dev/zero'] };
+    const cfg = writeConfig(dir, opts);
+    const r = await runTrainer([cfg, '--quiet'], { timeoutMs: 10_000 });
+    assertExit(r, 1);
+    assert.equal(
+      firstLine(r.stderr),
+      `${cfg}:${valueLoc(tinyConfig(opts), 'text')}: error: data.text: cannot open '/dev/zero': it is a character device, not a regular file`,
+    );
+  });
+
+  test('a FIFO as the config is a usage error at 1:1', async () => {
+    const fifo = mkfifo(path.join(freshDir('fifo-config'), 'run.train'));
+    const r = await runTrainer([fifo, '--quiet'], { timeoutMs: 10_000 });
+    assertExit(r, 2);
+    assert.equal(firstLine(r.stderr), `${fifo}:1:1: error: cannot read config: it is a FIFO, not a regular file`);
+  });
+
+  test('a FIFO as --resume is refused, naming the flag', async () => {
+    const dir = freshDir('fifo-resume');
+    const fifo = mkfifo(path.join(dir, 'snapshot.bin'));
+    const r = await runTrainer([writeConfig(dir), '--quiet', '--resume', fifo, '--out', path.join(dir, 'out')], { timeoutMs: 10_000 });
+    assertExit(r, 1);
+    assert.equal(firstLine(r.stderr), `trainscope-train: error: --resume ${fifo}: cannot open snapshot '${fifo}': it is a FIFO, not a regular file`);
+  });
+});
+
+describe('outputs are never written through links nor over special files', () => {
+  test('an events.jsonl symlink in --out is refused and its target left alone', async () => {
+    const dir = freshDir('events-link');
+    const target = path.join(dir, 'precious.txt');
+    writeFileSync(target, 'precious\n');
+    const out = path.join(dir, 'out');
+    mkdirSync(out);
+    symlinkSync(target, path.join(out, 'events.jsonl'));
+    const r = await runTrainer([writeConfig(dir), '--quiet', '--out', out]);
+    assertExit(r, 1);
+    assert.match(firstLine(r.stderr), /^trainscope-train: error: cannot write events file '.*events\.jsonl': it is a symbolic link/);
+    assert.equal(readFileSync(target, 'utf8'), 'precious\n');
+  });
+
+  test('*.tmp symlinks planted in --out are not followed; stale temps of ours are removed', async () => {
+    const dir = freshDir('tmp-links');
+    const out = path.join(dir, 'out');
+    mkdirSync(out);
+    const targets = ['summary.json', 'trace.json', 'snapshot.bin'].map((name) => {
+      const target = path.join(dir, `${name}.target`);
+      writeFileSync(target, 'precious\n');
+      symlinkSync(target, path.join(out, `${name}.tmp`));
+      return target;
+    });
+    writeFileSync(path.join(out, 'trace.json.4242-0.tmp'), 'left by a killed run');
+    writeFileSync(path.join(out, 'notes.tmp'), 'not ours');
+    const r = await runTrainer([writeConfig(dir, { train: ['save_every 1'] }), '--quiet', '--out', out]);
+    assertExit(r, 0);
+    for (const t of targets) assert.equal(readFileSync(t, 'utf8'), 'precious\n', `${t} was truncated`);
+    assert.ok(!existsSync(path.join(out, 'trace.json.4242-0.tmp')), 'the stale temp file is removed');
+    assert.ok(existsSync(path.join(out, 'notes.tmp')), 'a file that is not ours stays');
+    JSON.parse(readFileSync(path.join(out, 'summary.json'), 'utf8'));
+  });
+
+  test('--trace naming a FIFO is refused, not renamed over (as /dev/null was)', async () => {
+    const dir = freshDir('trace-fifo');
+    const fifo = mkfifo(path.join(dir, 'trace.json'));
+    const r = await runTrainer([writeConfig(dir), '--quiet', '--trace', fifo], { timeoutMs: 10_000 });
+    assertExit(r, 1);
+    assert.equal(
+      firstLine(r.stderr),
+      `trainscope-train: error: cannot write trace '${fifo}': it is a FIFO, not a regular file (outputs replace only regular files)`,
+    );
+    assert.ok(lstatSync(fifo).isFIFO(), 'still a FIFO');
+  });
+
+  test('--resume into its own folder is refused however it is spelled', async () => {
+    const dir = freshDir('resume-same');
+    const cfg = writeConfig(dir, { train: ['save_every 1'] });
+    const first = path.join(dir, 'rc1');
+    assertExit(await runTrainer([cfg, '--quiet', '--out', first]), 0);
+    const events = readFileSync(path.join(first, 'events.jsonl'), 'utf8');
+    const snapshot = readFileSync(path.join(first, 'snapshot.bin'));
+    const cfg5 = writeConfig(dir, { steps: 5, train: ['save_every 1'] }, 'more.train');
+    for (const args of [
+      ['--resume', path.join(first, 'snapshot.bin'), '--out', first],
+      ['--resume', first, '--out', `${first}/./`],
+      ['--resume', first, '--events', path.join(first, 'more.jsonl')],
+      ['--resume', path.join(first, 'snapshot.bin'), '--out', path.join(dir, 'rc2'), '--trace', path.join(first, 'trace2.json')],
+    ]) {
+      const r = await runTrainer([cfg5, '--quiet', ...args]);
+      assertExit(r, 2);
+      assert.match(firstLine(r.stderr), /^trainscope-train: error: --resume .*: the resumed run would write '.*' into the folder of the snapshot it resumes/);
+    }
+    assert.equal(readFileSync(path.join(first, 'events.jsonl'), 'utf8'), events, 'the old stream is as it was');
+    assert.ok(readFileSync(path.join(first, 'snapshot.bin')).equals(snapshot), 'and so is its snapshot');
+    assertExit(await runTrainer([cfg5, '--quiet', '--resume', first, '--out', path.join(dir, 'rc3')]), 0);
+  });
+});
+
+describe('a full disk fails the run (it used to exit 0)', () => {
+  test('the stream fills the disk: exit 1, the file named, whole records only', async (t) => {
+    const disk = tinyDisk('full-events');
+    if (disk.why) return t.skip(disk.why);
+    try {
+      const dir = freshDir('full-events-config');
+      const cfg = writeConfig(dir, { steps: 100_000, train: ['profile_every 0'] });
+      const r = await runTrainer([cfg, '--quiet', '--out', disk.dir]);
+      assertExit(r, 1);
+      const events = path.join(disk.dir, 'events.jsonl');
+      assert.equal(firstLine(r.stderr), `trainscope-train: error: cannot write events file '${events}': No space left on device`);
+      const recs = readEvents(events); // every line a whole record
+      assert.equal(recs[0].type, 'run');
+    } finally {
+      unmount(disk.dir);
+    }
+  });
+
+  test('a snapshot that does not fit: exit 1, an error record and a failed summary', async (t) => {
+    const disk = tinyDisk('full-snapshot');
+    if (disk.why) return t.skip(disk.why);
+    try {
+      const dir = freshDir('full-snapshot-config');
+      const cfg = writeConfig(dir, { train: ['save_every 1'] });
+      const r = await runTrainer([cfg, '--quiet', '--set', 'model.width=64', '--out', disk.dir]);
+      assertExit(r, 1);
+      const snapshot = path.join(disk.dir, 'snapshot.bin');
+      assert.match(firstLine(r.stderr), /^trainscope-train: error: snapshot at step 1 not saved: cannot write '.*snapshot\.bin'.*No space left on device$/);
+      assert.ok(firstLine(r.stderr).includes(snapshot), r.stderr);
+      const recs = readEvents(path.join(disk.dir, 'events.jsonl'));
+      const types = recs.map((x) => x.type);
+      assert.equal(types[types.length - 2], 'error');
+      assert.equal(only(recs, 'summary').status, 'failed');
+      assert.ok(!types.includes('save'), 'no save record');
+    } finally {
+      unmount(disk.dir);
+    }
+  });
 });
 
 // ---------------------------------------------------------------------------

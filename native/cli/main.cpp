@@ -4,9 +4,6 @@
 // Exit 0 on success, 2 on a bad config or usage, 1 on a run-time failure.
 #include <sys/stat.h>
 
-#include <climits>
-#include <cstdlib>
-
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -140,14 +137,6 @@ int main(int argc, char** argv) {
     if (opt.trace_path.empty()) opt.trace_path = out_dir + "/trace.json";
     opt.summary_path = out_dir + "/summary.json";
     opt.snapshot_path = out_dir + "/snapshot.bin";
-  }
-  if (!opt.resume_path.empty() && !out_dir.empty()) {
-    // The resumed run's records go to a folder of their own: the old run's
-    // stream and snapshot stay as they were.
-    char a[PATH_MAX], b[PATH_MAX];
-    if (realpath(opt.resume_path.c_str(), a) && realpath(out_dir.c_str(), b) && std::strcmp(a, b) == 0)
-      return usage_error("--resume and --out name the same folder '" + out_dir +
-                         "': give the resumed run its own --out");
   }
   return ts::run_training(pr.config, opt);
 }

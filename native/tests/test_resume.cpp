@@ -1,6 +1,6 @@
 // Snapshots on disk (train.save_every, --resume): the file format round
 // trip and its refusals (not a snapshot, other version, truncated,
-// damaged, another model), and training that stops and resumes giving
+// damaged, a damaged soft identity, another model), and training that stops and resumes giving
 // bitwise the losses and parameters of a run that never stopped (one rank;
 // the 2-rank case runs under mpirun in test/distributed.test.ts).
 #include <sys/stat.h>
@@ -149,10 +149,25 @@ static void test_resume() {
   expect(other.exit_code == 1, "resuming another model fails (exit 1)");
   const auto missing = train(with({"train.steps=16"}), "", "", kDir + "/nowhere");
   expect(missing.exit_code == 1, "resuming from a folder without a snapshot fails");
+
+  // The soft identity only warns when a setting changed, but a flipped byte
+  // in it is a damaged file like any other: refused, never resumed silently.
+  SnapshotReader r;
+  std::string err;
+  const SnapshotReader::Section* soft = r.open(ck, err) ? r.find("soft_identity") : nullptr;
+  expect(soft != nullptr, "the snapshot holds a soft identity: " + err);
+  if (soft) {
+    std::string bytes = slurp(ck);
+    bytes[size_t(soft->offset + soft->bytes / 2)] ^= 0x01;
+    spit(kDir + "/soft/snapshot.bin", bytes);
+    const auto flipped = train(with({"train.steps=16"}), "", "", kDir + "/soft");
+    expect(flipped.exit_code == 1 && flipped.losses.empty(),
+           "a flipped byte in the soft identity fails the resume (exit 1, no step)");
+  }
 }
 
 int main() {
-  std::string cmd = "mkdir -p " + kDir + "/run " + kDir + "/resumed";
+  std::string cmd = "mkdir -p " + kDir + "/run " + kDir + "/resumed " + kDir + "/soft";
   if (std::system(cmd.c_str()) != 0) return 1;
   test_format();
   test_resume();

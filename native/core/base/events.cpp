@@ -1,5 +1,9 @@
 #include "base/events.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
 #include <set>
@@ -8,50 +12,73 @@
 
 namespace ts {
 
-EventWriter::~EventWriter() {
-  flush();
-  if (f_) std::fclose(f_);
-}
+EventWriter::~EventWriter() { close(); }
 
 bool EventWriter::open(const std::string& path, std::string& err) {
   if (path.empty()) return true;
-  f_ = std::fopen(path.c_str(), "wb");
-  if (!f_) {
-    err = "cannot create events file '" + path + "': " + std::strerror(errno);
+  if (!check_output_path(path, "events file", err)) return false;
+  // O_NOFOLLOW: a link planted since the check is refused, not followed;
+  // O_NONBLOCK: nor can a FIFO put there make the open wait.
+  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+  struct stat st {};
+  if (fd_ < 0 || ::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) {
+    err = "cannot create events file '" + path + "': " +
+          (fd_ >= 0 ? std::string("not a regular file") : std::string(std::strerror(errno)));
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
     return false;
   }
+  path_ = path;
   return true;
 }
 
 void EventWriter::record(const std::string& json) {
-  if (!f_) return;
+  if (fd_ < 0) return;
   buf_ += json;
   buf_.push_back('\n');
 }
 
-void EventWriter::flush() {
-  if (!f_ || buf_.empty()) return;
-  std::fwrite(buf_.data(), 1, buf_.size(), f_);
-  std::fflush(f_);
+void EventWriter::fail(const std::string& what) {
+  error_ = "cannot write events file '" + path_ + "'" + what + ": " + std::strerror(errno);
+  // A reader must never meet half a record: the stream ends at the last
+  // whole one.
+  if (::ftruncate(fd_, off_t(written_)) != 0) error_ += " (and it ends in a partial record)";
+  ::close(fd_);
+  fd_ = -1;
   buf_.clear();
 }
 
-bool write_file_atomic(const std::string& path, const std::string& text, std::string& err) {
-  const std::string tmp = path + ".tmp";
-  FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) {
-    err = "cannot create '" + tmp + "': " + std::strerror(errno);
+bool EventWriter::flush() {
+  if (fd_ < 0 || buf_.empty()) return !failed();
+  const char* p = buf_.data();
+  size_t left = buf_.size();
+  while (left > 0) {
+    const ssize_t w = ::write(fd_, p, left);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
+      if (w == 0) errno = ENOSPC;
+      fail("");
+      return false;
+    }
+    p += w;
+    left -= size_t(w);
+  }
+  written_ += buf_.size();
+  buf_.clear();
+  return true;
+}
+
+bool EventWriter::close() {
+  if (fd_ < 0) return !failed();
+  if (!flush()) return false;
+  if (::fsync(fd_) != 0 && errno != EINVAL) {
+    fail(" (sync)");
     return false;
   }
-  const bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
-  if (std::fclose(f) != 0 || !ok) {
-    err = "cannot write '" + tmp + "': " + std::strerror(errno);
-    std::remove(tmp.c_str());
-    return false;
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    err = "cannot rename '" + tmp + "' to '" + path + "': " + std::strerror(errno);
-    std::remove(tmp.c_str());
+  const int fd = fd_;
+  fd_ = -1;
+  if (::close(fd) != 0) {
+    error_ = "cannot write events file '" + path_ + "' (close): " + std::strerror(errno);
     return false;
   }
   return true;

@@ -4,9 +4,10 @@
 // record and an interrupted run keeps every record up to its last step.
 #pragma once
 #include <cstdint>
-#include <cstdio>
 #include <string>
 #include <vector>
+
+#include "base/files.h"
 
 namespace ts {
 
@@ -20,17 +21,30 @@ class EventWriter {
   EventWriter& operator=(const EventWriter&) = delete;
 
   // Empty path: records are dropped. Returns false with err set when the
-  // file cannot be created.
+  // file cannot be created, or when the path is a symbolic link, a folder
+  // or a special file (the stream is written only as a regular file).
   bool open(const std::string& path, std::string& err);
   // One JSON object, without the newline.
   void record(const std::string& json);
-  // Writes buffered records through to the file (and the OS).
-  void flush();
-  bool active() const { return f_ != nullptr; }
+  // Writes buffered records through to the file. The first write that
+  // fails (a full disk) cuts the file back to its last whole record and
+  // closes it: false from then on, error() saying which file and why, and
+  // later records are dropped.
+  bool flush();
+  // Flushes, syncs and closes the file; false (error() set) when any write
+  // of the stream failed.
+  bool close();
+  bool active() const { return fd_ >= 0; }
+  bool failed() const { return !error_.empty(); }
+  const std::string& error() const { return error_; }
 
  private:
-  FILE* f_ = nullptr;
+  void fail(const std::string& what);
+  int fd_ = -1;
+  std::string path_;
   std::string buf_;
+  std::string error_;
+  uint64_t written_ = 0;  // bytes of whole records in the file
 };
 
 struct TraceSpan {
@@ -82,9 +96,5 @@ class TraceBuilder {
   std::vector<TraceCounter> counters_;
   mutable bool truncated_ = false;
 };
-
-// Writes text to path through a temp file and rename, so readers never see
-// a half-written file.
-bool write_file_atomic(const std::string& path, const std::string& text, std::string& err);
 
 }  // namespace ts

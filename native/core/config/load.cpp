@@ -1,12 +1,10 @@
-// The parser's outside: load_config reads a config file (a file that cannot
-// be read becomes one diagnostic at 1:1) and hands the text to
-// parse_config, and the diagnostics' text form and the error check every
-// caller of the parser uses.
+// The parser's outside: load_config reads a config file (one that cannot be
+// read, is not a regular file or is too large becomes one diagnostic at 1:1)
+// and hands the text to parse_config, and the diagnostics' text form and
+// the error check every caller of the parser uses.
 #include "config/config.h"
 
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
+#include "base/files.h"
 
 namespace ts {
 
@@ -22,21 +20,12 @@ bool ParseResult::ok() const {
   return true;
 }
 
+// A config is text someone wrote; a larger file is not one.
+constexpr uint64_t kMaxConfigBytes = uint64_t(1) << 20;
+
 ParseResult load_config(const std::string& path, const std::vector<std::string>& overrides) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  std::string text;
-  int err = 0;
-  if (!f) {
-    err = errno;
-  } else {
-    char buf[65536];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
-    // A directory opens but fails to read (EISDIR).
-    if (std::ferror(f)) err = errno ? errno : EIO;
-    std::fclose(f);
-  }
-  if (err) {
+  std::string text, err;
+  if (!read_regular_file(path, kMaxConfigBytes, "a config is at most 1 MiB", text, err)) {
     ParseResult r;
     r.config.file = path;
     Diagnostic d;
@@ -44,7 +33,7 @@ ParseResult load_config(const std::string& path, const std::vector<std::string>&
     d.line = 1;
     d.col = 1;
     d.end_col = 2;
-    d.message = std::string("cannot read config: ") + std::strerror(err);
+    d.message = "cannot read config: " + err;
     r.diagnostics.push_back(d);
     return r;
   }

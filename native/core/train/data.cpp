@@ -1,36 +1,23 @@
 #include "train/data.h"
 
 #include <algorithm>
-#include <cerrno>
+#include <climits>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 
+#include "base/files.h"
 #include "base/rng.h"
 
 namespace ts {
 
 namespace {
 
-bool read_file(const std::string& path, std::vector<unsigned char>& out, std::string& err) {
-  FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) {
-    err = "cannot open '" + path + "': " + std::strerror(errno);
-    return false;
-  }
-  out.clear();
-  unsigned char buf[1 << 16];
-  size_t n;
-  errno = 0;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.insert(out.end(), buf, buf + n);
-  const bool bad = std::ferror(f);
-  std::fclose(f);
-  if (bad) {
-    err = "cannot read '" + path + "': " + std::strerror(errno ? errno : EIO);
-    return false;
-  }
-  return true;
-}
+// The most a data file may hold. A token file's header counts in 32 bits,
+// so no file beyond that many tokens is needed; text is held as 16-bit
+// tokens, one per byte, and past 1 GiB belongs in a token file.
+constexpr uint64_t kMaxTokenFileBytes = 256 * sizeof(int32_t) + 2 * uint64_t(UINT32_MAX);
+constexpr uint64_t kMaxTextBytes = uint64_t(1) << 30;
 
 }  // namespace
 
@@ -68,14 +55,18 @@ bool Dataset::open(const Config& cfg, DataError& err) {
     return true;
   }
 
-  std::vector<unsigned char> bytes;
-  std::string e;
-  if (!read_file(path_, bytes, e)) {
-    err.message = e;
+  std::string bytes, e;
+  const bool text = source_ == "text";
+  if (!read_regular_file(path_, text ? kMaxTextBytes : kMaxTokenFileBytes,
+                         text ? "byte-level text of more than 1 GiB belongs in a token file"
+                              : "the most tokens a token file's header can count",
+                         bytes, e)) {
+    err.message = "cannot open '" + path_ + "': " + e;
     return false;
   }
-  if (source_ == "text") {
-    tokens_.assign(bytes.begin(), bytes.end());
+  if (text) {
+    tokens_.assign(reinterpret_cast<const unsigned char*>(bytes.data()),
+                   reinterpret_cast<const unsigned char*>(bytes.data()) + bytes.size());
   } else {  // tokens: llm.c .bin
     if (bytes.size() < 256 * sizeof(int32_t)) {
       err.message = "'" + path_ + "' is not a token file: " + std::to_string(bytes.size()) +

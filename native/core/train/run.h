@@ -54,7 +54,8 @@ class Run {
   std::string comm_step(int64_t step, bool sampled, double t_start, double t_wait0, double t_wait1,
                         double t_end);
   double evaluate(int64_t step);
-  void save_snapshot(int64_t step);
+  bool save_snapshot(int64_t step, std::string& err);  // false + err naming the file
+  std::string stream_error();
   bool stop_requested() const { return world_.size > 1 ? stop_signal_ != 0 : g_signal != 0; }
   // Records and the end of the run (trainer.cpp).
   void fail(const Where& w, const std::string& message);
@@ -63,7 +64,11 @@ class Run {
   void write_run_record();
   void write_layer_records();
   void measure_end_of_forward();
-  void finish(const char* status);
+  // Writes the trace, the summary and the stream's end; false when one of
+  // them could not be written (reported).
+  bool finish(const char* status);
+  std::string summary_json(const char* status, double ms, double tps) const;
+  bool close_stream();
   void print_summary(const char* status, double ms, double tps) const;
 
   const Config& cfg_;
@@ -102,6 +107,7 @@ class Run {
   int64_t first_step_ = 1;      // > 1 when resumed
   int64_t last_saved_ = 0;
   std::string resumed_from_;
+  bool stream_error_reported_ = false;
 };
 
 }  // namespace ts

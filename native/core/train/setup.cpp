@@ -13,6 +13,7 @@
 #include <stdexcept>
 
 #include "base/bytes.h"
+#include "base/files.h"
 #include "dist/nccl_loader.h"
 #include "model/gemm.h"
 #include "model/model.h"
@@ -21,25 +22,6 @@
 #include "train/snapshot.h"
 
 namespace ts {
-
-namespace {
-
-// Output files are created up front: a path that cannot be written fails the
-// run before any training, not after it.
-bool can_create(const std::string& path, std::string& err) {
-  if (path.empty()) return true;
-  const std::string probe = path + ".tmp";
-  FILE* f = std::fopen(probe.c_str(), "wb");
-  if (!f) {
-    err = "cannot create '" + path + "': " + std::strerror(errno);
-    return false;
-  }
-  std::fclose(f);
-  std::remove(probe.c_str());
-  return true;
-}
-
-}  // namespace
 
 int Run::set_up() {
   if (const int rc = open_outputs(); rc >= 0) return rc;
@@ -89,9 +71,22 @@ int Run::open_outputs() {
     opt_.summary_path.clear();
     opt_.log_steps = false;
   }
-  if (!ev_.open(opt_.events_path, err) || !can_create(opt_.trace_path, err) ||
-      !can_create(opt_.summary_path, err) ||
-      (world_.rank == 0 && cfg_.train.save_every > 0 && !can_create(opt_.snapshot_path, err))) {
+  if (!resume_outputs_apart(opt_.resume_path,
+                            {opt_.events_path, opt_.trace_path, opt_.summary_path,
+                             cfg_.train.save_every > 0 ? opt_.snapshot_path : std::string()},
+                            err)) {
+    if (world_.rank == 0) std::fprintf(stderr, "trainscope-train: error: %s\n", err.c_str());
+    return kExitUsage;
+  }
+  // Rank 0 alone: the other ranks write no temp files, and must not remove
+  // rank 0's while it probes.
+  if (world_.rank == 0)
+    for (const std::string* p : {&opt_.trace_path, &opt_.summary_path, &opt_.snapshot_path}) remove_stale_temps(*p);
+  // Output files are created up front: a path that cannot be written fails
+  // the run before any training, not after it.
+  if (!ev_.open(opt_.events_path, err) || !probe_output(opt_.trace_path, "trace", err) ||
+      !probe_output(opt_.summary_path, "summary", err) ||
+      (world_.rank == 0 && cfg_.train.save_every > 0 && !probe_output(opt_.snapshot_path, "snapshot", err))) {
     std::fprintf(stderr, "trainscope-train: error: %s\n", err.c_str());
     return kExitRuntime;
   }

@@ -12,6 +12,8 @@
 #include <cstring>
 #include <sstream>
 
+#include "base/files.h"
+
 namespace ts {
 
 namespace {
@@ -35,28 +37,6 @@ T get(const std::string& s, size_t at) {
 }
 
 std::string sys_error() { return std::strerror(errno); }
-
-bool write_all(int fd, const void* p, uint64_t n) {
-  const char* c = static_cast<const char*>(p);
-  while (n > 0) {
-    const size_t chunk = size_t(std::min<uint64_t>(n, uint64_t(1) << 30));
-    const ssize_t w = ::write(fd, c, chunk);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    c += w;
-    n -= uint64_t(w);
-  }
-  return true;
-}
-
-std::string dir_of(const std::string& path) {
-  const size_t slash = path.find_last_of('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
 
 }  // namespace
 
@@ -102,48 +82,20 @@ bool write_snapshot(const std::string& path, uint64_t config_hash, int64_t step,
   }
   put<uint64_t>(head, 40, fnv1a64(head.data(), head.size()));
 
-  const std::string tmp = path + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    err = "cannot create '" + tmp + "': " + sys_error();
-    return false;
-  }
-  auto fail = [&](const std::string& what) {
-    err = what + " '" + tmp + "': " + sys_error();
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return false;
-  };
-  if (!write_all(fd, head.data(), head.size())) return fail("cannot write");
+  AtomicFile f;
+  if (!f.begin(path, err) || !f.write(head.data(), head.size(), err)) return false;
   uint64_t pos = head.size();
   static const char zeros[kAlign] = {0};
   for (size_t i = 0; i < sections.size(); ++i) {
     const uint64_t off = get<uint64_t>(head, kHeaderBytes + i * kEntryBytes + kNameBytes);
-    if (!write_all(fd, zeros, off - pos)) return fail("cannot write");
+    if (!f.write(zeros, off - pos, err)) return false;
     pos = off;
     for (const auto& p : sections[i].parts) {
-      if (!write_all(fd, p.first, p.second)) return fail("cannot write");
+      if (!f.write(p.first, p.second, err)) return false;
       pos += p.second;
     }
   }
-  if (::fsync(fd) != 0) return fail("cannot sync");
-  if (::close(fd) != 0) {
-    err = "cannot write '" + tmp + "': " + sys_error();
-    ::unlink(tmp.c_str());
-    return false;
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    err = "cannot rename '" + tmp + "' to '" + path + "': " + sys_error();
-    ::unlink(tmp.c_str());
-    return false;
-  }
-  // The rename itself reaches the disk with the folder.
-  const int dfd = ::open(dir_of(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
-  return true;
+  return f.commit(err);
 }
 
 SnapshotReader::~SnapshotReader() {
@@ -152,18 +104,18 @@ SnapshotReader::~SnapshotReader() {
 
 bool SnapshotReader::open(const std::string& path, std::string& err) {
   path_ = path;
-  FILE* f = std::fopen(path.c_str(), "rb");
+  const int fd = open_regular_file(path, file_bytes_, err);
+  if (fd < 0) {
+    err = "cannot open snapshot '" + path + "': " + err;
+    return false;
+  }
+  FILE* f = ::fdopen(fd, "rb");
   if (!f) {
-    err = "cannot open snapshot '" + path + "': " + sys_error();
+    err = "cannot read snapshot '" + path + "': " + sys_error();
+    ::close(fd);
     return false;
   }
   f_ = f;
-  struct stat st {};
-  if (fstat(fileno(f), &st) != 0) {
-    err = "cannot read snapshot '" + path + "': " + sys_error();
-    return false;
-  }
-  file_bytes_ = uint64_t(st.st_size);
   std::string head(kHeaderBytes, '\0');
   if (file_bytes_ < kHeaderBytes || std::fread(&head[0], 1, kHeaderBytes, f) != kHeaderBytes ||
       std::memcmp(head.data(), kMagic, 8) != 0) {
@@ -428,8 +380,12 @@ bool load_snapshot(const std::string& path, const Config& cfg, TrainModel& model
           (diff.empty() ? std::string("its config hash differs") : diff);
     return false;
   }
+  // The soft identity is advisory (a change only warns), and a snapshot
+  // without one (older writers) resumes; but a damaged one is a damaged
+  // file, which no part of the state should be trusted from.
   std::string soft;
-  if (r.find("soft_identity") && r.read_string("soft_identity", soft, err)) {
+  if (r.find("soft_identity")) {
+    if (!r.read_string("soft_identity", soft, err)) return false;
     const std::string diff = identity_differences(soft, snapshot_soft_identity(cfg));
     if (!diff.empty())
       warnings.push_back("resuming with changed settings (" + diff +
@@ -482,10 +438,22 @@ bool broadcast_training_state(const World& w, TrainModel& model, int64_t& step,
 
 std::string snapshot_file_for(const std::string& run) {
   struct stat st {};
-  if (stat(run.c_str(), &st) == 0 && S_ISREG(st.st_mode)) return run;
+  if (stat(run.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) return run;
   std::string d = run;
   while (d.size() > 1 && d.back() == '/') d.pop_back();
   return d + "/snapshot.bin";
+}
+
+bool resume_outputs_apart(const std::string& resume, const std::vector<std::string>& outputs, std::string& err) {
+  if (resume.empty()) return true;
+  const std::string saved = folder_of(snapshot_file_for(resume));
+  for (const std::string& p : outputs)
+    if (!p.empty() && same_file(folder_of(p), saved)) {
+      err = "--resume " + resume + ": the resumed run would write '" + p +
+            "' into the folder of the snapshot it resumes, over the old run's records: give the resumed run its own --out";
+      return false;
+    }
+  return true;
 }
 
 }  // namespace ts

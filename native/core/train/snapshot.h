@@ -117,7 +117,14 @@ bool load_snapshot(const std::string& path, const Config& cfg, TrainModel& model
 bool broadcast_training_state(const World& w, TrainModel& model, int64_t& step,
                               std::map<std::string, std::string>& state, std::string& err);
 
-// Where --resume RUN reads: RUN/snapshot.bin, or RUN itself when it is a file.
+// Where --resume RUN reads: RUN/snapshot.bin when RUN is a folder, else RUN
+// itself (so that a FIFO or a device is refused as such by the reader).
 std::string snapshot_file_for(const std::string& run);
+
+// The resumed run's records go to a folder of their own, so the old run's
+// stream and snapshot stay as they were: false + err naming the first of
+// `outputs` ("" = none) in the folder of the snapshot `resume` names.
+// Folders compare by identity (device and inode), not by spelling.
+bool resume_outputs_apart(const std::string& resume, const std::vector<std::string>& outputs, std::string& err);
 
 }  // namespace ts

@@ -60,19 +60,26 @@ int Run::go() {
     }
     if (const int rc = step(s, prof); rc >= 0) return rc;
     if (tc.eval_every > 0 && (s % tc.eval_every == 0 || s == tc.steps)) progress_.last_val_loss = evaluate(s);
-    if (tc.save_every > 0 && s % tc.save_every == 0) save_snapshot(s);
-    ev_.flush();
+    std::string err;
+    // A snapshot that could not be saved is a run that cannot be resumed:
+    // the run fails rather than carry on as if it could.
+    if (tc.save_every > 0 && s % tc.save_every == 0 && !save_snapshot(s, err))
+      return fail_during_run(Where{}, err, true);
+    // The first failed write of the stream ends the run (this rank's alone).
+    if (!ev_.flush()) return fail_during_run(Where{}, stream_error(), true);
   }
   // The last step is saved too (also when interrupted): a run can resume
   // from wherever it stopped.
-  if (tc.save_every > 0 && progress_.steps_done > last_saved_) save_snapshot(progress_.steps_done);
+  std::string err;
+  if (tc.save_every > 0 && progress_.steps_done > last_saved_ && !save_snapshot(progress_.steps_done, err))
+    return fail_during_run(Where{}, err, true);
   if (opt_.final_params) {
     model_->pull_state();
     for (int l = 0; l < model_->num_layers(); ++l)
       opt_.final_params->insert(opt_.final_params->end(), model_->params(l),
                                 model_->params(l) + model_->layer_params(l));
   }
-  finish(status);
+  if (!finish(status)) return kExitRuntime;
   if (std::string(status) == "interrupted") return 128 + (stop_signal_ ? stop_signal_ : int(g_signal));
   return kExitOk;
 }
@@ -285,21 +292,27 @@ double Run::evaluate(int64_t step) {
 
 // train.save_every: rank 0 writes the model, AdamW's moments and the
 // trainer's state (data position, RNG seeds, loss scale, noise scale).
-void Run::save_snapshot(int64_t step) {
+bool Run::save_snapshot(int64_t step, std::string& err) {
   last_saved_ = step;
-  if (world_.rank != 0) return;
+  if (world_.rank != 0) return true;
   const auto st = snapshot_state(step, cfg_, world_.size, progress_, noise_, scaler_);
   const double t0 = clk_.us();
-  std::string err;
   model_->pull_state();
   if (!ts::save_snapshot(opt_.snapshot_path, cfg_, *model_, step, st, err)) {
-    std::fprintf(stderr, "trainscope-train: warning: snapshot at step %lld not saved: %s\n",
-                 (long long)step, err.c_str());
-    return;
+    err = "snapshot at step " + std::to_string(step) + " not saved: " + err;
+    return false;
   }
   uint64_t bytes = 0;
   for (int l = 0; l < model_->num_layers(); ++l) bytes += 3 * model_->layer_params(l) * sizeof(float);
   ev_.record(save_record(step, opt_.snapshot_path, bytes, (clk_.us() - t0) / 1e3));
+  return true;
+}
+
+// The stream's write error, marked as reported: the caller reports it, and
+// finish() does not again.
+std::string Run::stream_error() {
+  stream_error_reported_ = true;
+  return ev_.error();
 }
 
 // ---------------------------------------------------------------------------
@@ -322,9 +335,10 @@ int Run::fail_before_start(const Where& w, const std::string& message, int exit_
   fail(w, message);
   const std::string s = failed_summary_record(clk_.us() / 1e6);
   ev_.record(s);
-  ev_.flush();
   std::string err;
-  if (!opt_.summary_path.empty()) write_file_atomic(opt_.summary_path, s + "\n", err);
+  if (!opt_.summary_path.empty() && !write_file_atomic(opt_.summary_path, s + "\n", err))
+    std::fprintf(stderr, "trainscope-train: error: %s\n", err.c_str());
+  close_stream();
   return exit_code;
 }
 
@@ -384,22 +398,47 @@ void Run::write_layer_records() {
   }
 }
 
-void Run::finish(const char* status) {
+bool Run::finish(const char* status) {
   // Every rank's trace events go to rank 0's trace; other ranks write no
   // summary.
   if (world_.size > 1) {
     std::string err;
     if (sink_ && agreed_ && !local_failure_ && !sink_->gather(world_, err))
       std::fprintf(stderr, "trainscope-train: warning: rank %d: %s\n", world_.rank, err.c_str());
-    if (world_.rank != 0) {
-      ev_.flush();
-      return;
-    }
+    if (world_.rank != 0) return close_stream();
   }
   const TrainConfig& tc = cfg_.train;
   // Step 1 (first touches of every buffer) counts only when it is all there is.
   const double ms = step_ms_.empty() ? first_step_ms_ : median(step_ms_);
   const double tps = ms > 0 ? tc.batch * double(cfg_.model.context) * tc.accumulate * world_.size / (ms / 1e3) : 0;
+  // An output that cannot be written fails the run: its error goes to
+  // stderr and the stream, and the summary says "failed". The trace comes
+  // first so the summary can say so.
+  bool ok = true;
+  std::string err;
+  if (!opt_.trace_path.empty()) {
+    std::string meta;
+    Json m(meta);
+    m.begin_object().field("trainscope", TRAINSCOPE_VERSION).field("config_file", cfg_.file);
+    m.field("schema", kEventSchema).end_object();
+    if (!trace_.write(opt_.trace_path, {"steps", "layers", "comm"}, meta, err)) {
+      fail(Where{}, err);
+      ok = false;
+    }
+  }
+  std::string s = summary_json(ok ? status : "failed", ms, tps);
+  if (!opt_.summary_path.empty() && !write_file_atomic(opt_.summary_path, s + "\n", err)) {
+    fail(Where{}, err);
+    ok = false;
+    s = summary_json("failed", ms, tps);
+  }
+  ev_.record(s);
+  if (!close_stream()) ok = false;
+  print_summary(ok ? status : "failed", ms, tps);
+  return ok;
+}
+
+std::string Run::summary_json(const char* status, double ms, double tps) const {
   struct rusage ru {};
   getrusage(RUSAGE_SELF, &ru);
   SummaryFacts f;
@@ -418,21 +457,14 @@ void Run::finish(const char* status) {
   f.alloc = alloc_.get();
   f.pred = &pred_;
   f.rss_peak_bytes = uint64_t(ru.ru_maxrss) * 1024;
-  const std::string s = summary_record(f);
-  ev_.record(s);
-  ev_.flush();
-  std::string err;
-  if (!opt_.summary_path.empty() && !write_file_atomic(opt_.summary_path, s + "\n", err))
-    std::fprintf(stderr, "trainscope-train: warning: %s\n", err.c_str());
-  if (!opt_.trace_path.empty()) {
-    std::string meta;
-    Json m(meta);
-    m.begin_object().field("trainscope", TRAINSCOPE_VERSION).field("config_file", cfg_.file);
-    m.field("schema", kEventSchema).end_object();
-    if (!trace_.write(opt_.trace_path, {"steps", "layers", "comm"}, meta, err))
-      std::fprintf(stderr, "trainscope-train: warning: %s\n", err.c_str());
-  }
-  print_summary(status, ms, tps);
+  return summary_record(f);
+}
+
+// Flushes, syncs and closes the stream; a failure not yet reported is.
+bool Run::close_stream() {
+  if (ev_.close()) return true;
+  if (!stream_error_reported_) std::fprintf(stderr, "trainscope-train: error: %s\n", stream_error().c_str());
+  return false;
 }
 
 // The human summary, on stdout.
