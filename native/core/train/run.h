@@ -45,6 +45,8 @@ class Run {
   int choose_device();
   int open_data();
   int build_model();
+  int check_memory();
+  int check_configs_match();
   int start_parallel();  // docs/distributed.md
   int vote(bool ok);
   // One step (trainer.cpp): -1 to go on, else the exit code (the run's records written).

@@ -5,6 +5,7 @@
 // the exit code, its error already reported.
 #include <omp.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -147,6 +148,7 @@ int Run::build_model() {
   pred_ = predict_memory(cfg_, 4, device_.type);
   // A checkpoint budget no plan fits is a config error, reported at the key.
   if (!pred_.error.empty()) return fail_before_start(where_of(cfg_, "train.checkpoint"), pred_.error, kExitUsage);
+  if (const int rc = check_memory(); rc >= 0) return rc;
   try {
     const Precision prec = precision_from_name(tc.precision);
     alloc_.reset(new Allocator(cfg_.model.layers + 2, cuda_ ? cuda_->memory() : nullptr));
@@ -171,6 +173,73 @@ int Run::build_model() {
     return fail_before_start(where_of(cfg_, "train.device"), e.what(), kExitRuntime);
   }
   return -1;
+}
+
+// Before anything is allocated: a predicted peak beyond what the device has
+// (or --memory-budget) is refused with the prediction's breakdown and the
+// nearest config that fits. Allocating anyway gets the process OOM-killed,
+// which leaves a stream without an error or a summary.
+int Run::check_memory() {
+  uint64_t limit = 0;
+  std::string what;
+  if (device_.free_bytes > 0) {
+    // Ranks on one host share its memory; a GPU is its rank's own.
+    uint64_t sharing = 1;
+    if (device_.type == "cpu")
+      sharing = std::max<uint64_t>(1, uint64_t(std::count(world_.hosts.begin(), world_.hosts.end(), world_.host)));
+    limit = device_.free_bytes / sharing;
+    what = "the " + bytes_text(device_.free_bytes) + (device_.type == "cpu" ? " of memory available" : " free on " + device_.name);
+    if (sharing > 1) what += ", shared by " + std::to_string(sharing) + " ranks on this host (" + bytes_text(limit) + " each)";
+  }
+  if (opt_.memory_budget > 0 && (limit == 0 || opt_.memory_budget <= limit)) {
+    limit = opt_.memory_budget;
+    what = "--memory-budget " + bytes_text(limit) + " (trainscope.memoryBudget)";
+  }
+  if (limit == 0 || pred_.peak <= limit) return -1;
+  std::string msg = "predicted peak " + bytes_text(pred_.peak) + " (params " + bytes_text(pred_.param) + ", grads " +
+                    bytes_text(pred_.grad) + ", optimizer " + bytes_text(pred_.optim) + ", activations " +
+                    bytes_text(pred_.peak_act) + ", workspace " + bytes_text(pred_.peak_workspace) +
+                    ") does not fit in " + what + ": ";
+  std::string key;
+  const TotalFit fit = fit_total_budget(cfg_, limit);
+  MemoryPrediction fp = predict_memory(cfg_, fit.segments, 4, device_.type);
+  bool fits = fit.fits && fp.peak <= limit;
+  // The budget search can miss a fixed schedule that fits (it plans
+  // activations against the rest of the peak without checkpointing);
+  // the schedules are few, so they are tried too, fewest segments first.
+  const int L = cfg_.model.layers;
+  for (int e = L; e >= 1 && !fits; --e) {
+    const MemoryPrediction p = predict_memory(cfg_, segments_every(L, e), 4, device_.type);
+    if (p.peak <= limit) {
+      fp = p;
+      fits = true;
+    }
+  }
+  if (fits) {
+    key = "train.checkpoint";
+    // A budget reads better than a list of layers and survives edits to the
+    // model; it is offered when the plan it resolves to fits too.
+    uint64_t act_budget = 0;
+    const std::string size = size_text_at_least(fp.peak_act, &act_budget);
+    Config c = cfg_;
+    c.train.checkpoint = "budget";
+    c.train.checkpoint_budget = act_budget;
+    const MemoryPrediction bp = predict_memory(c, 4, device_.type);
+    if (bp.error.empty() && bp.peak <= limit)
+      msg += "use train.checkpoint budget " + size + " (predicted peak " + bytes_text(bp.peak) + ")";
+    else
+      msg += "use train.checkpoint " + fp.checkpoint + " (predicted peak " + bytes_text(fp.peak) + ")";
+  } else if (pred_.param + pred_.grad + pred_.optim >= limit) {
+    key = "model.width";
+    msg += "the parameters, gradients and optimizer state alone take " +
+           bytes_text(double(pred_.param + pred_.grad + pred_.optim)) +
+           ", so no checkpoint plan fits: lower model.width or model.layers";
+  } else {
+    key = "train.batch";
+    msg += "no checkpoint plan fits (the least peak any schedule reaches is " + bytes_text(double(fit.smallest)) +
+           "): lower train.batch (train.accumulate keeps the global batch) or model.context";
+  }
+  return fail_before_start(where_of(cfg_, key), msg, kExitRuntime);
 }
 
 // Every rank votes whether it started; returns the lowest rank that failed,
