@@ -5,6 +5,7 @@
 #include <csignal>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -66,6 +67,11 @@ class Run {
   void write_layer_records();
   void measure_end_of_forward();
   void finish(const char* status);
+  std::string summary_json(const char* status, double& ms, double& tps) const;
+  // The abort path (world_abort's hook, docs/distributed.md): the records a
+  // job ended by MPI_Abort still gets, kept ready after every step.
+  void keep_abort_records();
+  void write_abort_records(const std::string& message);
   void print_summary(const char* status, double ms, double tps) const;
 
   const Config& cfg_;
@@ -104,6 +110,12 @@ class Run {
   int64_t first_step_ = 1;      // > 1 when resumed
   int64_t last_saved_ = 0;
   std::string resumed_from_;
+  // The summary the abort path writes (status failed, as of the last step
+  // on disk) and that step; the main thread refreshes them, the aborting
+  // thread reads them.
+  std::mutex abort_mu_;
+  std::string abort_summary_;
+  int64_t abort_step_ = 0;
 };
 
 }  // namespace ts

@@ -11,9 +11,12 @@
 #include <cstdio>
 #include <cstring>
 #include <map>
+#include <utility>
+#include <vector>
 #include <stdexcept>
 
 #include "base/bytes.h"
+#include "config/config.h"
 #include "dist/nccl_loader.h"
 #include "model/gemm.h"
 #include "model/model.h"
@@ -38,6 +41,65 @@ bool can_create(const std::string& path, std::string& err) {
   std::fclose(f);
   std::remove(probe.c_str());
   return true;
+}
+
+// FNV-1a, 64 bits: a config's fingerprint, compared across ranks.
+uint64_t fnv1a(const std::string& s) {
+  uint64_t h = 14695981039346656037ull;
+  for (const unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+  return h;
+}
+
+// config_to_json's two levels flattened: {"section.key", value as JSON
+// text}, in the JSON's order.
+std::vector<std::pair<std::string, std::string>> config_fields(const std::string& json) {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::string section;
+  size_t i = 0;
+  auto string_at = [&](size_t& k) {
+    const size_t start = k++;
+    while (k < json.size() && json[k] != '"') k += json[k] == '\\' ? 2 : 1;
+    ++k;
+    return json.substr(start, k - start);
+  };
+  while (i < json.size()) {
+    if (json[i] == '}') section.clear();
+    if (json[i] != '"') {
+      ++i;
+      continue;
+    }
+    const std::string quoted = string_at(i);
+    const std::string key = quoted.substr(1, quoted.size() - 2);
+    i = json.find_first_not_of(": ", i);
+    if (i == std::string::npos) break;
+    if (json[i] == '{') {
+      section = key;
+      ++i;
+    } else if (json[i] == '"') {
+      out.push_back({section + "." + key, string_at(i)});
+    } else {
+      const size_t end = json.find_first_of(",}", i);
+      out.push_back({section + "." + key, json.substr(i, end - i)});
+      i = end;
+    }
+  }
+  return out;
+}
+
+// What every rank must agree on: its resolved config, minus the keys a host
+// may set for itself (train.threads only changes speed), and the world the
+// launcher announced.
+std::vector<std::pair<std::string, std::string>> shared_fields(const Config& cfg) {
+  auto f = config_fields(config_to_json(cfg));
+  f.erase(std::remove_if(f.begin(), f.end(), [](const auto& kv) { return kv.first == "train.threads"; }), f.end());
+  f.push_back({"launcher.world_size", std::to_string(launcher_world_size())});
+  return f;
+}
+
+std::string fields_text(const std::vector<std::pair<std::string, std::string>>& f) {
+  std::string s;
+  for (const auto& [k, v] : f) s += k + "=" + v + "\n";
+  return s;
 }
 
 }  // namespace
@@ -276,9 +338,12 @@ int Run::start_parallel() {
     return kExitRuntime;
   }
   agreed_ = true;
+  if (const int rc = check_configs_match(); rc >= 0) return rc;
   auto die = [&](const std::string& e) {
     world_abort(world_, 1, "trainscope-train: error: rank " + std::to_string(world_.rank) + ": " + e);
   };
+  // From here on a rank may end the job from any thread; the records say so.
+  if (world_.size > 1) set_abort_hook([this](const std::string& m) { write_abort_records(m); });
   if (!opt_.resume_path.empty()) {
     if (!broadcast_training_state(world_, *model_, step, st, err)) die(err);
     restore_state(st, step, progress_, noise_, scaler_);
@@ -311,7 +376,66 @@ int Run::settle(int rc) {
   if (local_failure_) world_abort(world_, rc ? rc : 1, "");
   watchdog_.stop();
   reducer_.reset();
+  set_abort_hook(nullptr);  // no thread of this run can abort any more
   return rc;
+}
+
+// Ranks launched with different configs (MPMD, `mpirun -np 1 ... a.train :
+// -np 1 ... b.train`) would hang (different train.steps), crash in MPI
+// (different shapes) or train diverged replicas (different batch or lr).
+// After the vote and before any collective that depends on the config,
+// every rank compares a fingerprint of its config; on a mismatch rank 0
+// names the keys that differ and every rank refuses.
+int Run::check_configs_match() {
+  if (world_.size < 2) return -1;
+  const auto fields = shared_fields(cfg_);
+  const std::string mine = fields_text(fields);
+  const uint64_t h = fnv1a(mine);
+  // Minimum and maximum of each 32-bit half in one all-reduce (doubles hold
+  // them exactly): the ranks agree when they are equal.
+  const double hi = double(h >> 32), lo = double(h & 0xffffffffu);
+  double v[4] = {hi, lo, -hi, -lo};
+  std::string err;
+  if (!world_allreduce_min(world_, v, 4, err)) world_abort(world_, 1, "trainscope-train: error: " + err);
+  if (v[0] == -v[2] && v[1] == -v[3]) return -1;
+  std::vector<std::string> all;
+  if (!world_gather_bytes(world_, mine, all, err)) world_abort(world_, 1, "trainscope-train: error: " + err);
+  // Rank 0 words the message and hands it to every rank, so each stream's
+  // error record says the same.
+  std::string message, key;
+  if (world_.rank == 0) {
+    int first = -1, others = 0;
+    for (int r = 1; r < int(all.size()); ++r) {
+      if (all[size_t(r)] == mine) continue;
+      if (first < 0) first = r;
+      else ++others;
+    }
+    std::vector<std::pair<std::string, std::string>> theirs;
+    for (size_t a = 0, b; first > 0 && a < all[size_t(first)].size(); a = b + 1) {
+      b = all[size_t(first)].find('\n', a);
+      const std::string line = all[size_t(first)].substr(a, b - a);
+      const size_t eq = line.find('=');
+      theirs.push_back({line.substr(0, eq), line.substr(eq + 1)});
+    }
+    std::string diffs;
+    for (size_t k = 0; k < theirs.size() && k < fields.size(); ++k) {
+      if (theirs[k].second == fields[k].second) continue;
+      if (key.empty()) key = fields[k].first;
+      diffs += (diffs.empty() ? "" : ", ") + fields[k].first + " " + theirs[k].second + " vs " + fields[k].second;
+    }
+    message = "rank " + std::to_string(first) + "'s config differs from rank 0's: " + diffs +
+              (others > 0 ? " (and " + std::to_string(others) + " more rank" + (others > 1 ? "s differ" : " differs") + ")" : "") +
+              "; every rank must train the same config (only train.threads may differ)";
+    // The key travels with it: each rank locates the error in its own file.
+    message = key + "\n" + message;
+  }
+  uint64_t n = message.size();
+  if (!world_broadcast(world_, &n, sizeof n, err)) world_abort(world_, 1, "trainscope-train: error: " + err);
+  message.resize(size_t(n));
+  if (!world_broadcast(world_, &message[0], size_t(n), err)) world_abort(world_, 1, "trainscope-train: error: " + err);
+  const size_t nl = message.find('\n');
+  key = message.substr(0, nl);
+  return fail_before_start(where_of(cfg_, key), message.substr(nl + 1), kExitUsage);
 }
 
 }  // namespace ts

@@ -7,8 +7,10 @@
 // step_state.cpp, the per-layer spans in profiler.cpp.
 #include "train/trainer.h"
 
+#include <fcntl.h>
 #include <omp.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -52,6 +54,7 @@ int Run::go() {
   sink_.reset(new TraceSink(trace_, world_.rank));
   Profiler prof(clk_, model_->layers(), ev_, *sink_, *alloc_);
   prof.set_timed_by_device(cuda_ != nullptr);
+  keep_abort_records();
   const char* status = "completed";
   for (int64_t s = first_step_; s <= tc.steps; ++s) {
     if (stop_requested()) {
@@ -62,6 +65,7 @@ int Run::go() {
     if (tc.eval_every > 0 && (s % tc.eval_every == 0 || s == tc.steps)) progress_.last_val_loss = evaluate(s);
     if (tc.save_every > 0 && s % tc.save_every == 0) save_snapshot(s);
     ev_.flush();
+    keep_abort_records();
   }
   // The last step is saved too (also when interrupted): a run can resume
   // from wherever it stopped.
@@ -396,10 +400,31 @@ void Run::finish(const char* status) {
       return;
     }
   }
+  double ms = 0, tps = 0;
+  const std::string s = summary_json(status, ms, tps);
+  ev_.record(s);
+  ev_.flush();
+  std::string err;
+  if (!opt_.summary_path.empty() && !write_file_atomic(opt_.summary_path, s + "\n", err))
+    std::fprintf(stderr, "trainscope-train: warning: %s\n", err.c_str());
+  if (!opt_.trace_path.empty()) {
+    std::string meta;
+    Json m(meta);
+    m.begin_object().field("trainscope", TRAINSCOPE_VERSION).field("config_file", cfg_.file);
+    m.field("schema", kEventSchema).end_object();
+    if (!trace_.write(opt_.trace_path, {"steps", "layers", "comm"}, meta, err))
+      std::fprintf(stderr, "trainscope-train: warning: %s\n", err.c_str());
+  }
+  print_summary(status, ms, tps);
+}
+
+// The summary record as of now; `ms` and `tps` are its median step time
+// and throughput.
+std::string Run::summary_json(const char* status, double& ms, double& tps) const {
   const TrainConfig& tc = cfg_.train;
   // Step 1 (first touches of every buffer) counts only when it is all there is.
-  const double ms = step_ms_.empty() ? first_step_ms_ : median(step_ms_);
-  const double tps = ms > 0 ? tc.batch * double(cfg_.model.context) * tc.accumulate * world_.size / (ms / 1e3) : 0;
+  ms = step_ms_.empty() ? first_step_ms_ : median(step_ms_);
+  tps = ms > 0 ? tc.batch * double(cfg_.model.context) * tc.accumulate * world_.size / (ms / 1e3) : 0;
   struct rusage ru {};
   getrusage(RUSAGE_SELF, &ru);
   SummaryFacts f;
@@ -418,21 +443,47 @@ void Run::finish(const char* status) {
   f.alloc = alloc_.get();
   f.pred = &pred_;
   f.rss_peak_bytes = uint64_t(ru.ru_maxrss) * 1024;
-  const std::string s = summary_record(f);
-  ev_.record(s);
-  ev_.flush();
-  std::string err;
-  if (!opt_.summary_path.empty() && !write_file_atomic(opt_.summary_path, s + "\n", err))
-    std::fprintf(stderr, "trainscope-train: warning: %s\n", err.c_str());
-  if (!opt_.trace_path.empty()) {
-    std::string meta;
-    Json m(meta);
-    m.begin_object().field("trainscope", TRAINSCOPE_VERSION).field("config_file", cfg_.file);
-    m.field("schema", kEventSchema).end_object();
-    if (!trace_.write(opt_.trace_path, {"steps", "layers", "comm"}, meta, err))
-      std::fprintf(stderr, "trainscope-train: warning: %s\n", err.c_str());
+  return summary_record(f);
+}
+
+void Run::keep_abort_records() {
+  if (world_.size < 2) return;  // only a data-parallel job is ended by world_abort
+  double ms = 0, tps = 0;
+  std::string s = summary_json("failed", ms, tps);
+  std::lock_guard<std::mutex> lock(abort_mu_);
+  abort_summary_.swap(s);
+  abort_step_ = progress_.steps_done;
+}
+
+// On the aborting thread, while the main thread may be anywhere (blocked in
+// a collective, usually, or inside the stream writer): the records go
+// through a descriptor of their own, appended after the last finished
+// step's records (the stream is flushed at every step's end), so the
+// writer's buffer is never touched; what it holds of the unfinished step
+// is lost with the process, as a failed step's records are.
+void Run::write_abort_records(const std::string& message) {
+  std::string summary;
+  int64_t step = 0;
+  {
+    std::lock_guard<std::mutex> lock(abort_mu_);
+    summary = abort_summary_;
+    step = abort_step_;
   }
-  print_summary(status, ms, tps);
+  if (summary.empty()) return;
+  const std::string prefix = "trainscope-train: error: ";
+  const std::string text = message.compare(0, prefix.size(), prefix) == 0 ? message.substr(prefix.size()) : message;
+  const std::string lines = error_record(text, Where{}, step + 1) + "\n" + summary + "\n";
+  if (!opt_.events_path.empty()) {
+    const int fd = ::open(opt_.events_path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (fd >= 0) {
+      // One write: the two lines land whole, together.
+      const ssize_t n = ::write(fd, lines.data(), lines.size());
+      (void)n;  // nothing is left to tell when this fails: the job is ending
+      ::close(fd);
+    }
+  }
+  std::string err;
+  if (!opt_.summary_path.empty()) write_file_atomic(opt_.summary_path, summary + "\n", err);
 }
 
 // The human summary, on stdout.
