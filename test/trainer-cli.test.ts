@@ -1059,4 +1059,53 @@ describe('interrupting', () => {
     assert.equal(obj(JSON.parse(readFileSync(path.join(out, 'summary.json'), 'utf8')), 'summary.json').status, 'interrupted');
     assert.match(r.stdout, /TrainScope run interrupted/);
   });
+
+  test('SIGINT during a long evaluation ends the run within a second, interrupted, every record written', async () => {
+    const dir = freshDir('sigint-eval');
+    // An evaluation of a million batches after step 1 would take minutes.
+    const cfg = writeConfig(dir, { steps: 1000, train: ['profile_every 0', 'eval_every 1', 'eval_batches 1000000'] });
+    const out = path.join(dir, 'out');
+    const events = path.join(out, 'events.jsonl');
+    const { child, done } = startTrainer([cfg, '--quiet', '--out', out]);
+    const deadline = Date.now() + 20_000;
+    // Step 1's record reaches the disk before its evaluation starts.
+    while (!head(events).includes('"type":"step"')) {
+      assert.ok(Date.now() < deadline, 'no step record within 20 s');
+      assert.equal(child.exitCode, null, 'the trainer exited early');
+      await new Promise((res) => setTimeout(res, 10));
+    }
+    await new Promise((res) => setTimeout(res, 200)); // well inside the evaluation
+    const t0 = Date.now();
+    child.kill('SIGINT');
+    const r = await done;
+    const ms = Date.now() - t0;
+    assertExit(r, 130);
+    assert.ok(ms < 1000, `the trainer took ${ms} ms to stop`);
+    const recs = readEvents(events);
+    assert.deepEqual(recs.filter((x) => x.type === 'step').map((x) => x.step), [1]);
+    assert.equal(recs.filter((x) => x.type === 'eval').length, 0, 'no record of an evaluation cut short');
+    const summary = recs[recs.length - 1];
+    assert.equal(summary.type, 'summary');
+    assert.equal(summary.status, 'interrupted');
+    assert.equal(summary.steps, 1);
+  });
+});
+
+describe('train.threads', () => {
+  test('more threads than cores: a warning at the key and a note in the run record, and the run trains', async () => {
+    const dir = freshDir('threads');
+    const text = tinyConfig().replace('threads 1\n', 'threads 1000\n');
+    const cfg = path.join(dir, 'run.train');
+    writeFileSync(cfg, text);
+    const out = path.join(dir, 'out');
+    const r = await runTrainer([cfg, '--quiet', '--out', out]);
+    assertExit(r, 0);
+    assert.ok(os.cpus().length < 1000, 'this test needs fewer than 1000 cores');
+    assert.ok(
+      firstLine(r.stderr).startsWith(`${cfg}:${valueLoc(text, 'threads')}: warning: train.threads 1000 is more than the `),
+      r.stderr,
+    );
+    const run = readEvents(path.join(out, 'events.jsonl'))[0];
+    assert.match(String((run.device_info as Rec).note), /^train\.threads 1000 is more than the \d+ cores available: /);
+  });
 });

@@ -44,6 +44,7 @@ class Run {
   int set_up();
   int open_outputs();
   int choose_device();
+  void note_oversubscribed_threads();
   int open_data();
   int build_model();
   int check_memory();
@@ -56,7 +57,9 @@ class Run {
   void sync_step(double& loss, double& g_small_sq, int K);
   std::string comm_step(int64_t step, bool sampled, double t_start, double t_wait0, double t_wait1,
                         double t_end);
-  double evaluate(int64_t step);
+  // false when a stop signal ended it early (no record, no value).
+  bool evaluate(int64_t step, double& val);
+  bool eval_stop_agreed();
   void save_snapshot(int64_t step);
   bool stop_requested() const { return world_.size > 1 ? stop_signal_ != 0 : g_signal != 0; }
   // Records and the end of the run (trainer.cpp).

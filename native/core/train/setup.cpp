@@ -122,6 +122,7 @@ int Run::set_up() {
   threads_ = cfg_.train.threads > 0 ? cfg_.train.threads : omp_get_num_procs();
   set_compute_threads(threads_);
   if (const int rc = choose_device(); rc >= 0) return rc;
+  note_oversubscribed_threads();
   if (const int rc = open_data(); rc >= 0) return rc;
   if (const int rc = build_model(); rc >= 0) return rc;
   if (const int rc = start_parallel(); rc >= 0) return rc;
@@ -188,6 +189,23 @@ int Run::choose_device() {
                  (cfg_.train.attention == "fused" ? " (attention materialized: fused runs on the GPU)" : "");
   if (opt_.log_steps) std::fprintf(stderr, "trainscope: %s\n", device_.note.c_str());
   return -1;
+}
+
+// More compute threads than cores only makes them take turns (slower, not
+// faster): the run goes ahead, with a warning and a note in the run record.
+void Run::note_oversubscribed_threads() {
+  const int cores = omp_get_num_procs();
+  if (cfg_.train.threads <= cores) return;
+  const std::string why = "train.threads " + std::to_string(cfg_.train.threads) + " is more than the " +
+                          std::to_string(cores) + " cores available" +
+                          (world_.size > 1 ? " to rank " + std::to_string(world_.rank) : std::string()) +
+                          ": the threads take turns on them, which is slower, not faster (0 uses every core)";
+  const Where w = where_of(cfg_, "train.threads");
+  std::fprintf(stderr, "%s%s\n",
+               w.line > 0 ? (w.file + ":" + std::to_string(w.line) + ":" + std::to_string(w.col) + ": warning: ").c_str()
+                          : "trainscope-train: warning: ",
+               why.c_str());
+  device_.note += (device_.note.empty() ? "" : "; ") + why;
 }
 
 int Run::open_data() {

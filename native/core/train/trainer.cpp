@@ -62,7 +62,16 @@ int Run::go() {
       break;
     }
     if (const int rc = step(s, prof); rc >= 0) return rc;
-    if (tc.eval_every > 0 && (s % tc.eval_every == 0 || s == tc.steps)) progress_.last_val_loss = evaluate(s);
+    if (tc.eval_every > 0 && (s % tc.eval_every == 0 || s == tc.steps)) {
+      // The step's records reach the disk before an evaluation that may be long.
+      ev_.flush();
+      double val = 0;
+      if (!evaluate(s, val)) {
+        status = "interrupted";
+        break;
+      }
+      progress_.last_val_loss = val;
+    }
     if (tc.save_every > 0 && s % tc.save_every == 0) save_snapshot(s);
     ev_.flush();
     keep_abort_records();
@@ -270,10 +279,16 @@ std::string Run::comm_step(int64_t step, bool sampled, double t_start, double t_
   return step_comm_json(union_length(comm), uncovered_length(comm, {{t_start, t_wait0}, {t_wait1, t_end}}));
 }
 
-double Run::evaluate(int64_t step) {
+// A stop signal between evaluation batches (agreed across ranks, as each
+// step agrees on it) abandons the evaluation without a record, and the loop
+// then ends the run as interrupted: an evaluation of many batches would
+// otherwise outlast the editor's patience (it kills the trainer 5 s after
+// asking it to stop) and lose the summary.
+bool Run::evaluate(int64_t step, double& val) {
   const int B = cfg_.train.batch, T = cfg_.model.context;
   double total = 0;
   for (int i = 0; i < cfg_.train.eval_batches; ++i) {
+    if (eval_stop_agreed()) return false;
     // Validation batches are the same every evaluation, so curves compare.
     // Rank r takes rows [r*B, (r+1)*B) of what one rank with R*B would read.
     data_->batch(true, uint64_t(i) * world_.size + world_.rank, B, T, inputs_.data(), targets_.data());
@@ -282,9 +297,19 @@ double Run::evaluate(int64_t step) {
   }
   std::string err;
   if (!world_allreduce_sum(world_, &total, 1, err)) world_abort(world_, 1, "trainscope-train: error: " + err);
-  const double val = total / cfg_.train.eval_batches / world_.size;
+  val = total / cfg_.train.eval_batches / world_.size;
   if (world_.rank == 0) ev_.record(eval_record(step, val));
-  return val;
+  return true;
+}
+
+bool Run::eval_stop_agreed() {
+  if (world_.size < 2) return g_signal != 0;
+  double sig = double(g_signal);
+  std::string err;
+  if (!world_allreduce_max(world_, &sig, 1, err))
+    world_abort(world_, 1, "trainscope-train: error: rank " + std::to_string(world_.rank) + ": " + err);
+  stop_signal_ = int(sig);
+  return stop_signal_ != 0;
 }
 
 // train.save_every: rank 0 writes the model, AdamW's moments and the
