@@ -340,6 +340,67 @@ describe('data-parallel training under mpirun', () => {
     r1.forEach((x, i) => assert.equal(x.step, i + 1, 'rank 1: steps without gaps'));
   });
 
+  test('ranks launched with different configs refuse within 10 s, naming the keys that differ', async () => {
+    requireMpi();
+    // MPMD: each rank its own command line, as `mpirun -np 1 a.train : -np 1 b.train` runs.
+    const mpmd = (out: string, sets0: string[], sets1: string[]) =>
+      start('mpirun', [...mpi.flags, '-np', '1', trainer, ...args(out, sets0), ':', '-np', '1', trainer, ...args(out, sets1)], 30_000);
+    const cases: { name: string; sets: string[]; want: RegExp; key: string }[] = [
+      { name: 'steps', sets: ['train.steps=20'], want: /rank 1's config differs from rank 0's: train\.steps 20 vs 10/, key: 'train.steps' },
+      { name: 'width', sets: ['model.width=32'], want: /rank 1's config differs from rank 0's: model\.width 32 vs 64/, key: 'model.width' },
+      { name: 'lr', sets: ['train.lr=1e-3'], want: /rank 1's config differs from rank 0's: train\.lr 0\.001 vs 0\.003/, key: 'train.lr' },
+    ];
+    for (const c of cases) {
+      const dir = path.join(work, `mpmd-${c.name}`);
+      const t0 = Date.now();
+      const r = await mpmd(dir, ['parallel.ranks=2'], ['parallel.ranks=2', ...c.sets]).done;
+      const s = (Date.now() - t0) / 1000;
+      assert.ok(s < 10, `${c.name}: the job took ${s.toFixed(1)} s`);
+      assert.notEqual(r.code, 0, `${c.name}: mpirun returns non-zero`);
+      assert.match(r.stderr, c.want, `${c.name}:\n${r.stderr}`);
+      // Printed once (by rank 0), and in both ranks' streams as a failed start.
+      assert.equal(r.stderr.split("config differs").length - 1, 1, `${c.name}: one message:\n${r.stderr}`);
+      for (const f of ['events.jsonl', 'events.rank1.jsonl']) {
+        const recs = records(path.join(dir, f));
+        assert.deepEqual(recs.map((x) => x.type), ['error', 'summary'], `${c.name}: ${f}`);
+        assert.match(recs[0].message, c.want);
+        assert.equal(recs[0].key, c.key);
+        assert.equal(recs[1].status, 'failed');
+      }
+    }
+    // train.threads only sets a host's speed: it may differ.
+    assertOk(await mpmd(path.join(work, 'mpmd-threads'), ['parallel.ranks=2', 'train.steps=3'], ['parallel.ranks=2', 'train.steps=3', 'train.threads=2']).done, 'different train.threads');
+  });
+
+  test('a hung rank: the watchdog ends the job, and rank 0\'s stream ends with an error record and a summary', async () => {
+    requireMpi();
+    const dir = path.join(work, 'hung');
+    const job = mpirun(2, args(dir, ['parallel.ranks=2', 'train.steps=100000', 'train.warmup=0']), 60_000);
+    const events = path.join(dir, 'events.jsonl');
+    const before = await waitFor(events, (r) => steps(r).length >= 3, 30_000, 'three steps');
+    const pids: number[] = before[0].rank_pids;
+    process.kill(pids[1], 'SIGSTOP');
+    try {
+      const r = await job.done;
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /rank 1 \(pid \d+ on .*\) stopped responding/);
+    } finally {
+      if (alive(pids[1])) process.kill(pids[1], 'SIGKILL');
+    }
+    const recs = records(events);
+    const n = steps(recs).length;
+    const err = recs[recs.length - 2];
+    const summary = recs[recs.length - 1];
+    assert.equal(err.type, 'error', `the error record before the summary: ${JSON.stringify(err)}`);
+    assert.match(err.message, /^rank 1 \(pid \d+ on .*\) stopped responding/);
+    assert.equal(err.step, n + 1, 'the step that did not finish');
+    assert.equal(summary.type, 'summary');
+    assert.equal(summary.status, 'failed');
+    assert.equal(summary.steps, n);
+    assert.equal(typeof summary.ms_per_step, 'number', 'a full summary: the run had started');
+    assert.equal(JSON.parse(readFileSync(path.join(dir, 'summary.json'), 'utf8')).status, 'failed');
+  });
+
   test('resume after SIGTERM gives the uninterrupted losses bitwise (1 rank)', async () => {
     requireMpi();
     const sets = ['train.steps=1500', 'train.save_every=100', 'train.warmup=20', 'train.accumulate=2', 'model.layers=1', 'model.width=32', 'train.batch=2'];

@@ -817,6 +817,67 @@ describe('data files', () => {
 });
 
 // ---------------------------------------------------------------------------
+// Memory: the prediction is checked before anything is allocated
+
+describe('memory pre-flight', () => {
+  test('a model predicted far beyond the machine is refused at once: exit 1, an error record, a summary', async () => {
+    const dir = freshDir('too-big');
+    // About a terabyte predicted: allocating it would get the trainer OOM-killed.
+    const text = ['[model]', 'vocab 50304', 'context 2048', 'layers 48', 'width 4096', 'heads 32', '', '[data]', 'synthetic', '', '[train]', 'steps 3', 'batch 16', ''].join('\n');
+    const cfg = path.join(dir, 'big.train');
+    writeFileSync(cfg, text);
+    const out = path.join(dir, 'out');
+    const t0 = Date.now();
+    const r = await runTrainer([cfg, '--quiet', '--out', out]);
+    const ms = Date.now() - t0;
+    assertExit(r, 1);
+    assert.ok(ms < 1000, `refused after ${ms} ms`);
+    const line = firstLine(r.stderr);
+    assert.match(line, /error: predicted peak [\d.]+ GB \(params [\d.]+ GB, grads [\d.]+ GB, optimizer [\d.]+ GB, activations [\d.]+ GB, workspace [\d.]+ [GM]B\) does not fit in the [\d.]+ [GMT]B of memory available: /);
+    assert.match(line, /lower model\.width or model\.layers/);
+    const err = checkFailedBeforeStart(readEvents(path.join(out, 'events.jsonl')));
+    checkErrorRecord(err, line, { file: cfg, loc: valueLoc(text, 'width'), key: 'model.width' });
+    assert.equal(obj(JSON.parse(readFileSync(path.join(out, 'summary.json'), 'utf8')), 'summary.json').status, 'failed');
+  });
+
+  test('--memory-budget below the prediction is refused, naming the checkpoint plan that fits', async () => {
+    const dir = freshDir('budget');
+    // Four blocks: checkpointing them saves most of the activations.
+    const text = ['[model]', 'vocab 32', 'context 64', 'layers 4', 'width 32', 'heads 2', '', '[data]', 'synthetic', '', '[train]', 'steps 2', 'batch 4', 'threads 1', 'checkpoint none', ''].join('\n');
+    const cfg = path.join(dir, 'run.train');
+    writeFileSync(cfg, text);
+    const planned = await runTrainer([cfg, '--plan']);
+    assertExit(planned, 0);
+    const schedules = (JSON.parse(planned.stdout) as { schedules: { name: string; peak_bytes: number }[] }).schedules;
+    const peak = (name: string) => schedules.find((x) => x.name === name)!.peak_bytes;
+    // Between checkpointing every block and none: some plan fits, the config's own does not.
+    const budget = Math.round((peak('every 1') + peak('none')) / 2);
+    const out = path.join(dir, 'out');
+    const r = await runTrainer([cfg, '--quiet', '--out', out, '--memory-budget', String(budget)]);
+    assertExit(r, 1);
+    const line = firstLine(r.stderr);
+    assert.match(line, /does not fit in --memory-budget [\d.]+ [KMG]?B \(trainscope\.memoryBudget\): use train\.checkpoint (budget [\d.]+[KMG]i?B|layers [\d,-]+|every \d+) \(predicted peak /);
+    const err = checkFailedBeforeStart(readEvents(path.join(out, 'events.jsonl')));
+    checkErrorRecord(err, line, { file: cfg, loc: valueLoc(text, 'checkpoint'), key: 'train.checkpoint' });
+    // The plan it names fits the budget: the run with it trains.
+    const plan = /use train\.checkpoint (.+?) \(predicted peak/.exec(line)![1];
+    const ok = await runTrainer([cfg, '--quiet', '--out', path.join(dir, 'ok'), '--memory-budget', String(budget), '--set', `train.checkpoint=${plan}`]);
+    assertExit(ok, 0);
+    // At the prediction itself the config trains as it is.
+    assertExit(await runTrainer([cfg, '--quiet', '--memory-budget', String(peak('none'))]), 0);
+  });
+
+  test('--memory-budget takes sizes as the config writes them', async () => {
+    const dir = freshDir('budget-usage');
+    const cfg = writeConfig(dir);
+    const r = await runTrainer([cfg, '--memory-budget', '3XB']);
+    assertExit(r, 2);
+    assert.match(firstLine(r.stderr), /^trainscope-train: error: --memory-budget: unknown size unit 'XB'/);
+    assertExit(await runTrainer([cfg, '--quiet', '--memory-budget', '1GiB']), 0);
+  });
+});
+
+// ---------------------------------------------------------------------------
 // 5. Unwritable outputs
 
 describe('unwritable outputs exit 1', () => {
@@ -1170,5 +1231,54 @@ describe('interrupting', () => {
     assert.equal(summary.steps, recs.filter((x) => x.type === 'step').length);
     assert.equal(obj(JSON.parse(readFileSync(path.join(out, 'summary.json'), 'utf8')), 'summary.json').status, 'interrupted');
     assert.match(r.stdout, /TrainScope run interrupted/);
+  });
+
+  test('SIGINT during a long evaluation ends the run within a second, interrupted, every record written', async () => {
+    const dir = freshDir('sigint-eval');
+    // An evaluation of a million batches after step 1 would take minutes.
+    const cfg = writeConfig(dir, { steps: 1000, train: ['profile_every 0', 'eval_every 1', 'eval_batches 1000000'] });
+    const out = path.join(dir, 'out');
+    const events = path.join(out, 'events.jsonl');
+    const { child, done } = startTrainer([cfg, '--quiet', '--out', out]);
+    const deadline = Date.now() + 20_000;
+    // Step 1's record reaches the disk before its evaluation starts.
+    while (!head(events).includes('"type":"step"')) {
+      assert.ok(Date.now() < deadline, 'no step record within 20 s');
+      assert.equal(child.exitCode, null, 'the trainer exited early');
+      await new Promise((res) => setTimeout(res, 10));
+    }
+    await new Promise((res) => setTimeout(res, 200)); // well inside the evaluation
+    const t0 = Date.now();
+    child.kill('SIGINT');
+    const r = await done;
+    const ms = Date.now() - t0;
+    assertExit(r, 130);
+    assert.ok(ms < 1000, `the trainer took ${ms} ms to stop`);
+    const recs = readEvents(events);
+    assert.deepEqual(recs.filter((x) => x.type === 'step').map((x) => x.step), [1]);
+    assert.equal(recs.filter((x) => x.type === 'eval').length, 0, 'no record of an evaluation cut short');
+    const summary = recs[recs.length - 1];
+    assert.equal(summary.type, 'summary');
+    assert.equal(summary.status, 'interrupted');
+    assert.equal(summary.steps, 1);
+  });
+});
+
+describe('train.threads', () => {
+  test('more threads than cores: a warning at the key and a note in the run record, and the run trains', async () => {
+    const dir = freshDir('threads');
+    const text = tinyConfig().replace('threads 1\n', 'threads 1000\n');
+    const cfg = path.join(dir, 'run.train');
+    writeFileSync(cfg, text);
+    const out = path.join(dir, 'out');
+    const r = await runTrainer([cfg, '--quiet', '--out', out]);
+    assertExit(r, 0);
+    assert.ok(os.cpus().length < 1000, 'this test needs fewer than 1000 cores');
+    assert.ok(
+      firstLine(r.stderr).startsWith(`${cfg}:${valueLoc(text, 'threads')}: warning: train.threads 1000 is more than the `),
+      r.stderr,
+    );
+    const run = readEvents(path.join(out, 'events.jsonl'))[0];
+    assert.match(String((run.device_info as Rec).note), /^train\.threads 1000 is more than the \d+ cores available: /);
   });
 });

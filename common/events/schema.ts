@@ -138,7 +138,7 @@ interface DeviceInfo {
   free_bytes?: number;
   /** e.g. "8.0" for a GPU. */
   compute_capability?: string;
-  /** Why the run is not on the device asked for (`auto` fell back to the CPU). */
+  /** What of the device is not as asked: `auto` fell back to the CPU; train.threads above the cores. */
   note?: string;
 }
 

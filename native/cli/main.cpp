@@ -1,6 +1,7 @@
 // trainscope-train: the trainer's command line.
 //   trainscope-train CONFIG [--events PATH] [--trace PATH] [--out DIR]
-//                    [--set section.key=value]... [--resume RUN_DIR] [--check] [--predict] [--quiet]
+//                    [--set section.key=value]... [--resume RUN_DIR] [--memory-budget SIZE]
+//                    [--check] [--predict] [--quiet]
 // Exit 0 on success, 2 on a bad config or usage, 1 on a run-time failure.
 #include <sys/stat.h>
 
@@ -30,6 +31,10 @@ const char* kUsage =
     "  --set KEY=VALUE      override a config key, e.g. --set train.steps=20 (repeatable)\n"
     "  --resume RUN_DIR     continue from RUN_DIR/snapshot.bin (train.save_every); the\n"
     "                       resumed run writes its records to its own --out folder\n"
+    "  --memory-budget SIZE refuse to start when the predicted peak memory exceeds SIZE\n"
+    "                       (e.g. 16GB, 12GiB; the editor's trainscope.memoryBudget), naming\n"
+    "                       the checkpoint plan that fits; the device's free memory is\n"
+    "                       always checked\n"
     "  --check              only check the config; print its errors\n"
     "  --predict            print the memory model's prediction (JSON) and exit\n"
     "  --plan               print every checkpoint schedule, precision and accumulation\n"
@@ -85,6 +90,12 @@ int main(int argc, char** argv) {
       else if (a == "--out") out_dir = v;
       else if (a == "--resume") opt.resume_path = v;
       else overrides.push_back(v);
+    } else if (a == "--memory-budget") {
+      const char* v = next();
+      if (!v || !*v) return usage_error(a + " needs a value");
+      std::string err;
+      if (!ts::parse_size_text(v, opt.memory_budget, err) || opt.memory_budget == 0)
+        return usage_error("--memory-budget: " + (err.empty() ? std::string("must be more than 0 bytes") : err));
     } else if (a.rfind("--set=", 0) == 0) {
       overrides.push_back(a.substr(6));
     } else if (a == "--check") {

@@ -7,6 +7,7 @@
 #include "config/config.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <iterator>
 #include <set>
 #include <utility>
@@ -643,6 +644,15 @@ void Parser::cross_checks() {
                  "), heads of 32 or 64 (model.width / model.heads is " + std::to_string(hs) +
                  ") and model.context a multiple of 64 (it is " + std::to_string(c.model.context) + ")");
   }
+  // The model counts a micro-batch's tokens (its matrices' rows) in an int,
+  // as BLAS and cuBLAS take them.
+  const uint64_t tokens = uint64_t(c.train.batch) * uint64_t(c.model.context);
+  if (tokens > uint64_t(INT32_MAX))
+    report({"train.batch", "model.context"},
+           "train.batch " + std::to_string(c.train.batch) + " x model.context " + std::to_string(c.model.context) +
+               " is " + std::to_string(tokens) + " tokens per micro-batch, more than the " +
+               std::to_string(INT32_MAX) +
+               " the matrix products can index: lower train.batch (train.accumulate keeps the global batch)");
   if (c.train.warmup >= c.train.steps)
     report({"train.warmup", "train.steps"},
            "train.warmup " + std::to_string(c.train.warmup) + " must be less than train.steps " +

@@ -134,6 +134,11 @@ ParseResult parse_config(const std::string& text, const std::string& file,
 ParseResult load_config(const std::string& path,
                         const std::vector<std::string>& overrides = {});
 
+// A size written as the config language writes one ("24GB", "16GiB",
+// "1000" bytes), for command-line options that take sizes
+// (--memory-budget). false + err when it is not one.
+bool parse_size_text(const std::string& text, uint64_t& bytes, std::string& err);
+
 // The resolved config as a JSON object (every key, defaults included),
 // echoed into the run record.
 std::string config_to_json(const Config& c);

@@ -10,6 +10,7 @@
 #include <locale>
 #include <sstream>
 
+#include "config/config.h"
 #include "config/key_table.h"
 
 namespace ts {
@@ -255,4 +256,29 @@ std::string resolve_path(const std::string& config_file, const std::string& p) {
 }
 
 }  // namespace cfg
+
+bool parse_size_text(const std::string& text, uint64_t& bytes, std::string& err) {
+  std::string unit;
+  switch (cfg::parse_size(text, bytes, unit)) {
+    case cfg::SizeStatus::Ok:
+      return true;
+    case cfg::SizeStatus::NotSize:
+      err = "expected a size like 24GB or 16GiB, got '" + cfg::shown(text) + "'";
+      return false;
+    case cfg::SizeStatus::BadUnit: {
+      err = "unknown size unit '" + cfg::shown(unit) + "' (expected " + cfg::unit_list() + ")";
+      const std::string guess = cfg::unit_suggestion(unit);
+      if (!guess.empty()) err += "; did you mean '" + guess + "'?";
+      return false;
+    }
+    case cfg::SizeStatus::Fraction:
+      err = "'" + cfg::shown(text) + "' is not a whole number of bytes";
+      return false;
+    case cfg::SizeStatus::TooLarge:
+      err = "'" + cfg::shown(text) + "' is too large";
+      return false;
+  }
+  return false;
+}
+
 }  // namespace ts

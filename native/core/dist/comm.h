@@ -62,8 +62,16 @@ int launcher_world_size();
 bool world_init(int want_ranks, World& w, std::string& err);
 
 // Ends every rank of the job now (MPI_Abort) after printing message on
-// stderr; without MPI, exits the process with `code`.
+// stderr; without MPI, exits the process with `code`. A message that is
+// not empty goes to the abort hook first.
 [[noreturn]] void world_abort(const World& w, int code, const std::string& message);
+
+// Called once by the first world_abort with a message, on whichever thread
+// aborts (the watchdog's, usually), before the job ends: the trainer writes
+// its error record and summary there, which dist/ knows nothing of. Set
+// before the threads that may abort start, cleared (nullptr) after they
+// stopped.
+void set_abort_hook(std::function<void(const std::string& message)> hook);
 
 // Collectives over the whole world on the calling thread (MPI_COMM_WORLD).
 // No-ops for a world of one. Return false with err on an MPI error.

@@ -9,6 +9,7 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
@@ -216,7 +217,22 @@ bool world_init(int want_ranks, World& w, std::string& err) {
 #endif
 }
 
+namespace {
+std::function<void(const std::string&)> g_abort_hook;
+std::atomic<bool> g_aborting{false};
+}  // namespace
+
+void set_abort_hook(std::function<void(const std::string& message)> hook) { g_abort_hook = std::move(hook); }
+
 void world_abort(const World& w, int code, const std::string& message) {
+  if (!message.empty() && g_abort_hook) {
+    // Two threads may abort at once (the watchdog and a failed collective):
+    // the first one writes its records and ends the process; the second
+    // waits for that rather than cutting the records short.
+    if (g_aborting.exchange(true))
+      for (;;) pause();
+    g_abort_hook(message);
+  }
   if (!message.empty()) std::fprintf(stderr, "%s\n", message.c_str());
   std::fflush(nullptr);
 #ifdef TRAINSCOPE_HAVE_MPI

@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
@@ -45,6 +46,44 @@ class CpuModel final : public TrainModel {
   GPT<float> m_;
 };
 
+// A "Key:   N kB" line of /proc/meminfo in bytes; 0 when absent.
+uint64_t meminfo_bytes(const char* key) {
+  std::ifstream f("/proc/meminfo");
+  std::string name;
+  uint64_t kb = 0;
+  std::string unit;
+  while (f >> name >> kb) {
+    std::getline(f, unit);
+    if (name == key) return kb * 1024;
+  }
+  return 0;
+}
+
+// One number from a cgroup file; false when it is absent or "max".
+bool read_cgroup_number(const std::string& path, uint64_t& v) {
+  std::ifstream f(path);
+  std::string s;
+  if (!(f >> s) || s.empty() || s.find_first_not_of("0123456789") != std::string::npos) return false;
+  v = std::strtoull(s.c_str(), nullptr, 10);
+  return true;
+}
+
+// This process's cgroup memory limit and usage (v2, else v1); false when
+// there is no limit. v1 writes "no limit" as a huge number, which the
+// callers' min() leaves harmless.
+bool cgroup_memory(uint64_t& limit, uint64_t& used) {
+  used = 0;
+  if (read_cgroup_number("/sys/fs/cgroup/memory.max", limit)) {
+    read_cgroup_number("/sys/fs/cgroup/memory.current", used);
+    return true;
+  }
+  if (read_cgroup_number("/sys/fs/cgroup/memory/memory.limit_in_bytes", limit)) {
+    read_cgroup_number("/sys/fs/cgroup/memory/memory.usage_in_bytes", used);
+    return true;
+  }
+  return false;
+}
+
 std::string exe_dir() {
   char buf[4096];
   const ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
@@ -76,10 +115,24 @@ DeviceInfo cpu_device_info() {
     }
   }
   if (d.name.empty()) d.name = "cpu";
-  const long pages = sysconf(_SC_PHYS_PAGES), avail = sysconf(_SC_AVPHYS_PAGES);
-  const long page = sysconf(_SC_PAGESIZE);
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
   if (pages > 0 && page > 0) d.capacity_bytes = uint64_t(pages) * uint64_t(page);
-  if (avail > 0 && page > 0) d.free_bytes = uint64_t(avail) * uint64_t(page);
+  // MemAvailable, not _SC_AVPHYS_PAGES (MemFree): the page cache is given
+  // back on demand, so MemFree alone would refuse runs that fit.
+  uint64_t avail = meminfo_bytes("MemAvailable:");
+  if (avail == 0) {
+    const long free_pages = sysconf(_SC_AVPHYS_PAGES);
+    if (free_pages > 0 && page > 0) avail = uint64_t(free_pages) * uint64_t(page);
+  }
+  d.free_bytes = avail;
+  // In a container the cgroup's limit, not the host's memory, is where the
+  // kernel's OOM killer strikes.
+  uint64_t limit = 0, used = 0;
+  if (cgroup_memory(limit, used)) {
+    d.capacity_bytes = d.capacity_bytes ? std::min(d.capacity_bytes, limit) : limit;
+    const uint64_t left = used < limit ? limit - used : 0;
+    d.free_bytes = d.free_bytes ? std::min(d.free_bytes, left) : left;
+  }
   return d;
 }
 

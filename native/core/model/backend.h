@@ -22,8 +22,8 @@ struct DeviceInfo {
   std::string requested = "cpu";  // train.device
   std::string name;               // "NVIDIA H100 80GB HBM3", or the CPU's model name
   std::string compute_capability; // "9.0" (cuda only)
-  uint64_t capacity_bytes = 0;    // device memory, or the machine's physical memory
-  uint64_t free_bytes = 0;        // free when the run started
+  uint64_t capacity_bytes = 0;    // device memory, or the physical memory (at most the cgroup limit)
+  uint64_t free_bytes = 0;        // free when the run started (the CPU: MemAvailable, within the cgroup limit)
   std::string note;               // why `auto` chose the cpu, when it did
 };
 

@@ -5,6 +5,7 @@
 #include <csignal>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -43,8 +44,11 @@ class Run {
   int set_up();
   int open_outputs();
   int choose_device();
+  void note_oversubscribed_threads();
   int open_data();
   int build_model();
+  int check_memory();
+  int check_configs_match();
   int start_parallel();  // docs/distributed.md
   int vote(bool ok);
   // One step (trainer.cpp): -1 to go on, else the exit code (the run's records written).
@@ -53,7 +57,9 @@ class Run {
   void sync_step(double& loss, double& g_small_sq, int K);
   std::string comm_step(int64_t step, bool sampled, double t_start, double t_wait0, double t_wait1,
                         double t_end);
-  double evaluate(int64_t step);
+  // false when a stop signal ended it early (no record, no value).
+  bool evaluate(int64_t step, double& val);
+  bool eval_stop_agreed();
   bool save_snapshot(int64_t step, std::string& err);  // false + err naming the file
   std::string stream_error();
   bool stop_requested() const { return world_.size > 1 ? stop_signal_ != 0 : g_signal != 0; }
@@ -67,8 +73,12 @@ class Run {
   // Writes the trace, the summary and the stream's end; false when one of
   // them could not be written (reported).
   bool finish(const char* status);
-  std::string summary_json(const char* status, double ms, double tps) const;
+  std::string summary_json(const char* status, double& ms, double& tps) const;
   bool close_stream();
+  // The abort path (world_abort's hook, docs/distributed.md): the records a
+  // job ended by MPI_Abort still gets, kept ready after every step.
+  void keep_abort_records();
+  void write_abort_records(const std::string& message);
   void print_summary(const char* status, double ms, double tps) const;
 
   const Config& cfg_;
@@ -108,6 +118,12 @@ class Run {
   int64_t last_saved_ = 0;
   std::string resumed_from_;
   bool stream_error_reported_ = false;
+  // The summary the abort path writes (status failed, as of the last step
+  // on disk) and that step; the main thread refreshes them, the aborting
+  // thread reads them.
+  std::mutex abort_mu_;
+  std::string abort_summary_;
+  int64_t abort_step_ = 0;
 };
 
 }  // namespace ts

@@ -7,8 +7,10 @@
 // step_state.cpp, the per-layer spans in profiler.cpp.
 #include "train/trainer.h"
 
+#include <fcntl.h>
 #include <omp.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -52,6 +54,7 @@ int Run::go() {
   sink_.reset(new TraceSink(trace_, world_.rank));
   Profiler prof(clk_, model_->layers(), ev_, *sink_, *alloc_);
   prof.set_timed_by_device(cuda_ != nullptr);
+  keep_abort_records();
   const char* status = "completed";
   for (int64_t s = first_step_; s <= tc.steps; ++s) {
     if (stop_requested()) {
@@ -59,7 +62,16 @@ int Run::go() {
       break;
     }
     if (const int rc = step(s, prof); rc >= 0) return rc;
-    if (tc.eval_every > 0 && (s % tc.eval_every == 0 || s == tc.steps)) progress_.last_val_loss = evaluate(s);
+    if (tc.eval_every > 0 && (s % tc.eval_every == 0 || s == tc.steps)) {
+      // The step's records reach the disk before an evaluation that may be long.
+      if (!ev_.flush()) return fail_during_run(Where{}, stream_error(), true);
+      double val = 0;
+      if (!evaluate(s, val)) {
+        status = "interrupted";
+        break;
+      }
+      progress_.last_val_loss = val;
+    }
     std::string err;
     // A snapshot that could not be saved is a run that cannot be resumed:
     // the run fails rather than carry on as if it could.
@@ -67,6 +79,7 @@ int Run::go() {
       return fail_during_run(Where{}, err, true);
     // The first failed write of the stream ends the run (this rank's alone).
     if (!ev_.flush()) return fail_during_run(Where{}, stream_error(), true);
+    keep_abort_records();
   }
   // The last step is saved too (also when interrupted): a run can resume
   // from wherever it stopped.
@@ -273,10 +286,16 @@ std::string Run::comm_step(int64_t step, bool sampled, double t_start, double t_
   return step_comm_json(union_length(comm), uncovered_length(comm, {{t_start, t_wait0}, {t_wait1, t_end}}));
 }
 
-double Run::evaluate(int64_t step) {
+// A stop signal between evaluation batches (agreed across ranks, as each
+// step agrees on it) abandons the evaluation without a record, and the loop
+// then ends the run as interrupted: an evaluation of many batches would
+// otherwise outlast the editor's patience (it kills the trainer 5 s after
+// asking it to stop) and lose the summary.
+bool Run::evaluate(int64_t step, double& val) {
   const int B = cfg_.train.batch, T = cfg_.model.context;
   double total = 0;
   for (int i = 0; i < cfg_.train.eval_batches; ++i) {
+    if (eval_stop_agreed()) return false;
     // Validation batches are the same every evaluation, so curves compare.
     // Rank r takes rows [r*B, (r+1)*B) of what one rank with R*B would read.
     data_->batch(true, uint64_t(i) * world_.size + world_.rank, B, T, inputs_.data(), targets_.data());
@@ -285,9 +304,19 @@ double Run::evaluate(int64_t step) {
   }
   std::string err;
   if (!world_allreduce_sum(world_, &total, 1, err)) world_abort(world_, 1, "trainscope-train: error: " + err);
-  const double val = total / cfg_.train.eval_batches / world_.size;
+  val = total / cfg_.train.eval_batches / world_.size;
   if (world_.rank == 0) ev_.record(eval_record(step, val));
-  return val;
+  return true;
+}
+
+bool Run::eval_stop_agreed() {
+  if (world_.size < 2) return g_signal != 0;
+  double sig = double(g_signal);
+  std::string err;
+  if (!world_allreduce_max(world_, &sig, 1, err))
+    world_abort(world_, 1, "trainscope-train: error: rank " + std::to_string(world_.rank) + ": " + err);
+  stop_signal_ = int(sig);
+  return stop_signal_ != 0;
 }
 
 // train.save_every: rank 0 writes the model, AdamW's moments and the
@@ -407,10 +436,6 @@ bool Run::finish(const char* status) {
       std::fprintf(stderr, "trainscope-train: warning: rank %d: %s\n", world_.rank, err.c_str());
     if (world_.rank != 0) return close_stream();
   }
-  const TrainConfig& tc = cfg_.train;
-  // Step 1 (first touches of every buffer) counts only when it is all there is.
-  const double ms = step_ms_.empty() ? first_step_ms_ : median(step_ms_);
-  const double tps = ms > 0 ? tc.batch * double(cfg_.model.context) * tc.accumulate * world_.size / (ms / 1e3) : 0;
   // An output that cannot be written fails the run: its error goes to
   // stderr and the stream, and the summary says "failed". The trace comes
   // first so the summary can say so.
@@ -426,6 +451,7 @@ bool Run::finish(const char* status) {
       ok = false;
     }
   }
+  double ms = 0, tps = 0;
   std::string s = summary_json(ok ? status : "failed", ms, tps);
   if (!opt_.summary_path.empty() && !write_file_atomic(opt_.summary_path, s + "\n", err)) {
     fail(Where{}, err);
@@ -438,7 +464,13 @@ bool Run::finish(const char* status) {
   return ok;
 }
 
-std::string Run::summary_json(const char* status, double ms, double tps) const {
+// The summary record as of now; `ms` and `tps` are its median step time
+// and throughput.
+std::string Run::summary_json(const char* status, double& ms, double& tps) const {
+  const TrainConfig& tc = cfg_.train;
+  // Step 1 (first touches of every buffer) counts only when it is all there is.
+  ms = step_ms_.empty() ? first_step_ms_ : median(step_ms_);
+  tps = ms > 0 ? tc.batch * double(cfg_.model.context) * tc.accumulate * world_.size / (ms / 1e3) : 0;
   struct rusage ru {};
   getrusage(RUSAGE_SELF, &ru);
   SummaryFacts f;
@@ -465,6 +497,46 @@ bool Run::close_stream() {
   if (ev_.close()) return true;
   if (!stream_error_reported_) std::fprintf(stderr, "trainscope-train: error: %s\n", stream_error().c_str());
   return false;
+}
+
+void Run::keep_abort_records() {
+  if (world_.size < 2) return;  // only a data-parallel job is ended by world_abort
+  double ms = 0, tps = 0;
+  std::string s = summary_json("failed", ms, tps);
+  std::lock_guard<std::mutex> lock(abort_mu_);
+  abort_summary_.swap(s);
+  abort_step_ = progress_.steps_done;
+}
+
+// On the aborting thread, while the main thread may be anywhere (blocked in
+// a collective, usually, or inside the stream writer): the records go
+// through a descriptor of their own, appended after the last finished
+// step's records (the stream is flushed at every step's end), so the
+// writer's buffer is never touched; what it holds of the unfinished step
+// is lost with the process, as a failed step's records are.
+void Run::write_abort_records(const std::string& message) {
+  std::string summary;
+  int64_t step = 0;
+  {
+    std::lock_guard<std::mutex> lock(abort_mu_);
+    summary = abort_summary_;
+    step = abort_step_;
+  }
+  if (summary.empty()) return;
+  const std::string prefix = "trainscope-train: error: ";
+  const std::string text = message.compare(0, prefix.size(), prefix) == 0 ? message.substr(prefix.size()) : message;
+  const std::string lines = error_record(text, Where{}, step + 1) + "\n" + summary + "\n";
+  if (!opt_.events_path.empty()) {
+    const int fd = ::open(opt_.events_path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (fd >= 0) {
+      // One write: the two lines land whole, together.
+      const ssize_t n = ::write(fd, lines.data(), lines.size());
+      (void)n;  // nothing is left to tell when this fails: the job is ending
+      ::close(fd);
+    }
+  }
+  std::string err;
+  if (!opt_.summary_path.empty()) write_file_atomic(opt_.summary_path, summary + "\n", err);
 }
 
 // The human summary, on stdout.

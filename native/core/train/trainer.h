@@ -19,6 +19,9 @@ struct RunOptions {
   std::string snapshot_path;
   // --resume: a snapshot file, or a run folder holding snapshot.bin.
   std::string resume_path;
+  // --memory-budget (the editor's trainscope.memoryBudget): a run whose
+  // predicted peak exceeds it is refused before allocating; 0 = none.
+  uint64_t memory_budget = 0;
   bool log_steps = true;    // a progress line on stderr every few steps
   // When set, receives every step's loss at full precision (the event stream
   // rounds to 9 digits): for callers that compare runs bit for bit.
