@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "config/key_table.h"
+#include "config/rules.h"
 #include "config/text.h"
 
 namespace ts {
@@ -608,7 +609,7 @@ void Parser::parse_override(const std::string& ov, int n) {
 void Parser::cross_checks() {
   const Config& c = c_;
   // Reports at the first of `keys` that was set (the likeliest to fix).
-  auto report = [&](std::initializer_list<const char*> keys, const std::string& msg) {
+  auto report = [&](const std::vector<const char*>& keys, const std::string& msg) {
     for (const char* k : keys) {
       if (const SourceLoc* loc = where(k)) {
         report_at(*loc, msg, k);
@@ -616,72 +617,8 @@ void Parser::cross_checks() {
       }
     }
   };
-  if (c.model.width % c.model.heads != 0)
-    report({"model.heads", "model.width"},
-           "model.width " + std::to_string(c.model.width) + " is not divisible by model.heads " +
-               std::to_string(c.model.heads));
-  if (c.data.source == "text" && c.model.vocab < 256)
-    report({"model.vocab", "data.text"},
-           "model.vocab " + std::to_string(c.model.vocab) +
-               " is too small for text data: byte tokens need vocab 256 or more");
-  if (c.data.source == "synthetic" && c.model.vocab < 4)
-    report({"model.vocab", "data.synthetic"},
-           "model.vocab " + std::to_string(c.model.vocab) +
-               " is too small for the synthetic task: it needs vocab 4 or more");
-  if (c.train.min_lr > c.train.lr)
-    report({"train.min_lr", "train.lr"},
-           "train.min_lr " + written("train.min_lr", c.train.min_lr) +
-               " is larger than train.lr " + written("train.lr", c.train.lr));
-  if (c.train.attention == "fused") {
-    const int hs = c.model.heads ? c.model.width / c.model.heads : 0;
-    if (c.train.device == "cpu")
-      report({"train.attention", "train.device"},
-             "train.attention fused runs on the GPU: set train.device cuda (or auto)");
-    else if (!flash_attention_fits(c.train.precision != "fp32", uint64_t(c.model.context),
-                                  uint64_t(c.model.width), uint64_t(c.model.heads)))
-      report({"train.attention"},
-             "train.attention fused needs train.precision bf16 or fp16 (it is " + c.train.precision +
-                 "), heads of 32 or 64 (model.width / model.heads is " + std::to_string(hs) +
-                 ") and model.context a multiple of 64 (it is " + std::to_string(c.model.context) + ")");
-  }
-  // The model counts a micro-batch's tokens (its matrices' rows) in an int,
-  // as BLAS and cuBLAS take them.
-  const uint64_t tokens = uint64_t(c.train.batch) * uint64_t(c.model.context);
-  if (tokens > uint64_t(INT32_MAX))
-    report({"train.batch", "model.context"},
-           "train.batch " + std::to_string(c.train.batch) + " x model.context " + std::to_string(c.model.context) +
-               " is " + std::to_string(tokens) + " tokens per micro-batch, more than the " +
-               std::to_string(INT32_MAX) +
-               " the matrix products can index: lower train.batch (train.accumulate keeps the global batch)");
-  if (c.train.warmup >= c.train.steps)
-    report({"train.warmup", "train.steps"},
-           "train.warmup " + std::to_string(c.train.warmup) + " must be less than train.steps " +
-               std::to_string(c.train.steps));
-  // Sizes multiply in 64 bits downstream (the memory model, the planner,
-  // buffer sizes), so a config whose step could hold more than they count
-  // is refused here, at the keys that make it large. The bound is generous
-  // on purpose (every layer holding every tensor, 256 bytes an element),
-  // so nothing it accepts can wrap; what it refuses is past 30 PB anyway.
-  {
-    const long double B = c.train.batch, T = c.model.context, C = c.model.width, H = c.model.heads,
-                      V = c.model.vocab, L = c.model.layers;
-    const long double elems = (L + 2) * (B * T * (C + V + 1) + B * H * T * T + V * C + T * C + 13 * C * C);
-    if (elems * 256 > 9.2e18L)
-      report({"train.batch", "model.context", "model.width", "model.vocab", "model.layers"},
-             "this model and batch are too large for the trainer to count their memory in 64 bits "
-             "(about " + number_text(double(elems * 4)) + " bytes of fp32 tensors): lower train.batch, "
-             "model.context, model.width, model.vocab or model.layers");
-  }
-  for (const auto& seg : c.train.checkpoint_segments) {
-    const int layer = seg.second;
-    if (layer >= c.model.layers) {
-      report({"train.checkpoint"},
-             "train.checkpoint layer " + std::to_string(layer) +
-                 " is out of range: model.layers is " + std::to_string(c.model.layers) +
-                 ", so indices go from 0 to " + std::to_string(c.model.layers - 1));
-      break;
-    }
-  }
+  const auto written = [this](const char* key, double v) { return this->written(key, v); };
+  for (const RuleProblem& p : cross_key_problems(c, written)) report(p.keys, p.message);
 }
 
 void Parser::not_built_checks() {
