@@ -6,6 +6,8 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <string>
 
 namespace ts::test {
@@ -36,6 +38,20 @@ __attribute__((format(printf, 1, 2))) inline std::string fmt(const char* format,
   if (n > 0) std::vsnprintf(&s[0], s.size() + 1, format, again);
   va_end(again);
   return s;
+}
+
+inline bool contains(const std::string& s, const std::string& sub) { return s.find(sub) != std::string::npos; }
+
+// A whole file's bytes ("" when unreadable), and a file made of `bytes`.
+inline std::string slurp(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+inline void spit(const std::string& path, const std::string& bytes) {
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  f << bytes;
 }
 
 // The closing tally line and the exit code main returns.

@@ -20,9 +20,9 @@
 #include "model/alloc.h"
 
 using namespace ts;
+using ts::test::contains;
 using ts::test::expect;
 
-static bool contains(const std::string& s, const std::string& sub) { return s.find(sub) != std::string::npos; }
 
 static void test_buckets() {
   // Layers 0 (embed, 1000 floats), 1..3 (blocks, 700), 4 (head, 10).

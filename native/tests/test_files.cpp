@@ -23,24 +23,16 @@
 #include "support.h"
 
 using namespace ts;
+using ts::test::contains;
 using ts::test::expect;
+using ts::test::slurp;
+using ts::test::spit;
 
 static const std::string kDir = "native/build/files_test_files";
 
-static bool contains(const std::string& s, const std::string& sub) { return s.find(sub) != std::string::npos; }
 static bool exists(const std::string& p) {
   struct stat st {};
   return ::lstat(p.c_str(), &st) == 0;
-}
-static std::string slurp(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-static void spit(const std::string& path, const std::string& bytes) {
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  f << bytes;
 }
 
 static void test_inputs() {

@@ -21,21 +21,13 @@
 
 using namespace ts;
 
+using ts::test::contains;
 using ts::test::expect;
-static bool contains(const std::string& s, const std::string& sub) { return s.find(sub) != std::string::npos; }
+using ts::test::slurp;
+using ts::test::spit;
 
 static const std::string kDir = "native/build/resume_test_files";
 
-static std::string slurp(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-static void spit(const std::string& path, const std::string& bytes) {
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  f << bytes;
-}
 
 static void test_format() {
   const std::string path = kDir + "/format.bin";
