@@ -1208,6 +1208,16 @@ function head(file: string, limit = 1 << 16): string {
   }
 }
 
+// Waits (at most 20 s) until the running trainer's stream holds a step record.
+async function firstStep(events: string, child: { exitCode: number | null }): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (!head(events).includes('"type":"step"')) {
+    assert.ok(Date.now() < deadline, 'no step record within 20 s');
+    assert.equal(child.exitCode, null, 'the trainer exited early');
+    await new Promise((res) => setTimeout(res, 10));
+  }
+}
+
 describe('interrupting', () => {
   test('SIGINT ends the run after the step in flight: exit 130, status interrupted', async () => {
     const dir = freshDir('sigint');
@@ -1215,12 +1225,7 @@ describe('interrupting', () => {
     const out = path.join(dir, 'out');
     const events = path.join(out, 'events.jsonl');
     const { child, done } = startTrainer([cfg, '--quiet', '--out', out]);
-    const deadline = Date.now() + 20_000;
-    while (!head(events).includes('"type":"step"')) {
-      assert.ok(Date.now() < deadline, 'no step record within 20 s');
-      assert.equal(child.exitCode, null, 'the trainer exited early');
-      await new Promise((res) => setTimeout(res, 10));
-    }
+    await firstStep(events, child);
     child.kill('SIGINT');
     const r = await done;
     assertExit(r, 130);
@@ -1240,13 +1245,8 @@ describe('interrupting', () => {
     const out = path.join(dir, 'out');
     const events = path.join(out, 'events.jsonl');
     const { child, done } = startTrainer([cfg, '--quiet', '--out', out]);
-    const deadline = Date.now() + 20_000;
     // Step 1's record reaches the disk before its evaluation starts.
-    while (!head(events).includes('"type":"step"')) {
-      assert.ok(Date.now() < deadline, 'no step record within 20 s');
-      assert.equal(child.exitCode, null, 'the trainer exited early');
-      await new Promise((res) => setTimeout(res, 10));
-    }
+    await firstStep(events, child);
     await new Promise((res) => setTimeout(res, 200)); // well inside the evaluation
     const t0 = Date.now();
     child.kill('SIGINT');
