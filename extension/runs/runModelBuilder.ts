@@ -185,7 +185,6 @@ export class RunModelBuilder {
   private outside(ev: TrainerEvent): string | undefined {
     const b = this.bounds;
     const t = (ev as { type: string }).type;
-    const at = (step: number): string => `${t} record of step ${step}`;
     switch (t) {
       case 'run':
         return this.model.run ? 'a second run record (a stream has one); ignored' : undefined;
@@ -199,11 +198,11 @@ export class RunModelBuilder {
       case 'span':
       case 'comm': {
         const r = ev as { step: number; rank?: number; layer?: number; phase?: string };
-        if (r.step > b.maxStep) return `${at(r.step)}: the run has ${b.maxStep} steps`;
-        if (r.rank !== undefined && r.rank >= b.ranks) return `${at(r.step)}: rank ${r.rank} is not one of the run's ${b.ranks} ranks`;
+        if (r.step > b.maxStep) return `${t} record of step ${r.step}: the run has ${b.maxStep} steps`;
+        if (r.rank !== undefined && r.rank >= b.ranks) return `${t} record of step ${r.step}: rank ${r.rank} is not one of the run's ${b.ranks} ranks`;
         if (t !== 'span') return undefined;
-        if (r.layer! >= b.layers) return `${at(r.step)}: layer ${r.layer} is not one of the run's ${b.layers} layers`;
-        if (!this.spanPhases.admits(r.phase!)) return `${at(r.step)}: phase "${r.phase}" is past the ${MAX_UNKNOWN_PHASES} phases beyond schema 1's that are kept`;
+        if (r.layer! >= b.layers) return `${t} record of step ${r.step}: layer ${r.layer} is not one of the run's ${b.layers} layers`;
+        if (!this.spanPhases.admits(r.phase!)) return `${t} record of step ${r.step}: phase "${r.phase}" is past the ${MAX_UNKNOWN_PHASES} phases beyond schema 1's that are kept`;
         return undefined;
       }
       case 'error':
