@@ -39,6 +39,9 @@ export const systemPackages = {
   // installing code-server for the e2e needs: libkrb5-dev and python3 (its
   // native modules, built by node-gyp), ripgrep (instead of a download).
   browser: ['chromium', 'libkrb5-dev', 'ripgrep', 'python3'],
+  // npm run fuzz: clang with libFuzzer and the sanitizer runtimes, and the
+  // OpenMP runtime clang links (the core's loops are OpenMP).
+  fuzz: ['clang', 'libclang-rt-14-dev', 'libomp-14-dev'],
 };
 
 // Installs missing Debian packages when running as root (CI, containers);
