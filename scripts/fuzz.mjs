@@ -34,6 +34,7 @@ if (!(seconds > 0) || !(runs > 0) || !['', 'native', 'js'].includes(only)) {
 // What each native target reads, besides its own corpus folder.
 const seeds = {
   fuzz_config: ['examples', 'test/fixtures/configs', 'test/fixtures/bad-configs', 'test/grammar'],
+  fuzz_data: [],
 };
 
 const buildDir = path.join(root, 'native', 'build-fuzz');

@@ -93,7 +93,9 @@ bool Dataset::open(const Config& cfg, DataError& err) {
       return false;
     }
     tokens_.resize(n);
-    std::memcpy(tokens_.data(), bytes.data() + sizeof header, n * 2);
+    // A header of 0 tokens leaves data() null, and memcpy to null is undefined
+    // even for 0 bytes (found by fuzz_data); the context check below refuses it.
+    if (n) std::memcpy(tokens_.data(), bytes.data() + sizeof header, n * 2);
     for (uint64_t i = 0; i < n; ++i)
       if (tokens_[i] >= vocab_) {
         err.message = "'" + path_ + "' token " + std::to_string(i) + " is " +
