@@ -18,8 +18,12 @@ bool EventWriter::open(const std::string& path, std::string& err) {
   if (path.empty()) return true;
   if (!check_output_path(path, "events file", err)) return false;
   // O_NOFOLLOW: a link planted since the check is refused, not followed;
-  // O_NONBLOCK: nor can a FIFO put there make the open wait.
-  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+  // O_NONBLOCK: nor can a FIFO put there make the open wait. O_APPEND: a
+  // rank that ends the job appends its error record and summary through a
+  // descriptor of its own (Run::write_abort_records); at a private offset
+  // this writer's next flush would overwrite them (seen as a torn summary
+  // line after a watchdog abort).
+  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
   struct stat st {};
   if (fd_ < 0 || ::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) {
     err = "cannot create events file '" + path + "': " +
