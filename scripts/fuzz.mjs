@@ -35,6 +35,8 @@ if (!(seconds > 0) || !(runs > 0) || !['', 'native', 'js'].includes(only)) {
 const seeds = {
   fuzz_config: ['examples', 'test/fixtures/configs', 'test/fixtures/bad-configs', 'test/grammar'],
   fuzz_data: [],
+  // Its custom mutator starts from the valid snapshot the target writes.
+  fuzz_snapshot: [],
 };
 
 const buildDir = path.join(root, 'native', 'build-fuzz');
@@ -50,20 +52,24 @@ if (only !== 'js') {
     const corpus = path.join(root, 'native', 'fuzz', 'corpus', target);
     mkdirSync(corpus, { recursive: true });
     // New coverage goes to a scratch folder (the first one libFuzzer is
-    // given); crashes go to the corpus folder in the repository.
+    // given); crashes go to the corpus folder in the repository. The files
+    // a target writes for readers that take a path go to a second one,
+    // removed here however the target ends.
     const scratch = mkdtempSync(path.join(os.tmpdir(), `trainscope-${target}-`));
+    const files = mkdtempSync(path.join(os.tmpdir(), `trainscope-${target}-files-`));
     const started = Date.now();
     let ok = true;
     try {
       run(path.join(buildDir, target), [
         `-max_total_time=${seconds}`, '-timeout=10', '-rss_limit_mb=2048', '-max_len=8192', '-print_final_stats=1',
         `-artifact_prefix=${corpus}${path.sep}`, scratch, corpus, ...seeds[target].map((d) => path.join(root, d)),
-      ]);
+      ], { env: { ...process.env, TRAINSCOPE_FUZZ_SCRATCH: files } });
     } catch (e) {
       ok = false;
       console.error(`${target}: ${e.message}; the input is in ${path.relative(root, corpus)}/`);
     } finally {
       rmSync(scratch, { recursive: true, force: true });
+      rmSync(files, { recursive: true, force: true });
     }
     results.push({ name: target, ok, s: (Date.now() - started) / 1000 });
   }

@@ -9,20 +9,16 @@
 // cannot describe (an empty report).
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <string>
 
 #include "config/config.h"
 #include "plan/memory_model.h"
 #include "plan/planner.h"
+#include "harness.h"
 
 namespace {
 
-[[noreturn]] void broken(const char* what) {
-  std::fprintf(stderr, "fuzz_config: %s\n", what);
-  std::abort();
-}
+[[noreturn]] void broken(const char* what) { ts::fuzz::broken("fuzz_config", what); }
 
 }  // namespace
 

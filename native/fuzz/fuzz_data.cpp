@@ -8,8 +8,6 @@
 // file's bytes, written to a temporary file (the reader takes a path, and
 // only regular files). A dataset that opens must give batches whose
 // tokens are below the vocab and whose targets are the inputs shifted by one.
-#include <unistd.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -18,30 +16,19 @@
 #include <vector>
 
 #include "config/config.h"
+#include "harness.h"
 #include "train/data.h"
 
 namespace {
 
-[[noreturn]] void broken(const char* what) {
-  std::fprintf(stderr, "fuzz_data: %s\n", what);
-  std::abort();
-}
-
-std::string scratch_file() {
-  char dir[] = "/tmp/trainscope-fuzz-data-XXXXXX";
-  if (!mkdtemp(dir)) broken("cannot make a scratch folder");
-  return std::string(dir) + "/data.bin";
-}
+[[noreturn]] void broken(const char* what) { ts::fuzz::broken("fuzz_data", what); }
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const std::string path = scratch_file();
+  static const std::string path = ts::fuzz::scratch_file("fuzz_data", "data.bin");
   if (size < 4) return 0;
-  FILE* f = std::fopen(path.c_str(), "wb");
-  if (!f) broken("cannot write the scratch file");
-  if (size > 4 && std::fwrite(data + 4, 1, size - 4, f) != size - 4) broken("short write of the scratch file");
-  std::fclose(f);
+  ts::fuzz::write_file("fuzz_data", path, data + 4, size - 4);
 
   // Through the parser, as the trainer does: the reader may assume what the
   // config rules promise (text data has vocab >= 256, ...).

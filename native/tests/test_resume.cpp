@@ -17,6 +17,7 @@
 #include "config/config.h"
 #include "support.h"
 #include "train/snapshot.h"
+#include "train/step_state.h"
 #include "train/trainer.h"
 
 using namespace ts;
@@ -141,6 +142,9 @@ static void test_resume() {
   expect(other.exit_code == 1, "resuming another model fails (exit 1)");
   const auto missing = train(with({"train.steps=16"}), "", "", kDir + "/nowhere");
   expect(missing.exit_code == 1, "resuming from a folder without a snapshot fails");
+  const auto finished = train(with({"train.steps=10"}), "", "", kDir + "/run");
+  expect(finished.exit_code == 1 && finished.losses.empty(),
+         "resuming a snapshot of step 10 with train.steps 10 fails: nothing is left to train");
 
   // The soft identity only warns when a setting changed, but a flipped byte
   // in it is a damaged file like any other: refused, never resumed silently.
@@ -158,10 +162,42 @@ static void test_resume() {
   }
 }
 
+// A state section passes its checksum whoever wrote it: values this trainer
+// could not have written are refused by key (they were cast to integers,
+// undefined behaviour for 1e300 or -1; found by fuzz_snapshot's resealing).
+static void test_state_values() {
+  Config c;
+  c.train.precision = "fp16";
+  auto restored = [&](const std::map<std::string, std::string>& st, std::string& err) {
+    Progress p;
+    NoiseScale noise;
+    LossScaler scaler(true);
+    return restore_state(st, 5, p, noise, scaler, err);
+  };
+  std::string err;
+  const auto good = snapshot_state(5, c, 1, Progress{5, 40, 2.0, 1.5, NAN, 5, 0}, NoiseScale(), LossScaler(true));
+  expect(restored(good, err), "the trainer's own state restores: " + err);
+  struct Case { const char* key; const char* value; };
+  for (const Case& k : {Case{"tokens", "1e300"}, Case{"tokens", "-1"}, Case{"noise_n", "12x"},
+                        Case{"loss_scale_clean", "4294967296"}, Case{"optimizer_steps", ""},
+                        Case{"first_loss", "loss"}, Case{"loss_scale", "0x0p+0"}, Case{"loss_scale", "inf"}}) {
+    auto st = good;
+    st[k.key] = k.value;
+    err.clear();
+    expect(!restored(st, err) && contains(err, std::string("state key '") + k.key + "' is '" + k.value + "'"),
+           std::string("state ") + k.key + " '" + k.value + "' is refused by key: " + err);
+  }
+  auto older = good;
+  older.erase("noise_n");
+  err.clear();
+  expect(restored(older, err), "a key an older writer did not write takes its default: " + err);
+}
+
 int main() {
   std::string cmd = "mkdir -p " + kDir + "/run " + kDir + "/resumed " + kDir + "/soft";
   if (std::system(cmd.c_str()) != 0) return 1;
   test_format();
+  test_state_values();
   test_resume();
   return test::report("test_resume");
 }

@@ -344,6 +344,16 @@ int Run::start_parallel() {
     std::vector<std::string> warnings;
     if (!load_snapshot(file, cfg_, *model_, step, st, warnings, err))
       return fail_before_start(Where{}, "--resume " + opt_.resume_path + ": " + err, kExitRuntime);
+    // Decoded here too, so a state this trainer could not have written is
+    // refused before any rank starts.
+    if (!restore_state(st, step, progress_, noise_, scaler_, err))
+      return fail_before_start(Where{}, "--resume " + opt_.resume_path + ": '" + file + "': " + err, kExitRuntime);
+    if (step >= cfg_.train.steps)
+      return fail_before_start(where_of(cfg_, "train.steps"),
+                               "--resume " + opt_.resume_path + ": the snapshot has finished " + std::to_string(step) +
+                                   " steps and train.steps is " + std::to_string(cfg_.train.steps) +
+                                   ": nothing is left to train (raise train.steps)",
+                               kExitRuntime);
     for (const auto& w : warnings) std::fprintf(stderr, "trainscope-train: warning: %s\n", w.c_str());
     resumed_from_ = file;
   }
@@ -363,7 +373,7 @@ int Run::start_parallel() {
   if (world_.size > 1) set_abort_hook([this](const std::string& m) { write_abort_records(m); });
   if (!opt_.resume_path.empty()) {
     if (!broadcast_training_state(world_, *model_, step, st, err)) die(err);
-    restore_state(st, step, progress_, noise_, scaler_);
+    if (!restore_state(st, step, progress_, noise_, scaler_, err)) die(err);
     first_step_ = step + 1;
     last_saved_ = step;
     model_->push_state();

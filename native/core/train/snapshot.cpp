@@ -411,6 +411,10 @@ bool load_snapshot(const std::string& path, const Config& cfg, TrainModel& model
   if (!r.read_parts("params", p, err) || !r.read_parts("adam_m", m, err) ||
       !r.read_parts("adam_v", v, err))
     return false;
+  if (r.step() < 0) {
+    err = "'" + path + "' is damaged: it says " + std::to_string(r.step()) + " steps were finished";
+    return false;
+  }
   step = r.step();
   state = kv_decode(st);
   return true;

@@ -1,7 +1,10 @@
 #include "train/step_state.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstdint>
+#include <cstdlib>
 
 #include "train/snapshot.h"
 
@@ -80,21 +83,55 @@ std::map<std::string, std::string> snapshot_state(int64_t step, const Config& cf
   };
 }
 
-void restore_state(const std::map<std::string, std::string>& st, int64_t step, Progress& p, NoiseScale& noise,
-                   LossScaler& scaler) {
-  auto num = [&](const char* k, double d) {
-    auto it = st.find(k);
-    return parse_double(it == st.end() ? "" : it->second, d);
+bool restore_state(const std::map<std::string, std::string>& st, int64_t step, Progress& p, NoiseScale& noise,
+                   LossScaler& scaler, std::string& err) {
+  // The values passed the snapshot's checksums, so a bad one was written
+  // by something else than this trainer: refused by name, never cast
+  // (a double outside an integer's range is undefined behaviour).
+  auto bad = [&](const char* k, const std::string& v, const char* want) {
+    err = "its state key '" + std::string(k) + "' is '" + v + "', not " + want;
+    return false;
   };
+  auto real = [&](const char* k, double d, double& out) {
+    auto it = st.find(k);
+    if (it == st.end()) return (out = d, true);  // older writers
+    out = parse_double(it->second, NAN);
+    return (std::isnan(out) && it->second != "nan") ? bad(k, it->second, "a number") : true;
+  };
+  // Counts are written as decimal integers and read back only as such.
+  auto count = [&](const char* k, int64_t d, int64_t limit, int64_t& out) {
+    auto it = st.find(k);
+    if (it == st.end()) return (out = d, true);
+    const std::string& v = it->second;
+    errno = 0;
+    char* end = nullptr;
+    const long long n = std::strtoll(v.c_str(), &end, 10);
+    if (v.empty() || *end != 0 || errno == ERANGE || n < 0 || n > limit)
+      return bad(k, v, ("a count from 0 to " + std::to_string(limit)).c_str());
+    out = n;
+    return true;
+  };
+  constexpr int64_t kMax = int64_t(1) << 62;
+  int64_t tokens = 0, noise_n = 0, optimizer_steps = 0, skipped = 0, clean = 0;
+  double first = NAN, last = NAN, last_val = NAN, g2 = 0, tr = 0, scale = scaler.scale();
+  if (!count("tokens", 0, kMax, tokens) || !count("noise_n", 0, kMax, noise_n) ||
+      !count("optimizer_steps", step, kMax, optimizer_steps) || !count("skipped_steps", 0, kMax, skipped) ||
+      !count("loss_scale_clean", 0, INT32_MAX, clean) || !real("first_loss", NAN, first) ||
+      !real("last_loss", NAN, last) || !real("last_val_loss", NAN, last_val) || !real("noise_g2", 0, g2) ||
+      !real("noise_tr", 0, tr) || !real("loss_scale", scaler.scale(), scale))
+    return false;
+  if (scaler.enabled() && !(std::isfinite(scale) && scale > 0))
+    return bad("loss_scale", st.at("loss_scale"), "a finite positive scale");
   p.steps_done = step;
-  p.tokens_done = uint64_t(num("tokens", 0));
-  p.first_loss = num("first_loss", NAN);
-  p.last_loss = num("last_loss", NAN);
-  p.last_val_loss = num("last_val_loss", NAN);
-  noise.set(num("noise_g2", 0), num("noise_tr", 0), int64_t(num("noise_n", 0)));
-  p.optimizer_steps = int64_t(num("optimizer_steps", double(step)));
-  p.skipped_steps = int64_t(num("skipped_steps", 0));
-  if (scaler.enabled()) scaler.restore(num("loss_scale", scaler.scale()), int(num("loss_scale_clean", 0)));
+  p.tokens_done = uint64_t(tokens);
+  p.first_loss = first;
+  p.last_loss = last;
+  p.last_val_loss = last_val;
+  noise.set(g2, tr, noise_n);
+  p.optimizer_steps = optimizer_steps;
+  p.skipped_steps = skipped;
+  if (scaler.enabled()) scaler.restore(scale, int(clean));
+  return true;
 }
 
 }  // namespace ts

@@ -74,10 +74,11 @@ struct Progress {
 // The trainer's state in a snapshot after `step` (train.save_every), and
 // back (--resume): progress, the two averages above, and the data position
 // and seeds. Doubles travel as hex floats, so a resumed run is bitwise the
-// run that never stopped.
+// run that never stopped. restore_state: false + err naming the first key
+// whose value this trainer could not have written.
 std::map<std::string, std::string> snapshot_state(int64_t step, const Config& cfg, int ranks, const Progress& p,
                                                   const NoiseScale& noise, const LossScaler& scaler);
-void restore_state(const std::map<std::string, std::string>& st, int64_t step, Progress& p, NoiseScale& noise,
-                   LossScaler& scaler);
+bool restore_state(const std::map<std::string, std::string>& st, int64_t step, Progress& p, NoiseScale& noise,
+                   LossScaler& scaler, std::string& err);
 
 }  // namespace ts
