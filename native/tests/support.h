@@ -17,6 +17,10 @@
 
 namespace ts::test {
 
+// A file the test writes, in its build folder (CMake passes it), so the
+// sanitizer build (native/build-asan) and the normal one never share files.
+inline std::string build_file(const std::string& name) { return std::string(TRAINSCOPE_TEST_BUILD_DIR) + "/" + name; }
+
 struct ExampleRun {
   std::vector<double> losses;   // every step's loss, full precision
   std::vector<float> params;    // after the last step, when asked for

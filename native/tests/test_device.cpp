@@ -10,6 +10,7 @@
 #include "support.h"
 
 using namespace ts;
+using ts::test::build_file;
 using ts::test::expect;
 
 namespace {
@@ -36,7 +37,7 @@ int main() {
   std::printf("GPU: %s\n", have_gpu ? gpu.name.c_str() : ("none (" + why + ")").c_str());
   const std::vector<std::string> short_run = {"train.steps=3", "train.warmup=0", "train.eval_every=0"};
 
-  const std::string ev_cpu = "native/build/test_device_cpu.jsonl";
+  const std::string ev_cpu = build_file("test_device_cpu.jsonl");
   auto overrides = short_run;
   overrides.push_back("train.device=cpu");
   const auto cpu = test::train_example(overrides, ev_cpu);
@@ -46,7 +47,7 @@ int main() {
              run_cpu.find("\"capacity_bytes\":") != std::string::npos && run_cpu.find("\"note\"") == std::string::npos,
          "device cpu: trains on the cpu; the run record names it, with its memory and no note");
 
-  const std::string ev_auto = "native/build/test_device_auto.jsonl";
+  const std::string ev_auto = build_file("test_device_auto.jsonl");
   overrides = short_run;
   overrides.push_back("train.device=auto");
   const auto aut = test::train_example(overrides, ev_auto);
@@ -62,7 +63,7 @@ int main() {
     expect(aut.losses == cpu.losses, "device auto without a GPU: the very losses of device cpu");
   }
 
-  const std::string ev_cuda = "native/build/test_device_cuda.jsonl";
+  const std::string ev_cuda = build_file("test_device_cuda.jsonl");
   overrides = short_run;
   overrides.push_back("train.device=cuda");
   const auto cu = test::train_example(overrides, ev_cuda);

@@ -24,7 +24,7 @@ using namespace ts;
 using namespace ts::test;
 
 static void overflow() {
-  const std::string events = "native/build/test_precision_overflow.jsonl";
+  const std::string events = build_file("test_precision_overflow.jsonl");
   int rc = -1;
   const ExampleRun run = train_example(
       {"train.precision=fp16", "train.steps=30", "train.warmup=2", "train.threads=2"}, events, false, 5);

@@ -21,13 +21,14 @@
 #include "train/trainer.h"
 
 using namespace ts;
+using ts::test::build_file;
 
 using ts::test::contains;
 using ts::test::expect;
 using ts::test::slurp;
 using ts::test::spit;
 
-static const std::string kDir = "native/build/resume_test_files";
+static const std::string kDir = build_file("resume_test_files");
 
 
 static void test_format() {

@@ -19,7 +19,7 @@ using namespace ts::test;
 int main() {
   // The example as shipped. Threshold: the synthetic task's best possible
   // loss is ~0.50 and ln(64) = 4.16; the example reaches ~0.56 in 300 steps.
-  const std::string events = "native/build/test_training_events.jsonl";
+  const std::string events = build_file("test_training_events.jsonl");
   const ExampleRun example = train_example({}, events);
   const int rc = example.exit_code;
   const std::vector<double>& full = example.losses;
