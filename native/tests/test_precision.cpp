@@ -86,7 +86,61 @@ static void memory_and_exactness() {
   }
 }
 
+// fp16 conversions against IEEE binary16 computed from its definition
+// (value = m * 2^-24 or (1024 + m) * 2^(e-25)), every one of the 65,536
+// halves: each converts back to itself; the midpoint between two neighbours
+// rounds to the even one and a float ulp either side of it to the nearer.
+// The integer version (what builds without _Float16 use) and the one the
+// build uses must both hold, and agree bit for bit.
+static double fp16_value(uint32_t h) {
+  const uint32_t e = (h >> 10) & 0x1f, m = h & 0x3ff;
+  const double mag = e == 0 ? std::ldexp(double(m), -24) : std::ldexp(double(1024 + m), int(e) - 25);
+  return (h & 0x8000) ? -mag : mag;
+}
+
+static void fp16_conversions() {
+  int wrong_back = 0, wrong_round = 0, disagree = 0;
+  for (uint32_t h = 0; h < 0x10000; ++h) {
+    const uint32_t e = (h >> 10) & 0x1f;
+    if (e == 0x1f) continue;
+    const float v = float(fp16_value(h));
+    const bool back = fp16_to_float_soft(uint16_t(h)) == v && fp16_to_float(uint16_t(h)) == v &&
+                      std::signbit(fp16_to_float_soft(uint16_t(h))) == bool(h & 0x8000) &&
+                      float_to_fp16_soft(v) == h && float_to_fp16(v) == h;
+    if (!back) ++wrong_back;
+    // The neighbour one step away from zero (0x7bff's is infinity).
+    const uint32_t next = h + 1;
+    const double mid = (std::fabs(fp16_value(h)) + ((next & 0x7fff) == 0x7c00 ? 65536.0 : std::fabs(fp16_value(next)))) / 2;
+    const float fmid = float((h & 0x8000) ? -mid : mid);
+    const uint16_t even = uint16_t((h & 1) ? next : h);
+    const uint16_t below = uint16_t(h), above = uint16_t(next);
+    for (auto conv : {float_to_fp16_soft, float_to_fp16}) {
+      if (conv(fmid) != even || conv(std::nextafter(fmid, 0.0f)) != below ||
+          conv(std::nextafter(fmid, fmid * 2)) != above)
+        ++wrong_round;
+    }
+    for (float probe : {v, fmid, std::nextafter(fmid, 0.0f), std::nextafter(fmid, fmid * 2), v * 1.0001f})
+      if (float_to_fp16_soft(probe) != float_to_fp16(probe)) ++disagree;
+  }
+  expect(wrong_back == 0, "every half converts to its value and back (" + std::to_string(wrong_back) + " wrong)");
+  expect(wrong_round == 0, "midpoints round to even, a ulp off them to the nearer (" + std::to_string(wrong_round) + " wrong)");
+  expect(disagree == 0, "the integer conversion and the build's agree bit for bit");
+  const float inf = INFINITY;
+  expect(float_to_fp16_soft(65504.0f) == 0x7bff && float_to_fp16_soft(65519.996f) == 0x7bff &&
+             float_to_fp16_soft(65520.0f) == 0x7c00 && float_to_fp16_soft(1e30f) == 0x7c00 &&
+             float_to_fp16_soft(-inf) == 0xfc00 && float_to_fp16(70000.0f) == 0x7c00,
+         "overflow goes to infinity from 65520 up (what loss scaling detects)");
+  expect(float_to_fp16_soft(0x1p-25f) == 0 && float_to_fp16_soft(std::nextafter(0x1p-25f, 1.0f)) == 1 &&
+             float_to_fp16_soft(1e-30f) == 0 && float_to_fp16_soft(-0.0f) == 0x8000,
+         "underflow: 2^-25 ties to zero, anything above it to the smallest subnormal");
+  const uint16_t qnan = float_to_fp16_soft(NAN), snan_back = 0x7c01;
+  expect((qnan & 0x7c00) == 0x7c00 && (qnan & 0x3ff) != 0 && std::isnan(fp16_to_float_soft(snan_back)) &&
+             std::isnan(fp16_to_float(snan_back)) && fp16_to_float_soft(0x7c00) == inf,
+         "NaN stays NaN both ways, infinity stays infinity");
+}
+
 int main() {
+  fp16_conversions();
   memory_and_exactness();
   overflow();
   return report("test_precision");
