@@ -1,7 +1,7 @@
 // Run folders: naming, listing, and loading a real run written by the
 // trainer into the compact model.
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { EventStreamParser } from '../common/events/parse';
@@ -128,6 +128,11 @@ describe('a real run', { skip: haveTrainer ? false : NO_TRAINER }, () => {
     mkdirSync(older);
     writeFileSync(path.join(older, 'events.jsonl'), '');
     mkdirSync(path.join(runsFolder, 'not-a-run'));
+    // Links lead out of the runs folder: a linked run folder, a linked stream.
+    symlinkSync(older, path.join(runsFolder, '20270101-000000-linked'));
+    const linkedStream = path.join(runsFolder, '20270102-000000-linked-stream');
+    mkdirSync(linkedStream);
+    symlinkSync(path.join(older, 'events.jsonl'), path.join(linkedStream, 'events.jsonl'));
     const runs = await listRuns(runsFolder);
     assert.deepEqual(
       runs.map((r) => r.id),

@@ -3,7 +3,7 @@
 // No `vscode` import (unit-tested under plain Node).
 import { isAscii } from 'node:buffer';
 import { createReadStream, realpathSync, statSync } from 'node:fs';
-import { mkdir, open, readdir, realpath, stat } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { EventStreamParser } from '../../common/events/parse';
 import type { RunRecord, TrainerEvent } from '../../common/events/schema';
@@ -109,7 +109,8 @@ export async function readRunRecord(dir: string): Promise<RunRecord | undefined>
 }
 
 /**
- * The runs in a runs folder (folders holding an events.jsonl), newest first.
+ * The runs in a runs folder (folders holding an events.jsonl, neither of
+ * them a symlink), newest first.
  * A missing runs folder is no runs, not an error.
  */
 export async function listRuns(runsFolder: string): Promise<RunInfo[]> {
@@ -124,7 +125,10 @@ export async function listRuns(runsFolder: string): Promise<RunInfo[]> {
     names.map(async (id): Promise<RunInfo | undefined> => {
       const dir = path.join(runsFolder, id);
       try {
-        const st = await stat(path.join(dir, EVENTS_FILE));
+        // Links are not runs: a checked-in link could point the panel at any
+        // folder of the machine (acceptRunDir holds restored panels to the same).
+        if (!(await lstat(dir)).isDirectory()) return undefined;
+        const st = await lstat(path.join(dir, EVENTS_FILE));
         if (!st.isFile()) return undefined;
         return { id, dir, run: await readRunRecord(dir), mtimeMs: st.mtimeMs };
       } catch {
