@@ -242,6 +242,26 @@ describe('data-parallel training under mpirun', () => {
     });
   }
 
+  test('2 ranks: measured memory equals the prediction byte for byte, the all-reduce staging buffer included', async () => {
+    requireMpi();
+    // The default bucket (4 MB) gathers the small layers into one bucket of
+    // several pieces: the staging buffer exists. 64 KB splits them too.
+    for (const bucket of ['4MB', '64KB']) {
+      const dir = path.join(work, `mem-${bucket}`);
+      assertOk(await mpirun(2, args(dir, ['parallel.ranks=2', `parallel.bucket=${bucket}`, 'train.steps=2', 'train.warmup=0'])).done, `2 ranks, bucket ${bucket}`);
+      const recs = records(path.join(dir, 'events.jsonl'));
+      const run = recs[0];
+      const summary = recs.find((r) => r.type === 'summary')!;
+      assert.ok(summary.peak_by_category.comm > 0, `bucket ${bucket}: a staging buffer is measured`);
+      assert.equal(run.predicted.comm, summary.peak_by_category.comm, `bucket ${bucket}: comm bytes`);
+      assert.equal(summary.peak_bytes, summary.predicted_peak_bytes, `bucket ${bucket}: the whole peak`);
+      for (const l of recs.filter((r) => r.type === 'layer')) {
+        for (const k of ['param', 'grad', 'optim', 'act', 'workspace', 'comm'])
+          assert.equal(l.bytes[k], l.predicted[k], `bucket ${bucket}, ${l.name}: ${k}`);
+      }
+    }
+  });
+
   test('communication records from both ranks: bytes, times, bandwidth, overlap; both ranks in the trace', async () => {
     requireMpi();
     // A deeper model and more steps than the equivalence runs: backward is

@@ -27,6 +27,12 @@ export interface LayerBytes {
    */
   act_peak?: number;
   workspace: number;
+  /**
+   * Communication buffers charged to the layer: layer 0 holds the gradient
+   * all-reduce's staging buffer in runs of several ranks, 0 elsewhere.
+   * Absent in streams of trainers that predate it.
+   */
+  comm?: number;
 }
 
 interface PredictedLayer {
@@ -50,6 +56,8 @@ export interface MemoryPrediction {
   /** The step's peak of live activation bytes (a segment's forward or recompute may exceed the end of the forward pass). */
   peak_act_bytes: number;
   peak_workspace_bytes: number;
+  /** Communication buffers, live the whole run (0 for one rank; absent in older streams). */
+  comm?: number;
   peak_bytes: number;
   params: number;
   /** The checkpoint plan the prediction assumes, in config-language form: `"none"`, `"layers 0-1,2-3"`. */

@@ -90,7 +90,8 @@ function layerBytes(o: Obj, k: string, p = ''): Check {
     count(b, 'optim', q) ??
     count(b, 'act', q) ??
     optional(b, 'act_peak', count, q) ??
-    count(b, 'workspace', q)
+    count(b, 'workspace', q) ??
+    optional(b, 'comm', count, q)
   );
 }
 
@@ -108,6 +109,7 @@ function prediction(o: Obj, k: string): Check {
     count(pr, 'peak_bytes', q) ??
     count(pr, 'params', q) ??
     optional(pr, 'act_end_of_forward', count, q) ??
+    optional(pr, 'comm', count, q) ??
     optional(pr, 'checkpoint', str, q) ??
     optional(pr, 'recompute_flops', nonNegative, q) ??
     optional(pr, 'step_flops', nonNegative, q) ??

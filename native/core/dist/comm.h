@@ -8,7 +8,7 @@
 // unchanged, and asking for more ranks is a clear run-time error. This header
 // never includes <mpi.h>, so the rest of the core does not depend on it.
 //
-// One file of dist/ a section below: world.cpp, clocks.cpp, buckets.cpp,
+// One file of dist/ a section below: world.cpp, clocks.cpp, chunks.cpp,
 // intervals.cpp, grad_reducer.cpp (with the MPI backend in mpi_backend.cpp),
 // watchdog.cpp and trace_gather.cpp. The MPI files share dist/mpi_detail.h.
 #pragma once
@@ -27,6 +27,7 @@
 #include "base/events.h"
 #include "model/alloc.h"
 #include "model/model.h"
+#include "plan/buckets.h"
 
 namespace ts {
 
@@ -99,29 +100,7 @@ bool align_clocks(const World& w, const std::function<double()>& now_us,
                   std::vector<double>& offsets, std::string& err);
 
 // ---------------------------------------------------------------------------
-// Buckets
-
-// A run of one layer's gradient elements.
-struct BucketPiece {
-  int layer;
-  size_t offset;  // elements into the layer's gradient block
-  size_t count;   // elements
-};
-
-struct Bucket {
-  std::vector<BucketPiece> pieces;
-  size_t elems = 0;
-  int ready_layer = 0;  // the bucket is complete when this layer's backward ends
-};
-
-// Groups gradients into buckets of at most bucket_bytes (at least one
-// element each), in the order backward finishes layers: the last layer
-// (head) first, down to layer 0 (the embedding). A layer larger than a
-// bucket is split over several. Layer 0 is finished only when the whole
-// backward is (the tied embedding takes gradients from the head too), which
-// the order already guarantees: a bucket holding layer 0 is the last ready.
-std::vector<Bucket> plan_buckets(const std::vector<size_t>& layer_elems, uint64_t bucket_bytes,
-                                 size_t elem_bytes = sizeof(float));
+// Buckets (planned in plan/buckets.h)
 
 // Splits n elements into pieces of at most max_count (MPI counts are int).
 std::vector<std::pair<size_t, size_t>> count_chunks(size_t n, size_t max_count);

@@ -31,15 +31,15 @@ GradReducer::GradReducer(const World& w, Backend& backend, Allocator& alloc,
                          std::function<double()> now_us)
     : world_(w), backend_(backend), buckets_(std::move(buckets)), grads_(std::move(grads)),
       now_(std::move(now_us)), tee_(new Tee(*this)) {
-  size_t staging = 0;
+  const size_t staging = staging_elems(buckets_);
   int max_layer = 0;
   for (const Bucket& b : buckets_) {
-    if (b.pieces.size() > 1) staging = std::max(staging, b.elems);
     max_layer = std::max(max_layer, b.ready_layer);
     for (const auto& p : b.pieces) max_layer = std::max(max_layer, p.layer);
   }
   // The staging buffer is communication memory, owned by no layer: charged
-  // to layer 0's comm counter (the allocator wants a layer).
+  // to layer 0's comm counter (the allocator wants a layer), where the
+  // memory model predicts it.
   if (staging) staging_ = Buffer<float>(alloc, staging, 0, Cat::comm);
   ready_by_layer_.assign(size_t(max_layer) + 1, {});
   for (size_t b = 0; b < buckets_.size(); ++b) ready_by_layer_[size_t(buckets_[b].ready_layer)].push_back(b);

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "base/json.h"
+#include "plan/buckets.h"
 #include "plan/flops.h"
 
 namespace ts {
@@ -104,7 +105,16 @@ MemoryPrediction predict_memory(const Config& cfg, const Segments& segs, int eb,
   head.workspace = head_ws + cuda_fixed + low_copy(head);
   p.layers.push_back(head);
 
+  // Data parallel: the gradient all-reduce's staging buffer (plan/buckets.h),
+  // allocated once before step 1 and charged to layer 0, as the reducer does.
+  if (cfg.parallel.ranks > 1) {
+    std::vector<size_t> elems;
+    for (const auto& lb : p.layers) elems.push_back(size_t(lb.params));
+    p.layers[0].comm = staging_elems(plan_buckets(elems, cfg.parallel.bucket)) * sizeof(float);
+  }
+
   for (const auto& lb : p.layers) {
+    p.comm += lb.comm;
     p.params_total += lb.params;
     p.param += lb.param;
     p.grad += lb.grad;
@@ -150,7 +160,7 @@ MemoryPrediction predict_memory(const Config& cfg, const Segments& segs, int eb,
   peak_total = std::max(peak_total, embed.act + ws_fixed + dres + csr);
   p.peak_act = peak_act;
   p.peak_workspace = ws_fixed + std::max({head_ws, L ? dres + block_ws : 0, dres + csr});
-  p.peak = p.param + p.grad + p.optim + peak_total;
+  p.peak = p.param + p.grad + p.optim + p.comm + peak_total;
   p.segments = segs;
   p.checkpoint = segments_text(segs);
   p.step_flops = step_flops(cfg);
@@ -165,6 +175,7 @@ std::string memory_prediction_to_json(const MemoryPrediction& p) {
   j.field("param", p.param).field("grad", p.grad).field("optim", p.optim);
   j.field("act_end_of_forward", p.act_end_of_forward);
   j.field("peak_act_bytes", p.peak_act).field("peak_workspace_bytes", p.peak_workspace);
+  j.field("comm", p.comm);
   j.field("peak_bytes", p.peak).field("params", p.params_total);
   j.field("checkpoint", p.checkpoint);
   j.field("recompute_flops", p.recompute_flops).field("step_flops", p.step_flops);
@@ -176,7 +187,7 @@ std::string memory_prediction_to_json(const MemoryPrediction& p) {
     j.field("checkpointed", l.checkpointed).field("segment_start", l.segment_start);
     j.key("bytes").begin_object();
     j.field("param", l.param).field("grad", l.grad).field("optim", l.optim).field("act", l.act);
-    j.field("act_peak", l.act_full).field("workspace", l.workspace);
+    j.field("act_peak", l.act_full).field("workspace", l.workspace).field("comm", l.comm);
     j.end_object();
     j.end_object();
   }

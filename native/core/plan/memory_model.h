@@ -22,6 +22,7 @@ struct LayerBytes {
   uint64_t act = 0;       // activation bytes the layer holds at the end of the forward pass
   uint64_t act_full = 0;  // all its activations (live at once in its forward or recompute)
   uint64_t workspace = 0; // its largest backward scratch
+  uint64_t comm = 0;      // communication buffers charged to it (layer 0: the all-reduce's staging)
   bool checkpointed = false;   // recomputes its forward in backward
   bool segment_start = false;  // first block of a checkpoint segment
 };
@@ -32,7 +33,8 @@ struct MemoryPrediction {
   uint64_t act_end_of_forward = 0;  // activations live when the forward pass ends
   uint64_t peak_act = 0;        // the step's peak of live activation bytes
   uint64_t peak_workspace = 0;  // largest workspace live at once (in backward)
-  uint64_t peak = 0;            // the whole step's peak: states + activations + workspace
+  uint64_t comm = 0;            // communication buffers, live the whole run (ranks > 1)
+  uint64_t peak = 0;            // the whole step's peak: states + comm + activations + workspace
   uint64_t params_total = 0;    // elements
   Segments segments;            // the checkpoint plan the prediction assumes
   std::string checkpoint;       // ... in config-language form ("none", "layers 0-2,3-5")

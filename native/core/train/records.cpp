@@ -106,11 +106,11 @@ std::string layer_record(int index, const LayerInfo& li, const LayerBytesMeasure
   j.field("param", m.param).field("grad", m.grad);
   j.field("optim", m.optim).field("act", m.act);
   j.field("act_peak", m.act_peak);
-  j.field("workspace", m.workspace);
+  j.field("workspace", m.workspace).field("comm", m.comm);
   j.end_object();
   j.key("predicted").begin_object();
   j.field("param", pl.param).field("grad", pl.grad).field("optim", pl.optim);
-  j.field("act", pl.act).field("act_peak", pl.act_full).field("workspace", pl.workspace);
+  j.field("act", pl.act).field("act_peak", pl.act_full).field("workspace", pl.workspace).field("comm", pl.comm);
   j.end_object();
   j.end_object();
   return s;

@@ -49,7 +49,7 @@ std::string run_record(const RunFacts& f);
 
 // "layer": one per layer after the first step, measured beside predicted.
 struct LayerBytesMeasured {
-  uint64_t param = 0, grad = 0, optim = 0, act = 0, act_peak = 0, workspace = 0;
+  uint64_t param = 0, grad = 0, optim = 0, act = 0, act_peak = 0, workspace = 0, comm = 0;
 };
 std::string layer_record(int index, const LayerInfo& layer, const LayerBytesMeasured& measured,
                          const LayerBytes& predicted);

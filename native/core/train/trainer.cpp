@@ -423,6 +423,7 @@ void Run::write_layer_records() {
     m.act = act_end_of_forward_[l];
     m.act_peak = a.layer(l, Cat::act).peak;
     m.workspace = a.layer(l, Cat::workspace).peak;
+    m.comm = a.layer(l, Cat::comm).peak;
     ev_.record(layer_record(l, model_->layers()[l], m, pred_.layers[l]));
   }
 }
@@ -575,12 +576,15 @@ void Run::print_summary(const char* status, double ms, double tps) const {
     by.push_back({t, l});
   }
   std::sort(by.begin(), by.end(), [](auto& x, auto& y) { return x.first > y.first; });
+  // Every part of a layer's total, the zero ones left out, so the line adds up.
   for (size_t i = 0; i < by.size() && i < 5; ++i) {
     const int l = by[i].second;
-    std::printf("    %-10s %10s  (param %s, grad %s, optim %s, act %s)\n", model_->layers()[l].name.c_str(),
-                bytes_text(by[i].first).c_str(), bytes_text(a.layer(l, Cat::param).peak).c_str(),
-                bytes_text(a.layer(l, Cat::grad).peak).c_str(), bytes_text(a.layer(l, Cat::optim).peak).c_str(),
-                bytes_text(a.layer(l, Cat::act).peak).c_str());
+    std::string parts;
+    for (int c = 0; c < kNumCats; ++c)
+      if (a.layer(l, Cat(c)).peak)
+        parts += std::string(parts.empty() ? "" : ", ") + cat_name(Cat(c)) + " " + bytes_text(a.layer(l, Cat(c)).peak);
+    std::printf("    %-10s %10s  (%s)\n", model_->layers()[l].name.c_str(), bytes_text(by[i].first).c_str(),
+                parts.c_str());
   }
   std::fflush(stdout);
 }

@@ -1,7 +1,5 @@
-// Buckets: how the gradients are grouped for the all-reduce (in the order
-// backward finishes layers), and how a count is cut into pieces one MPI call
-// can take. Pure arithmetic, no MPI: the tests check it directly.
-#include "dist/comm.h"
+// Gradient buckets: pure arithmetic, no MPI; the tests check it directly.
+#include "plan/buckets.h"
 
 #include <algorithm>
 
@@ -31,11 +29,11 @@ std::vector<Bucket> plan_buckets(const std::vector<size_t>& layer_elems, uint64_
   return out;
 }
 
-std::vector<std::pair<size_t, size_t>> count_chunks(size_t n, size_t max_count) {
-  std::vector<std::pair<size_t, size_t>> out;
-  max_count = std::max<size_t>(1, max_count);
-  for (size_t off = 0; off < n; off += max_count) out.push_back({off, std::min(max_count, n - off)});
-  return out;
+size_t staging_elems(const std::vector<Bucket>& buckets) {
+  size_t n = 0;
+  for (const Bucket& b : buckets)
+    if (b.pieces.size() > 1) n = std::max(n, b.elems);
+  return n;
 }
 
 }  // namespace ts
