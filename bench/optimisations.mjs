@@ -37,7 +37,7 @@ async function trainer(ctx, sets) {
 }
 
 async function plan(ctx) {
-  const { stdout } = await exec(ctx.trainerPath, [CONFIG, '--plan', '--set', 'model.layers=16'], { cwd: ctx.root, maxBuffer: 1 << 26 });
+  const { stdout } = await exec(ctx.trainerPath, [CONFIG, '--plan', '--json', '--set', 'model.layers=16'], { cwd: ctx.root, maxBuffer: 1 << 26 });
   return JSON.parse(stdout);
 }
 
@@ -79,7 +79,7 @@ export async function run(ctx) {
   }
   const find = (c, prec, k) => rows.find((r) => r.checkpoint.startsWith(c) && r.precision === prec && r.accumulate === k);
   const none = find('none', 'fp32', 1), sq = find('sqrt', 'fp32', 1), bud = find('budget', 'fp32', 1), bf = find('none', 'bf16', 1);
-  const budgetPlan = (await exec(ctx.trainerPath, [CONFIG, '--plan', '--set', 'model.layers=16', '--set', `train.checkpoint=budget ${budget}`], { cwd: ctx.root, maxBuffer: 1 << 26 })).stdout;
+  const budgetPlan = (await exec(ctx.trainerPath, [CONFIG, '--plan', '--json', '--set', 'model.layers=16', '--set', `train.checkpoint=budget ${budget}`], { cwd: ctx.root, maxBuffer: 1 << 26 })).stdout;
   const bp = JSON.parse(budgetPlan).budget.plan;
   const checks = [
     [`sqrt peak activations ${(sq.peak_act / none.peak_act).toFixed(2)}x none (<= 0.5x)`, sq.peak_act <= 0.5 * none.peak_act],

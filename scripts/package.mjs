@@ -147,6 +147,9 @@ export function checkVsix(file) {
   if (missing.length) throw new Error(`${path.basename(file)} lacks ${missing.join(', ')}`);
   const unwanted = entries.filter((e) => /(^|\/)node_modules\/|\.ts$|\.map$|\.cpp$|\.h$|CMake/.test(e.name));
   if (unwanted.length) throw new Error(`${path.basename(file)} holds files it should not: ${unwanted.slice(0, 5).map((e) => e.name).join(', ')}`);
+  // The CUDA plugin, when this build made one, ships beside the trainer.
+  if (existsSync(path.join(stageDir, 'native', 'build', 'libtrainscope_cuda.so')) && !names.has('extension/native/build/libtrainscope_cuda.so'))
+    throw new Error(`${path.basename(file)} lacks the CUDA plugin the build made (native/build/libtrainscope_cuda.so)`);
   const trainer = entries.find((e) => e.name === 'extension/native/build/trainscope-train');
   if (trainer && trainer.mode && !(trainer.mode & 0o100)) throw new Error('the trainer is not executable inside the .vsix');
   const bytes = statSync(file).size;

@@ -258,7 +258,7 @@ test("the analysis' prediction equals trainscope-train --predict", () => {
   assert.equal(formatDiagnostic(firstError(r)!), lines(cb.stderr)[0]);
 
   // The plan report is what --plan prints.
-  const cp = cli([rel, '--plan']);
+  const cp = cli([rel, '--plan', '--json']);
   assert.equal(cp.status, 0, cp.stderr);
   assert.deepEqual(a.analyze(text, rel).plan, JSON.parse(cp.stdout));
 });

@@ -516,6 +516,46 @@ describe('informational modes', () => {
     assert.ok(!existsSync(path.join(out, 'events.jsonl')), '--predict does not train');
   });
 
+  test('a run with --out names the command that writes its report.html, and the command works as printed', async () => {
+    const out = path.join(freshDir('report cmd'), "it's here");
+    const r = await runTrainer([path.join(root, 'examples', 'tiny-gpt.train'), '--quiet', '--out', out, '--set', 'train.steps=2', '--set', 'train.warmup=0']);
+    assertExit(r, 0);
+    const line = r.stdout.split('\n').find((l) => l.startsWith('  report   '));
+    assert.ok(line, `a report line:\n${r.stdout}`);
+    const cmd = /^ {2}report {3}(.+?) {3}\(writes /.exec(line)![1];
+    assert.ok(!existsSync(path.join(out, 'report.html')));
+    const sh = spawnSync('sh', ['-c', cmd], { encoding: 'utf8' });
+    assert.equal(sh.status, 0, sh.stderr);
+    assert.match(readFileSync(path.join(out, 'report.html'), 'utf8'), /^<!DOCTYPE html>/i);
+  });
+
+  test('--plan prints tables a terminal reads, one row per schedule of --plan --json', async () => {
+    const config = path.join(root, 'examples', 'tiny-gpt.train');
+    const text = await runTrainer([config, '--plan']);
+    assertExit(text, 0);
+    const json = await runTrainer([config, '--plan', '--json']);
+    assertExit(json, 0);
+    const report = JSON.parse(json.stdout) as {
+      schedules: { name: string; checkpoint: string; recompute_fraction: number }[];
+      precisions: { precision: string }[];
+      accumulate: { accumulate: number; batch: number }[];
+    };
+    const lines = text.stdout.split('\n');
+    assert.ok(!text.stdout.trimStart().startsWith('{'), 'not JSON');
+    assert.ok(lines.every((l) => l.length <= 100), `no line wider than a terminal:\n${text.stdout}`);
+    for (const s of report.schedules) {
+      const row = lines.find((l) => l.trim().startsWith(`${s.name} `) && l.includes(` ${s.checkpoint} `));
+      assert.ok(row, `a row for ${s.name} (${s.checkpoint}):\n${text.stdout}`);
+      assert.ok(row.trimEnd().endsWith(` ${Math.round(s.recompute_fraction * 100)}%`), `its recompute: ${row}`);
+    }
+    for (const p of report.precisions) assert.ok(lines.some((l) => l.trim().startsWith(`${p.precision} `)), p.precision);
+    for (const k of report.accumulate)
+      assert.ok(lines.some((l) => new RegExp(`^\\s+${k.accumulate}\\s+${k.batch}\\s`).test(l)), `accumulate ${k.accumulate}`);
+    const bad = await runTrainer([config, '--json']);
+    assertExit(bad, 2);
+    assert.match(bad.stderr, /--json goes with --plan/);
+  });
+
   test('--predict reports a checkpoint budget no plan fits in its error field', async () => {
     const r = await runTrainer([cfg, '--predict', '--set', 'train.checkpoint=budget 1KB']);
     assertExit(r, 0);
@@ -846,7 +886,7 @@ describe('memory pre-flight', () => {
     const text = ['[model]', 'vocab 32', 'context 64', 'layers 4', 'width 32', 'heads 2', '', '[data]', 'synthetic', '', '[train]', 'steps 2', 'batch 4', 'threads 1', 'checkpoint none', ''].join('\n');
     const cfg = path.join(dir, 'run.train');
     writeFileSync(cfg, text);
-    const planned = await runTrainer([cfg, '--plan']);
+    const planned = await runTrainer([cfg, '--plan', '--json']);
     assertExit(planned, 0);
     const schedules = (JSON.parse(planned.stdout) as { schedules: { name: string; peak_bytes: number }[] }).schedules;
     const peak = (name: string) => schedules.find((x) => x.name === name)!.peak_bytes;

@@ -4,6 +4,7 @@
 //                    [--check] [--predict] [--quiet]
 // Exit 0 on success, 2 on a bad config or usage, 1 on a run-time failure.
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -38,7 +39,8 @@ const char* kUsage =
     "  --check              only check the config; print its errors\n"
     "  --predict            print the memory model's prediction (JSON) and exit\n"
     "  --plan               print every checkpoint schedule, precision and accumulation\n"
-    "                       with its predicted memory and recompute (JSON) and exit\n"
+    "                       with its predicted memory and recompute, as tables, and exit\n"
+    "  --json               with --plan: the same as JSON (what the editor reads)\n"
     "  --quiet              no progress lines on stderr\n"
     "  --version, --help\n";
 
@@ -62,13 +64,36 @@ bool make_dirs(const std::string& path, std::string& err) {
   return true;
 }
 
+// The command that renders DIR/report.html: out/report.js of the checkout
+// or the installed extension this trainer belongs to (native/build/ beside
+// out/ in both), or "" when there is none.
+std::string report_command(const std::string& dir) {
+  char exe[4096];
+  const ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0) return "";
+  exe[n] = 0;
+  std::string script = exe;
+  for (int up = 0; up < 3 && !script.empty(); ++up) script = script.substr(0, script.rfind('/'));
+  script += "/out/report.js";
+  struct stat st {};
+  if (stat(script.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return "";
+  // Shell-quoted where needed, so the line can be pasted as it is.
+  auto quoted = [](const std::string& p) {
+    if (p.find_first_of(" '\"$`\\*?&;|<>()") == std::string::npos) return p;
+    std::string q = "'";
+    for (char c : p) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return q + "'";
+  };
+  return "node " + quoted(script) + " " + quoted(dir) + "   (writes " + dir + "/report.html, the panel for any browser)";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string config_path, out_dir;
   std::vector<std::string> overrides;
   ts::RunOptions opt;
-  bool check_only = false, predict = false, plan = false;
+  bool check_only = false, predict = false, plan = false, json = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     // An option's value; a following option ("--quiet") is not one.
@@ -104,6 +129,8 @@ int main(int argc, char** argv) {
       predict = true;
     } else if (a == "--plan") {
       plan = true;
+    } else if (a == "--json") {
+      json = true;
     } else if (a == "--quiet") {
       opt.log_steps = false;
     } else if (!a.empty() && a[0] == '-') {
@@ -115,6 +142,7 @@ int main(int argc, char** argv) {
     }
   }
   if (config_path.empty()) return usage_error("no config file given");
+  if (json && !plan) return usage_error("--json goes with --plan (--predict always prints JSON)");
 
   const ts::ParseResult pr = ts::load_config(config_path, overrides);
   for (const auto& d : pr.diagnostics) std::fprintf(stderr, "%s\n", d.format().c_str());
@@ -131,7 +159,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (plan) {
-    std::printf("%s\n", ts::plan_report_json(pr.config, 0).c_str());
+    if (json) std::printf("%s\n", ts::plan_report_json(pr.config, 0).c_str());
+    else std::fputs(ts::plan_report_text(pr.config, 0).c_str(), stdout);
     return 0;
   }
   if (predict) {
@@ -148,6 +177,7 @@ int main(int argc, char** argv) {
     if (opt.trace_path.empty()) opt.trace_path = out_dir + "/trace.json";
     opt.summary_path = out_dir + "/summary.json";
     opt.snapshot_path = out_dir + "/snapshot.bin";
+    opt.report_command = report_command(out_dir);
   }
   return ts::run_training(pr.config, opt);
 }

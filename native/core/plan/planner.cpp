@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 #include "base/bytes.h"
 #include "base/json.h"
@@ -428,95 +429,99 @@ namespace ts {
 
 namespace {
 
-void schedule_json(Json& j, const Config& cfg, const std::string& name, const Segments& segs) {
-  const MemoryPrediction p = predict_memory(cfg, segs);
-  j.begin_object();
-  j.field("name", name).field("checkpoint", segments_text(segs));
-  j.key("segments").begin_array();
-  for (const auto& s : segs) j.begin_array().value(s.first).value(s.second).end_array();
-  j.end_array();
-  j.field("peak_act_bytes", p.peak_act).field("peak_bytes", p.peak);
-  j.field("recompute_flops", p.recompute_flops);
-  j.field("recompute_fraction", p.step_flops > 0 ? p.recompute_flops / p.step_flops : 0.0);
-  j.end_object();
+// One line of the report: a checkpoint plan, or the config under another
+// precision, attention layout or accumulation, with what it is predicted
+// to cost. Only the figures the report shows are kept (not the per-layer
+// prediction: 1,026 schedules of 1,026 layers would be 100 MB).
+struct PlanRow {
+  std::string name;
+  Segments segments;
+  uint64_t peak_act = 0, peak = 0;
+  double recompute_flops = 0, recompute_fraction = 0;
+  int64_t accumulate = 0, batch = 0;
+};
+
+PlanRow row_of(const std::string& name, const Segments& segs, const MemoryPrediction& p) {
+  PlanRow r;
+  r.name = name;
+  r.segments = segs;
+  r.peak_act = p.peak_act;
+  r.peak = p.peak;
+  r.recompute_flops = p.recompute_flops;
+  r.recompute_fraction = p.step_flops > 0 ? p.recompute_flops / p.step_flops : 0.0;
+  return r;
 }
 
-}  // namespace
+PlanRow schedule_row(const Config& cfg, const std::string& name, const Segments& segs) {
+  return row_of(name, segs, predict_memory(cfg, segs));
+}
 
-PlanReport plan_report(const Config& cfg, uint64_t memory_budget) {
+// Everything the report says, computed once; plan_report writes it as JSON
+// and plan_report_text as tables.
+struct PlanData {
+  MemoryPrediction own;
+  std::vector<PlanRow> schedules;
+  uint64_t min_peak_act = 0;
+  bool has_budget = false;
+  uint64_t budget_bytes = 0;
+  BudgetPlan budget;
+  std::vector<PlanRow> budget_plan, raise_plan, least_plan;  // 0 or 1 row each
+  std::string raise_size;
+  uint64_t raise_bytes = 0;
+  bool has_fit = false;
+  uint64_t fit_bytes = 0;
+  TotalFit fit;
+  std::vector<PlanRow> fit_plan;
+  std::vector<PlanRow> precisions, attention, accumulate;
+  std::string checkpoint_error;
+};
+
+PlanData plan_data(const Config& cfg, uint64_t memory_budget) {
   const int eb = 4;
   const int L = cfg.model.layers;
   ChainPlanner planner(cfg, eb);
-  PlanReport report;
-  std::string& s = report.json;
-  Json j(s);
-  j.begin_object();
+  PlanData d;
   Segments own_segments;
-  const bool resolved = planner.resolve(own_segments, report.checkpoint_error);
-  MemoryPrediction own = predict_memory(cfg, resolved ? own_segments : Segments{}, eb);
-  own.error = report.checkpoint_error;
-  j.key("prediction").raw(memory_prediction_to_json(own));
+  const bool resolved = planner.resolve(own_segments, d.checkpoint_error);
+  d.own = predict_memory(cfg, resolved ? own_segments : Segments{}, eb);
+  d.own.error = d.checkpoint_error;
 
-  j.key("schedules").begin_array();
-  schedule_json(j, cfg, "none", {});
-  const int k = sqrt_segment_size(L);
-  schedule_json(j, cfg, "sqrt", segments_every(L, k));
-  for (int e = 1; e <= L; ++e) schedule_json(j, cfg, "every " + std::to_string(e), segments_every(L, e));
-  j.end_array();
+  d.schedules.push_back(schedule_row(cfg, "none", {}));
+  d.schedules.push_back(schedule_row(cfg, "sqrt", segments_every(L, sqrt_segment_size(L))));
+  for (int e = 1; e <= L; ++e) d.schedules.push_back(schedule_row(cfg, "every " + std::to_string(e), segments_every(L, e)));
+  d.min_peak_act = planner.min_peak();
 
-  j.field("min_peak_act_bytes", planner.min_peak());
   if (cfg.train.checkpoint == "budget") {
-    const uint64_t budget = cfg.train.checkpoint_budget;
-    const BudgetPlan bp = planner.budget(budget);
-    j.key("budget").begin_object();
-    j.field("bytes", budget).field("fits", bp.fits).field("min_budget", bp.min_budget);
-    if (bp.fits) {
-      j.key("plan");
-      schedule_json(j, cfg, "budget", bp.segments);
+    d.has_budget = true;
+    d.budget_bytes = cfg.train.checkpoint_budget;
+    d.budget = planner.budget(d.budget_bytes);
+    if (d.budget.fits) {
+      d.budget_plan.push_back(schedule_row(cfg, "budget", d.budget.segments));
     } else {
-      uint64_t raised = 0;
-      const std::string size = size_text_at_least(bp.min_budget, &raised);
-      const BudgetPlan rp = planner.budget(raised);
-      if (rp.fits) {
-        j.key("raise").begin_object().field("size", size).field("bytes", raised).key("plan");
-        schedule_json(j, cfg, "budget", rp.segments);
-        j.end_object();
-      }
-      const BudgetPlan lp = planner.budget(bp.min_budget);
-      if (lp.fits) {
-        j.key("least");
-        schedule_json(j, cfg, "least", lp.segments);
-      }
+      d.raise_size = size_text_at_least(d.budget.min_budget, &d.raise_bytes);
+      const BudgetPlan rp = planner.budget(d.raise_bytes);
+      if (rp.fits) d.raise_plan.push_back(schedule_row(cfg, "budget", rp.segments));
+      const BudgetPlan lp = planner.budget(d.budget.min_budget);
+      if (lp.fits) d.least_plan.push_back(schedule_row(cfg, "least", lp.segments));
     }
-    j.end_object();
   }
   if (memory_budget > 0) {
-    const TotalFit fit = planner.fit_total(memory_budget);
-    j.key("fit").begin_object().field("bytes", memory_budget).field("fits", fit.fits);
-    if (fit.fits) {
-      j.key("plan");
-      schedule_json(j, cfg, "fit", fit.segments);
-    } else {
-      j.field("smallest", fit.smallest);
-    }
-    j.end_object();
+    d.has_fit = true;
+    d.fit_bytes = memory_budget;
+    d.fit = planner.fit_total(memory_budget);
+    if (d.fit.fits) d.fit_plan.push_back(schedule_row(cfg, "fit", d.fit.segments));
   }
 
   // Precision and accumulation, each under the config's own checkpoint plan
   // held fixed (a budget is not re-planned), so the numbers are their effect.
-  j.key("precisions").begin_array();
   for (const char* prec : {"fp32", "bf16", "fp16"}) {
     Config c = cfg;
     c.train.precision = prec;
-    const MemoryPrediction p = predict_memory(c, own.segments, eb);
-    j.begin_object().field("precision", prec).field("peak_act_bytes", p.peak_act);
-    j.field("peak_bytes", p.peak).end_object();
+    d.precisions.push_back(row_of(prec, d.own.segments, predict_memory(c, d.own.segments, eb)));
   }
-  j.end_array();
   // train.attention, where the config can train on a GPU: both layouts as
   // the CUDA backend allocates them (fused only where the shape allows).
   if (cfg.train.device != "cpu") {
-    j.key("attention").begin_array();
     for (const char* att : {"materialized", "fused"}) {
       Config c = cfg;
       c.train.attention = att;
@@ -524,13 +529,9 @@ PlanReport plan_report(const Config& cfg, uint64_t memory_budget) {
           !flash_attention_fits(c.train.precision != "fp32", uint64_t(c.model.context),
                                uint64_t(c.model.width), uint64_t(c.model.heads)))
         continue;
-      const MemoryPrediction p = predict_memory(c, own.segments, eb, "cuda");
-      j.begin_object().field("attention", att).field("peak_act_bytes", p.peak_act);
-      j.field("peak_bytes", p.peak).end_object();
+      d.attention.push_back(row_of(att, d.own.segments, predict_memory(c, d.own.segments, eb, "cuda")));
     }
-    j.end_array();
   }
-  j.key("accumulate").begin_array();
   // 64-bit: batch x accumulate reaches 6.5e10 within the keys' ranges.
   // Only splits both keys accept are listed.
   double lo = 0, max_batch = 0, max_accumulate = 0;
@@ -542,13 +543,155 @@ PlanReport plan_report(const Config& cfg, uint64_t memory_budget) {
     Config c = cfg;
     c.train.batch = int(global / K);
     c.train.accumulate = int(K);
-    const MemoryPrediction p = predict_memory(c, own.segments, eb);
-    j.begin_object().field("accumulate", K).field("batch", c.train.batch);
-    j.field("peak_act_bytes", p.peak_act).field("peak_bytes", p.peak).end_object();
+    PlanRow r = row_of("accumulate " + std::to_string(K), d.own.segments, predict_memory(c, d.own.segments, eb));
+    r.accumulate = K;
+    r.batch = c.train.batch;
+    d.accumulate.push_back(r);
+  }
+  return d;
+}
+
+void schedule_json(Json& j, const PlanRow& r) {
+  j.begin_object();
+  j.field("name", r.name).field("checkpoint", segments_text(r.segments));
+  j.key("segments").begin_array();
+  for (const auto& s : r.segments) j.begin_array().value(s.first).value(s.second).end_array();
+  j.end_array();
+  j.field("peak_act_bytes", r.peak_act).field("peak_bytes", r.peak);
+  j.field("recompute_flops", r.recompute_flops);
+  j.field("recompute_fraction", r.recompute_fraction);
+  j.end_object();
+}
+
+// Columns padded to their widest cell; the first left-aligned, the rest right.
+std::string table_text(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> w;
+  for (const auto& r : rows)
+    for (size_t c = 0; c < r.size(); ++c) {
+      if (w.size() <= c) w.push_back(0);
+      w[c] = std::max(w[c], r[c].size());
+    }
+  std::string out;
+  for (const auto& r : rows) {
+    std::string line = " ";
+    for (size_t c = 0; c < r.size(); ++c) {
+      const std::string pad(w[c] - r[c].size(), ' ');
+      line += "  " + (c == 0 ? r[c] + pad : pad + r[c]);
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out += line + "\n";
+  }
+  return out;
+}
+
+// A plan's segments in the config language, or their count where that
+// would not fit a terminal's line (`every 1` of 1,024 layers); --json has them all.
+std::string segments_cell(const Segments& segs) {
+  const std::string text = segments_text(segs);
+  return text.size() <= 40 ? text : std::to_string(segs.size()) + " segments";
+}
+
+std::string percent_text(double fraction) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.0f%%", fraction * 100);
+  return buf;
+}
+
+}  // namespace
+
+PlanReport plan_report(const Config& cfg, uint64_t memory_budget) {
+  const PlanData d = plan_data(cfg, memory_budget);
+  PlanReport report;
+  report.checkpoint_error = d.checkpoint_error;
+  Json j(report.json);
+  j.begin_object();
+  j.key("prediction").raw(memory_prediction_to_json(d.own));
+  j.key("schedules").begin_array();
+  for (const PlanRow& r : d.schedules) schedule_json(j, r);
+  j.end_array();
+  j.field("min_peak_act_bytes", d.min_peak_act);
+  if (d.has_budget) {
+    j.key("budget").begin_object();
+    j.field("bytes", d.budget_bytes).field("fits", d.budget.fits).field("min_budget", d.budget.min_budget);
+    for (const PlanRow& r : d.budget_plan) schedule_json(j.key("plan"), r);
+    for (const PlanRow& r : d.raise_plan) {
+      j.key("raise").begin_object().field("size", d.raise_size).field("bytes", d.raise_bytes).key("plan");
+      schedule_json(j, r);
+      j.end_object();
+    }
+    for (const PlanRow& r : d.least_plan) schedule_json(j.key("least"), r);
+    j.end_object();
+  }
+  if (d.has_fit) {
+    j.key("fit").begin_object().field("bytes", d.fit_bytes).field("fits", d.fit.fits);
+    for (const PlanRow& r : d.fit_plan) schedule_json(j.key("plan"), r);
+    if (!d.fit.fits) j.field("smallest", d.fit.smallest);
+    j.end_object();
+  }
+  j.key("precisions").begin_array();
+  for (const PlanRow& r : d.precisions)
+    j.begin_object().field("precision", r.name).field("peak_act_bytes", r.peak_act).field("peak_bytes", r.peak).end_object();
+  j.end_array();
+  if (cfg.train.device != "cpu") {
+    j.key("attention").begin_array();
+    for (const PlanRow& r : d.attention)
+      j.begin_object().field("attention", r.name).field("peak_act_bytes", r.peak_act).field("peak_bytes", r.peak).end_object();
+    j.end_array();
+  }
+  j.key("accumulate").begin_array();
+  for (const PlanRow& r : d.accumulate) {
+    j.begin_object().field("accumulate", r.accumulate).field("batch", r.batch);
+    j.field("peak_act_bytes", r.peak_act).field("peak_bytes", r.peak).end_object();
   }
   j.end_array();
   j.end_object();
   return report;
+}
+
+std::string plan_report_text(const Config& cfg, uint64_t memory_budget) {
+  const PlanData d = plan_data(cfg, memory_budget);
+  std::string out = "predicted peak " + bytes_text(double(d.own.peak)) + " under train.checkpoint " + d.own.checkpoint +
+                    ":\n  params " + bytes_text(double(d.own.param)) + ", grads " + bytes_text(double(d.own.grad)) +
+                    ", optimizer " + bytes_text(double(d.own.optim)) + ", activations " +
+                    bytes_text(double(d.own.peak_act)) + ", workspace " + bytes_text(double(d.own.peak_workspace)) +
+                    (d.own.comm ? ", comm " + bytes_text(double(d.own.comm)) : std::string()) + "\n";
+  if (!d.checkpoint_error.empty()) out += "train.checkpoint: " + d.checkpoint_error + "\n";
+  auto schedule_rows = [&](const std::vector<const PlanRow*>& rows) {
+    std::vector<std::vector<std::string>> t = {{"schedule", "segments", "activations", "peak", "recompute"}};
+    for (const PlanRow* r : rows)
+      t.push_back({r->name, segments_cell(r->segments), bytes_text(double(r->peak_act)), bytes_text(double(r->peak)),
+                   percent_text(r->recompute_fraction)});
+    return table_text(t);
+  };
+  std::vector<const PlanRow*> sched;
+  for (const PlanRow& r : d.schedules) sched.push_back(&r);
+  for (const PlanRow& r : d.budget_plan) sched.push_back(&r);
+  for (const PlanRow& r : d.raise_plan) sched.push_back(&r);
+  for (const PlanRow& r : d.least_plan) sched.push_back(&r);
+  for (const PlanRow& r : d.fit_plan) sched.push_back(&r);
+  out += "\ncheckpoint schedules (train.checkpoint; recompute: the extra forward FLOPs, as a share of a step's):\n" + schedule_rows(sched);
+  out += "  least activation memory any plan reaches: " + bytes_text(double(d.min_peak_act)) + "\n";
+  if (d.has_budget && !d.budget.fits)
+    out += "  budget " + bytes_text(double(d.budget_bytes)) + " fits no plan" +
+           (d.raise_plan.empty() ? std::string() : ": raise it to " + d.raise_size) + "\n";
+  if (d.has_fit && !d.fit.fits)
+    out += "  no plan fits a peak of " + bytes_text(double(d.fit_bytes)) + " (the smallest is " +
+           bytes_text(double(d.fit.smallest)) + ")\n";
+  auto variant_rows = [&](const char* head, const std::vector<PlanRow>& rows, bool batch) {
+    std::vector<std::vector<std::string>> t = {{head, "activations", "peak"}};
+    if (batch) t[0].insert(t[0].begin() + 1, "batch");
+    for (const PlanRow& r : rows) {
+      std::vector<std::string> line = {batch ? std::to_string(r.accumulate) : r.name, bytes_text(double(r.peak_act)),
+                                       bytes_text(double(r.peak))};
+      if (batch) line.insert(line.begin() + 1, std::to_string(r.batch));
+      t.push_back(line);
+    }
+    return table_text(t);
+  };
+  out += "\nprecision (train.precision):\n" + variant_rows("precision", d.precisions, false);
+  if (!d.attention.empty()) out += "\nattention on the GPU (train.attention):\n" + variant_rows("attention", d.attention, false);
+  out += "\naccumulation, same global batch (train.accumulate, train.batch):\n" + variant_rows("accumulate", d.accumulate, true);
+  return out;
 }
 
 std::string plan_report_json(const Config& cfg, uint64_t memory_budget) { return plan_report(cfg, memory_budget).json; }

@@ -141,6 +141,10 @@ struct PlanReport {
 };
 PlanReport plan_report(const Config& cfg, uint64_t memory_budget = 0);
 
+// The same report as tables for a terminal (trainscope-train --plan):
+// the rows the JSON holds, sizes in bytes_text, recompute in percent.
+std::string plan_report_text(const Config& cfg, uint64_t memory_budget = 0);
+
 }  // namespace ts
 
 namespace ts {

@@ -462,6 +462,9 @@ bool Run::finish(const char* status) {
   ev_.record(s);
   if (!close_stream()) ok = false;
   print_summary(ok ? status : "failed", ms, tps);
+  if (!opt_.report_command.empty() && !opt_.events_path.empty())
+    std::printf("  report   %s\n", opt_.report_command.c_str());
+  std::fflush(stdout);
   return ok;
 }
 

@@ -23,6 +23,9 @@ struct RunOptions {
   // predicted peak exceeds it is refused before allocating; 0 = none.
   uint64_t memory_budget = 0;
   bool log_steps = true;    // a progress line on stderr every few steps
+  // Printed under the summary by rank 0 once the stream is written: the
+  // CLI's command that renders the run folder's report.html ("" = none).
+  std::string report_command;
   // When set, receives every step's loss at full precision (the event stream
   // rounds to 9 digits): for callers that compare runs bit for bit.
   std::vector<double>* step_losses = nullptr;
