@@ -635,7 +635,7 @@ async function main() {
       }
       log(`offered: ${offered.map((o) => o.text).join(' | ')}`);
       const usable = offered.filter((o) => !o.disabled && !/re-profile/.test(o.text));
-      const pick = usable.find((o) => /^Checkpoint every/.test(o.text)) ?? usable.find((o) => /checkpoint|bf16|precision/i.test(o.text)) ?? usable[0];
+      const pick = usable.find((o) => /^Set checkpoint sqrt/.test(o.text)) ?? usable.find((o) => /checkpoint|bf16|precision/i.test(o.text)) ?? usable[0];
       if (!pick) {
         await page.keyboard.press('Escape');
         return { skip: `only disabled or re-profiling code actions are offered: ${offered.map((o) => o.text).join(' | ')}` };

@@ -1,9 +1,10 @@
 // The code actions on `.train` configs, without VS Code: the text edits
 // (minimal, comment-keeping, CRLF-preserving), the numbers in the titles
-// (exactly the addon's analyze() plan report), the budget warnings, and that every edit
-// yields a config the trainer's parser accepts with the intended value.
+// (exactly the addon's analyze() plan report), the budget warnings, that every edit
+// yields a config the trainer's parser accepts with the intended value, and
+// that every title names the key and value its edit writes.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import type { MemoryPrediction, PlanReport } from '../common/events/schema';
@@ -23,6 +24,7 @@ import { valueSpan } from '../extension/config/lexer';
 import { formatBytes } from '../common/format';
 import type { ResolvedConfig } from '../common/config';
 import { ADDON_RELATIVE_PATH, loadNative, type TrainScopeNative } from '../extension/native/addon';
+import { splitLines } from '../extension/native/positions';
 import { root } from './support/trainer';
 
 const fixtures = path.join(root, 'test', 'fixtures', 'configs');
@@ -66,6 +68,37 @@ function parsed(text: string, name = 'test.train'): ResolvedConfig {
   assert.deepEqual(r.diagnostics, [], `the parser rejects:\n${text}`);
   assert.ok(r.ok && r.config);
   return r.config;
+}
+
+/** Every config these tests use: the fixtures and the examples. */
+function everyConfig(): { name: string; text: string }[] {
+  const dirs = [fixtures, path.join(root, 'examples')];
+  return dirs.flatMap((dir) =>
+    readdirSync(dir)
+      .filter((f) => f.endsWith('.train'))
+      .sort()
+      .map((f) => ({ name: f, text: readFileSync(path.join(dir, f), 'utf8') })),
+  );
+}
+
+/** The key values an edit wrote: each key of `after` (as the parser outlines it) whose value text differs from `before`'s. */
+function writtenValues(before: string, after: string, name: string): [key: string, value: string][] {
+  const values = (text: string): Map<string, string> => {
+    const lines = splitLines(text);
+    const keys = native().analyze(text, name).outline.filter((o) => !o.header);
+    return new Map(keys.map((o) => [`${o.section}.${o.key}`, lines[o.line].slice(o.valueStart, o.valueEnd)]));
+  };
+  const was = values(before);
+  return [...values(after)].filter(([k, v]) => was.get(k) !== v).map(([k, v]) => [k.slice(k.indexOf('.') + 1), v]);
+}
+
+/**
+ * Whether `title` names `key value` as the file spells it, and `key` with
+ * no other value (a plan's layers beside a budget it writes, say).
+ */
+function namesSetting(title: string, key: string, value: string): boolean {
+  const after = [...title.matchAll(new RegExp(`(?:^|\\s)${key} `, 'g'))].map((m) => title.slice(m.index + m[0].length));
+  return after.length > 0 && after.every((rest) => rest.startsWith(value) && !/^[\w.]/.test(rest.slice(value.length)));
 }
 
 function action(actions: readonly ConfigAction[], id: ConfigAction['id']): ConfigAction {
@@ -171,7 +204,7 @@ describe('code actions', { skip: haveAddon ? false : NO_ADDON }, () => {
 
       const fp32 = plan.precisions.find((p) => p.precision === 'fp32')!;
       const bf16 = plan.precisions.find((p) => p.precision === 'bf16')!;
-      assert.equal(action(actions, 'precision').title, `Use bf16 mixed precision (activations ${MINUS}${formatBytes(fp32.peak_act_bytes - bf16.peak_act_bytes)})`);
+      assert.equal(action(actions, 'precision').title, `Set precision bf16 (mixed precision: activations ${MINUS}${formatBytes(fp32.peak_act_bytes - bf16.peak_act_bytes)})`);
 
       const none = plan.schedules.find((s) => s.name === 'none')!;
       const sqrt = plan.schedules.find((s) => s.name === 'sqrt')!;
@@ -179,7 +212,7 @@ describe('code actions', { skip: haveAddon ? false : NO_ADDON }, () => {
       const pct = Math.round(sqrt.recompute_fraction * 100);
       assert.equal(
         action(actions, 'checkpoint').title,
-        `Checkpoint every ${k} layers (${MINUS}${formatBytes(none.peak_act_bytes - sqrt.peak_act_bytes)}, about +${pct}% step time)`,
+        `Set checkpoint sqrt (every ${k} of ${config.model.layers} layers: activations ${MINUS}${formatBytes(none.peak_act_bytes - sqrt.peak_act_bytes)}, about +${pct}% step time)`,
       );
 
       const current = plan.accumulate.find((a) => a.accumulate === 1)!;
@@ -187,7 +220,7 @@ describe('code actions', { skip: haveAddon ? false : NO_ADDON }, () => {
       assert.equal(next.batch, config.train.batch / 2);
       assert.equal(
         action(actions, 'accumulate').title,
-        `Accumulate 2 micro-batches of ${next.batch} (activations ${MINUS}${formatBytes(current.peak_act_bytes - next.peak_act_bytes)})`,
+        `Set batch ${next.batch}, accumulate 2 (same global batch: activations ${MINUS}${formatBytes(current.peak_act_bytes - next.peak_act_bytes)})`,
       );
       // No budget set, no run: nothing else.
       assert.deepEqual(actions.map((a) => a.id).sort(), ['accumulate', 'checkpoint', 'precision']);
@@ -219,7 +252,7 @@ describe('code actions', { skip: haveAddon ? false : NO_ADDON }, () => {
     assert.ok(kept && fused && fused.peak_act_bytes < kept.peak_act_bytes, JSON.stringify(plan.attention));
     const { actions } = insights({ text, fileName: 'gpu-bf16.train', budgetBytes: null });
     const a = action(actions, 'attention');
-    assert.equal(a.title, `Fuse attention on the GPU (activations ${MINUS}${formatBytes(kept.peak_act_bytes - fused.peak_act_bytes)}; backward recomputes the probabilities)`);
+    assert.equal(a.title, `Set attention fused (on the GPU: activations ${MINUS}${formatBytes(kept.peak_act_bytes - fused.peak_act_bytes)}; backward recomputes the probabilities)`);
     assert.deepEqual(a.lines, [11]);
     const edited = applyEdits(text, a.edits);
     assert.equal(parsed(edited, 'gpu-bf16.train').train.attention, 'fused');
@@ -267,6 +300,39 @@ describe('code actions', { skip: haveAddon ? false : NO_ADDON }, () => {
     }
   });
 
+  test('every action offered on the configs names the key and the value its edit writes', () => {
+    const seen = new Set<ConfigAction['id']>();
+    const wrong = new Set<string>();
+    for (const { name, text } of everyConfig()) {
+      const base = native().analyze(text, name);
+      const config = base.config ?? undefined;
+      // A budget at each plan's predicted peak, so that every plan that can
+      // fit one is offered for some budget; a last run measured as
+      // predicted, whose noise scale asks for more accumulation.
+      const peaks = base.plan ? [...base.plan.schedules, ...base.plan.accumulate].map((p) => p.peak_bytes) : [];
+      const lastRun: LastRunFacts | undefined =
+        config && base.plan
+          ? { id: 'last', dir: '/runs/last', peakBytes: base.plan.prediction.peak_bytes, suggestedAccumulate: config.train.accumulate + 3, config }
+          : undefined;
+      for (const budgetBytes of [null, ...new Set(peaks)]) {
+        for (const a of insights({ text, fileName: name, budgetBytes, lastRun }).actions) {
+          if (a.disabled !== undefined) continue;
+          seen.add(a.id);
+          // The edits the WorkspaceEdit (and the re-profile variant) applies.
+          const written = writtenValues(text, applyEdits(text, a.edits), name);
+          if (written.length === 0) wrong.add(`${name}: '${a.title}' writes nothing`);
+          for (const [key, value] of written) {
+            if (!namesSetting(a.title, key, value)) wrong.add(`${name}: '${a.title}' writes '${key} ${value}'`);
+          }
+        }
+      }
+    }
+    assert.deepEqual([...wrong], []);
+    // Every kind of action with an edit was offered on some config.
+    const kinds: ConfigAction['id'][] = ['budget', 'configBudget', 'raiseBudget', 'leastPlan', 'precision', 'attention', 'checkpoint', 'accumulate', 'accumulateFit', 'noiseScale'];
+    assert.deepEqual([...seen].sort(), [...kinds].sort());
+  });
+
   test("the config's checkpoint budget: no plan fits -> disabled action, and fixes that parse", () => {
     const text = fixture('budget-unfit.train');
     const plan = planOf(text, 'b.train');
@@ -298,7 +364,7 @@ describe('code actions', { skip: haveAddon ? false : NO_ADDON }, () => {
     assert.equal(size, '11.6MB');
     assert.equal(plan.budget!.raise!.bytes, 11_600_000);
     assert.ok(minBudget <= 11_600_000 && minBudget > 11_500_000, String(minBudget));
-    assert.match(raise.title, /^Raise the checkpoint budget to 11\.6MB, the least any plan fits \(checkpoint layers [0-9,-]+, about \+\d+% step time\)$/);
+    assert.match(raise.title, /^Set checkpoint budget 11\.6MB, the least any plan fits \(the planner picks layers [0-9,-]+, about \+\d+% step time\)$/);
     const raised = applyEdits(text, raise.edits);
     assert.ok(raised.includes('\ncheckpoint budget 11.6MB   # far too small\n'), raised);
     assert.equal(parsed(raised).train.checkpoint, 'budget 11600000');
@@ -321,7 +387,7 @@ describe('code actions', { skip: haveAddon ? false : NO_ADDON }, () => {
     const a = action(actions, 'configBudget');
     assert.equal(
       a.title,
-      `Fit in ${formatBytes(b.bytes)}: checkpoint ${b.plan.checkpoint} (activations ${formatBytes(b.plan.peak_act_bytes)}, about +${stepTimePercent(b.plan.recompute_fraction)}% step time)`,
+      `Fit in ${formatBytes(b.bytes)}: set checkpoint ${b.plan.checkpoint} (activations ${formatBytes(b.plan.peak_act_bytes)}, about +${stepTimePercent(b.plan.recompute_fraction)}% step time)`,
     );
     assert.ok(b.plan.checkpoint.startsWith('layers '), b.plan.checkpoint);
     const c = parsed(applyEdits(text, a.edits));
@@ -334,7 +400,7 @@ describe('code actions', { skip: haveAddon ? false : NO_ADDON }, () => {
     const { actions } = insights({ text, fileName: 'tiny.train', budgetBytes: budget });
     const a = action(actions, 'budget');
     assert.equal(a.fitsBudget, true);
-    assert.match(a.title, /^Fit in 40\.0 MB: checkpoint layers [0-9,-]+ \(peak [0-9.]+ MB, about \+\d+% step time\)$/);
+    assert.match(a.title, /^Fit in 40\.0 MB: set checkpoint layers [0-9,-]+ \(peak [0-9.]+ MB, about \+\d+% step time\)$/);
     const edited = applyEdits(text, a.edits);
     const c = parsed(edited);
     assert.match(c.train.checkpoint, /^layers /);
@@ -401,7 +467,7 @@ describe('code actions', { skip: haveAddon ? false : NO_ADDON }, () => {
     const lastRun: LastRunFacts = { id: 'r', dir: '/runs/r', suggestedAccumulate: 7, config };
     const { actions } = insights({ text, fileName: 'c.train', budgetBytes: null, lastRun });
     const a = action(actions, 'noiseScale');
-    assert.equal(a.title, 'Accumulate 7 micro-batches (noise scale suggests 7)');
+    assert.equal(a.title, "Set accumulate 7 (the last run's gradient noise scale suggests it)");
     const c = parsed(applyEdits(text, a.edits));
     assert.equal(c.train.accumulate, 7);
     assert.equal(c.train.batch, 16);

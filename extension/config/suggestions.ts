@@ -3,9 +3,11 @@
 // mixed precision, activation checkpointing, a checkpoint plan that fits a
 // memory budget, gradient accumulation; and the warnings that go with them
 // (the last run went over the budget; no plan fits the config's own
-// `checkpoint budget`). The titles promise numbers, so they come from the
-// same models the trainer runs, never from estimates made here; this file
-// only words them, from one analysis of the text.
+// `checkpoint budget`). A title names the edit as the file will read
+// (`Set checkpoint sqrt (…)`), so what the user picks is what they then
+// see written; and it promises numbers, so they come from the same models
+// the trainer runs, never from estimates made here; this file only words
+// them, from one analysis of the text.
 // No `vscode` import: codeActions.ts turns these into editor objects.
 import type { ResolvedConfig } from '../../common/config';
 import type { PlanReport, PlanSchedule } from '../../common/events/schema';
@@ -176,7 +178,9 @@ function unfitBudgetActions(input: InsightsInput, plan: PlanReport, lines: numbe
     actions.push({
       id: 'raiseBudget',
       key: 'checkpoint',
-      title: `Raise the checkpoint budget to ${r.size}, the least any plan fits (checkpoint ${r.plan.checkpoint}, about +${stepTimePercent(r.plan.recompute_fraction)}% step time)`,
+      // What is written is the budget; the plan it resolves to is named as
+      // the planner's pick, so the title names no second `checkpoint` value.
+      title: `Set checkpoint budget ${r.size}, the least any plan fits (the planner picks ${r.plan.checkpoint}, about +${stepTimePercent(r.plan.recompute_fraction)}% step time)`,
       edits: setKeyEdits(text, 'train', [['checkpoint', `budget ${r.size}`]], analysis.outline),
       lines,
       predicted: { peak_bytes: r.plan.peak_bytes, peak_act_bytes: r.plan.peak_act_bytes },
@@ -187,7 +191,7 @@ function unfitBudgetActions(input: InsightsInput, plan: PlanReport, lines: numbe
     actions.push({
       id: 'leastPlan',
       key: 'checkpoint',
-      title: `Checkpoint ${least.checkpoint}: the least activation memory (${formatBytes(least.peak_act_bytes)}, about +${stepTimePercent(least.recompute_fraction)}% step time)`,
+      title: `Set checkpoint ${least.checkpoint}: the least activation memory (${formatBytes(least.peak_act_bytes)}, about +${stepTimePercent(least.recompute_fraction)}% step time)`,
       edits: setKeyEdits(text, 'train', [['checkpoint', least.checkpoint]], analysis.outline),
       lines,
       predicted: { peak_bytes: least.peak_bytes, peak_act_bytes: least.peak_act_bytes },
@@ -244,7 +248,7 @@ export function configInsights(input: InsightsInput): ConfigInsights {
       actions.push({
         id: 'budget',
         key: 'checkpoint',
-        title: `Fit in ${formatBytes(budgetBytes)}: checkpoint ${s.checkpoint} (peak ${formatBytes(s.peak_bytes)}, ${pct(s)})`,
+        title: `Fit in ${formatBytes(budgetBytes)}: set checkpoint ${s.checkpoint} (peak ${formatBytes(s.peak_bytes)}, ${pct(s)})`,
         edits: set([['checkpoint', s.checkpoint]]),
         lines: checkpointLines,
         predicted: { peak_bytes: s.peak_bytes, peak_act_bytes: s.peak_act_bytes },
@@ -270,7 +274,7 @@ export function configInsights(input: InsightsInput): ConfigInsights {
       actions.push({
         id: 'configBudget',
         key: 'checkpoint',
-        title: `Fit in ${formatBytes(b.bytes)}: checkpoint ${b.plan.checkpoint} (activations ${formatBytes(b.plan.peak_act_bytes)}, ${pct(b.plan)})`,
+        title: `Fit in ${formatBytes(b.bytes)}: set checkpoint ${b.plan.checkpoint} (activations ${formatBytes(b.plan.peak_act_bytes)}, ${pct(b.plan)})`,
         edits: set([['checkpoint', b.plan.checkpoint]]),
         lines: checkpointLines,
         predicted: { peak_bytes: b.plan.peak_bytes, peak_act_bytes: b.plan.peak_act_bytes },
@@ -293,7 +297,7 @@ export function configInsights(input: InsightsInput): ConfigInsights {
       actions.push({
         id: 'precision',
         key: 'precision',
-        title: `Use bf16 mixed precision (activations ${MINUS}${formatBytes(fp32.peak_act_bytes - bf16.peak_act_bytes)})`,
+        title: `Set precision bf16 (mixed precision: activations ${MINUS}${formatBytes(fp32.peak_act_bytes - bf16.peak_act_bytes)})`,
         edits: set([['precision', 'bf16']]),
         lines: offerLines(outline, ['precision']),
         predicted: { peak_bytes: bf16.peak_bytes, peak_act_bytes: bf16.peak_act_bytes },
@@ -311,7 +315,7 @@ export function configInsights(input: InsightsInput): ConfigInsights {
       actions.push({
         id: 'attention',
         key: 'attention',
-        title: `Fuse attention on the GPU (activations ${MINUS}${formatBytes(kept.peak_act_bytes - fused.peak_act_bytes)}; backward recomputes the probabilities)`,
+        title: `Set attention fused (on the GPU: activations ${MINUS}${formatBytes(kept.peak_act_bytes - fused.peak_act_bytes)}; backward recomputes the probabilities)`,
         edits: set([['attention', 'fused']]),
         lines: offerLines(outline, ['attention']),
         predicted: { peak_bytes: fused.peak_bytes, peak_act_bytes: fused.peak_act_bytes },
@@ -325,12 +329,16 @@ export function configInsights(input: InsightsInput): ConfigInsights {
     const none = plan.schedules.find((s) => s.name === 'none');
     const sqrt = plan.schedules.find((s) => s.name === 'sqrt');
     if (none && sqrt && sqrt.peak_act_bytes < none.peak_act_bytes) {
-      // The planner's sqrt segments: blocks per segment, as it resolved them.
-      const k = sqrt.segments.length ? sqrt.segments[0][1] - sqrt.segments[0][0] + 1 : 0;
+      // `sqrt` is written (it stays sqrt(L) if the layers change); what it
+      // means for this config is the planner's `every K` with the same
+      // segments, or its segments themselves.
+      const every = plan.schedules.find((s) => s.name.startsWith('every ') && s.checkpoint === sqrt.checkpoint);
+      const L = config.model.layers;
+      const shape = every ? `${every.name} of ${L} layer${L === 1 ? '' : 's'}` : sqrt.checkpoint;
       actions.push({
         id: 'checkpoint',
         key: 'checkpoint',
-        title: `Checkpoint every ${k} layer${k === 1 ? '' : 's'} (${MINUS}${formatBytes(none.peak_act_bytes - sqrt.peak_act_bytes)}, ${pct(sqrt)})`,
+        title: `Set checkpoint sqrt (${shape}: activations ${MINUS}${formatBytes(none.peak_act_bytes - sqrt.peak_act_bytes)}, ${pct(sqrt)})`,
         edits: set([['checkpoint', 'sqrt']]),
         lines: checkpointLines,
         predicted: { peak_bytes: sqrt.peak_bytes, peak_act_bytes: sqrt.peak_act_bytes },
@@ -348,7 +356,7 @@ export function configInsights(input: InsightsInput): ConfigInsights {
       actions.push({
         id,
         key: 'accumulate',
-        title: `Accumulate ${a.accumulate} micro-batches of ${a.batch} (activations ${MINUS}${formatBytes(current.peak_act_bytes - a.peak_act_bytes)})`,
+        title: `Set batch ${a.batch}, accumulate ${a.accumulate} (same global batch: activations ${MINUS}${formatBytes(current.peak_act_bytes - a.peak_act_bytes)})`,
         edits: set([
           ['batch', String(a.batch)],
           ['accumulate', String(a.accumulate)],
@@ -381,7 +389,7 @@ export function configInsights(input: InsightsInput): ConfigInsights {
     actions.push({
       id: 'noiseScale',
       key: 'accumulate',
-      title: `Accumulate ${suggested} micro-batches (noise scale suggests ${suggested})`,
+      title: `Set accumulate ${suggested} (the last run's gradient noise scale suggests it)`,
       edits: set([['accumulate', String(suggested)]]),
       lines: accLines,
     });

@@ -39,10 +39,14 @@ std::vector<RuleProblem> cross_key_problems(const Config& c,
               "), heads of 32 or 64 (model.width / model.heads is " + std::to_string(hs) +
               ") and model.context a multiple of 64 (it is " + std::to_string(c.model.context) + ")");
   }
+  // Shortening the run (--set train.steps=20 on a config that warms up for
+  // 30) lands here: the message says what to set, the run is not changed behind
+  // the user's back.
   if (c.train.warmup >= c.train.steps)
     add({"train.warmup", "train.steps"},
         "train.warmup " + std::to_string(c.train.warmup) + " must be less than train.steps " +
-            std::to_string(c.train.steps));
+            std::to_string(c.train.steps) + ": lower train.warmup (e.g. --set train.warmup=" +
+            std::to_string(c.train.steps / 10) + ", a tenth of the steps) or raise train.steps");
   // The model counts a micro-batch's tokens (its matrices' rows) in an int,
   // as BLAS and cuBLAS take them.
   const uint64_t tokens = uint64_t(c.train.batch) * uint64_t(c.model.context);
