@@ -79,6 +79,7 @@ function stage() {
   // The bundles carry their dependencies; the scripts and dev tools are the repository's.
   delete pkg.scripts;
   delete pkg.devDependencies;
+  delete pkg.allowScripts;
   delete pkg.dependencies;
   writeFileSync(path.join(stageDir, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`);
   for (const f of ['README.md', 'CHANGELOG.md', 'LICENSE', 'LICENSE.md', 'LICENSE.txt', '.vscodeignore']) {
