@@ -30,9 +30,10 @@ function dpkgInstalled(pkg) {
   return r.status === 0 && r.stdout.includes('install ok installed');
 }
 
-// Debian packages each job needs. `core`: build and train on CPU.
+// Debian packages each job needs. `core`: build and train on CPU (OpenBLAS is
+// opened at run time: without it training runs on the built-in kernel).
 export const systemPackages = {
-  core: ['cmake', 'g++', 'make', 'libopenblas-dev'],
+  core: ['cmake', 'g++', 'make', 'libopenblas0'],
   mpi: ['libopenmpi-dev', 'openmpi-bin'],
   bench: ['python3-torch'],
   // Browser tests: Chromium (test/webview.test.ts, scripts/e2e.mjs), and what

@@ -34,6 +34,7 @@ interface RunResult {
 interface RunOptions {
   cwd?: string;
   timeoutMs?: number;
+  env?: NodeJS.ProcessEnv;
 }
 
 const live = new Set<ChildProcess>();
@@ -48,7 +49,7 @@ function killAll(): void {
 // Every child is also killed by the afterEach/after hooks if still alive.
 function startTrainer(args: readonly string[], opts: RunOptions = {}): { child: ChildProcess; done: Promise<RunResult> } {
   const timeoutMs = opts.timeoutMs ?? 30_000;
-  const child = spawn(trainer, [...args], { cwd: opts.cwd ?? root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(trainer, [...args], { cwd: opts.cwd ?? root, stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env });
   live.add(child);
   const done = new Promise<RunResult>((resolve, reject) => {
     let stdout = '';
@@ -514,6 +515,28 @@ describe('informational modes', () => {
     assert.equal(p.act_end_of_forward, p.peak_act_bytes);
     assert.equal(p.error, undefined);
     assert.ok(!existsSync(path.join(out, 'events.jsonl')), '--predict does not train');
+  });
+
+  test('without OpenBLAS the built-in kernel trains, and the run record says why', async () => {
+    const sets = ['--set', 'train.steps=3', '--set', 'train.warmup=0', '--set', 'train.threads=1'];
+    const config = path.join(root, 'examples', 'tiny-gpt.train');
+    const losses = async (env: NodeJS.ProcessEnv, name: string) => {
+      const out = freshDir(name);
+      const r = await runTrainer([config, '--quiet', '--out', out, ...sets], { env: { ...process.env, ...env } });
+      assertExit(r, 0);
+      const recs = readEvents(path.join(out, 'events.jsonl'));
+      return { blas: String(recs[0].blas), losses: recs.filter((x) => x.type === 'step').map((x) => Number(x.loss)) };
+    };
+    const missing = await losses({ TRAINSCOPE_BLAS: '/nonexistent/libopenblas.so.0' }, 'blas-missing');
+    assert.match(missing.blas, /^builtin \(\/nonexistent\/libopenblas\.so\.0: cannot open shared object file/);
+    const builtin = await losses({ TRAINSCOPE_BLAS: 'builtin' }, 'blas-builtin');
+    assert.equal(builtin.blas, 'builtin (TRAINSCOPE_BLAS=builtin)');
+    assert.deepEqual(missing.losses, builtin.losses, 'the same kernel, the same losses');
+    // Where OpenBLAS is installed it is found at run time, and agrees closely.
+    const found = await losses({ TRAINSCOPE_BLAS: '' }, 'blas-found');
+    if (found.blas.startsWith('OpenBLAS')) {
+      for (let i = 0; i < 3; ++i) assert.ok(Math.abs(found.losses[i] - builtin.losses[i]) < 1e-4, `step ${i + 1}: ${found.losses[i]} vs ${builtin.losses[i]}`);
+    }
   });
 
   test('a run with --out names the command that writes its report.html, and the command works as printed', async () => {

@@ -3,12 +3,12 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <mutex>
 #include <string>
 #include <vector>
 
-#ifdef TRAINSCOPE_HAVE_OPENBLAS
-#include <cblas.h>
-#endif
+#include "base/dl.h"
 
 namespace ts {
 
@@ -61,40 +61,80 @@ template void gemm_builtin<float>(bool, bool, int, int, int, float, const float*
 template void gemm_builtin<double>(bool, bool, int, int, int, double, const double*, int,
                                    const double*, int, double, double*, int);
 
-#ifdef TRAINSCOPE_HAVE_OPENBLAS
+// OpenBLAS, opened at run time: the trainer starts on a machine without it
+// (and the .vsix carries no BLAS), training on the kernel above instead,
+// and the run record's "blas" says which and why. The CBLAS ABI is fixed
+// by the standard, so no header is needed: the enum values are CBLAS's.
+// TRAINSCOPE_BLAS=builtin picks the kernel above; TRAINSCOPE_BLAS=PATH
+// opens that library instead of libopenblas.so.0.
+namespace {
+
+constexpr int kCblasRowMajor = 101, kCblasNoTrans = 111, kCblasTrans = 112;
+
+struct OpenBlas {
+  void (*sgemm)(int, int, int, int, int, int, float, const float*, int, const float*, int, float, float*, int) = nullptr;
+  void (*dgemm)(int, int, int, int, int, int, double, const double*, int, const double*, int, double, double*, int) = nullptr;
+  char* (*get_config)() = nullptr;
+  void (*set_num_threads)(int) = nullptr;
+  std::string name;  // blas_name()
+};
+
+const OpenBlas& openblas() {
+  static OpenBlas b;
+  static std::once_flag once;
+  std::call_once(once, [] {
+    const char* env = std::getenv("TRAINSCOPE_BLAS");
+    const std::string want = env && *env ? env : "libopenblas.so.0";
+    if (want == "builtin") {
+      b.name = "builtin (TRAINSCOPE_BLAS=builtin)";
+      return;
+    }
+    void* lib = dlopen(want.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!lib) {
+      const char* why = dlerror();
+      b.name = "builtin (" + (why ? std::string(why) : want + " not found") + ")";
+      return;
+    }
+    std::string missing;
+    OpenBlas found;
+    dl_symbol(lib, "cblas_sgemm", found.sgemm, missing);
+    dl_symbol(lib, "cblas_dgemm", found.dgemm, missing);
+    dl_symbol(lib, "openblas_get_config", found.get_config, missing);
+    dl_symbol(lib, "openblas_set_num_threads", found.set_num_threads, missing);
+    if (!missing.empty()) {
+      dlclose(lib);
+      b.name = "builtin (" + want + " lacks " + missing + ")";
+      return;
+    }
+    b = found;
+    // e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64"
+    b.name = b.get_config();
+  });
+  return b;
+}
+
+}  // namespace
+
 template <>
 void gemm<float>(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda,
                  const float* B, int ldb, float beta, float* C, int ldc) {
-  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-              M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  if (const auto f = openblas().sgemm)
+    return f(kCblasRowMajor, ta ? kCblasTrans : kCblasNoTrans, tb ? kCblasTrans : kCblasNoTrans, M, N, K, alpha,
+             A, lda, B, ldb, beta, C, ldc);
+  gemm_builtin(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 template <>
 void gemm<double>(bool ta, bool tb, int M, int N, int K, double alpha, const double* A,
                   int lda, const double* B, int ldb, double beta, double* C, int ldc) {
-  cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-              M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-}
-const char* blas_name() {
-  // e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64"
-  static std::string name = openblas_get_config();
-  return name.c_str();
-}
-void set_compute_threads(int n) {
-  omp_set_num_threads(n);
-  openblas_set_num_threads(n);
-}
-#else
-template <typename T>
-void gemm(bool ta, bool tb, int M, int N, int K, T alpha, const T* A, int lda, const T* B,
-          int ldb, T beta, T* C, int ldc) {
+  if (const auto f = openblas().dgemm)
+    return f(kCblasRowMajor, ta ? kCblasTrans : kCblasNoTrans, tb ? kCblasTrans : kCblasNoTrans, M, N, K, alpha,
+             A, lda, B, ldb, beta, C, ldc);
   gemm_builtin(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
-template void gemm<float>(bool, bool, int, int, int, float, const float*, int, const float*,
-                          int, float, float*, int);
-template void gemm<double>(bool, bool, int, int, int, double, const double*, int,
-                           const double*, int, double, double*, int);
-const char* blas_name() { return "builtin"; }
-void set_compute_threads(int n) { omp_set_num_threads(n); }
-#endif
+const char* blas_name() { return openblas().name.c_str(); }
+void set_compute_threads(int n) {
+  omp_set_num_threads(n);
+  if (const auto f = openblas().set_num_threads) f(n);
+}
 
 }  // namespace ts
