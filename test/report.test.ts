@@ -59,6 +59,16 @@ describe('page building', () => {
     assert.match(html, /<title>&lt;x&gt;<\/title>/);
   });
 
+  test('a report has a memory budget only when it is written with one', () => {
+    // The budget is an editor setting: a page rendered without it says none.
+    const data = dataOf(renderReport(emptyModel('r'), ''));
+    assert.ok(isHostMessage(data) && data.type === 'init');
+    assert.deepEqual(data.settings, { budgetBytes: null });
+    const withBudget = dataOf(renderReport(emptyModel('r'), '', { budgetBytes: 5e8 }));
+    assert.ok(isHostMessage(withBudget) && withBudget.type === 'init');
+    assert.deepEqual(withBudget.settings, { budgetBytes: 5e8 });
+  });
+
   test('a fresh nonce per page', () => {
     const a = renderReport(emptyModel('r'), '');
     const b = renderReport(emptyModel('r'), '');

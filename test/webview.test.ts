@@ -15,8 +15,8 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { type Browser, chromium, type Page } from 'playwright-core';
-import type { RunRecord, TrainerEvent } from '../common/events/schema';
+import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
+import type { PlanReport, RunRecord, TrainerEvent } from '../common/events/schema';
 import { formatBytes, formatMs } from '../common/format';
 import { RunModelBuilder } from '../extension/runs/runModelBuilder';
 import { writeTimelineRun } from './support/timelineRun';
@@ -70,6 +70,219 @@ async function canvasPixels(page: Page, selector: string): Promise<CanvasPixels[
   );
 }
 
+/** A text a canvas's 2D context drew: where (canvas pixels) and how aligned. */
+interface CanvasText {
+  text: string;
+  x: number;
+  y: number;
+  align: string;
+}
+
+/**
+ * Runs in the page before its scripts: records the text each canvas draws
+ * since its last full clear (Chart.js clears the whole canvas before every
+ * frame), so that tick labels and legend entries, which Chart.js paints
+ * rather than putting in the DOM, can be read back.
+ */
+function recordCanvasText(): void {
+  const texts = new WeakMap<HTMLCanvasElement, CanvasText[]>();
+  (window as unknown as { __canvasText: (c: HTMLCanvasElement) => CanvasText[] }).__canvasText = (c) => texts.get(c) ?? [];
+  const proto = CanvasRenderingContext2D.prototype;
+  const { clearRect, fillText } = proto;
+  proto.clearRect = function (x, y, w, h) {
+    if (x <= 0 && y <= 0 && x + w >= this.canvas.width && y + h >= this.canvas.height) texts.set(this.canvas, []);
+    clearRect.call(this, x, y, w, h);
+  };
+  proto.fillText = function (text, x, y, maxWidth?: number) {
+    const p = this.getTransform().transformPoint(new DOMPoint(x, y));
+    const list = texts.get(this.canvas) ?? [];
+    list.push({ text: String(text), x: p.x, y: p.y, align: this.textAlign });
+    texts.set(this.canvas, list);
+    if (maxWidth === undefined) fillText.call(this, text, x, y);
+    else fillText.call(this, text, x, y, maxWidth);
+  };
+}
+
+/** What `canvas` last drew as text (recordCanvasText). */
+async function canvasText(canvas: Locator): Promise<CanvasText[]> {
+  return canvas.evaluate((c) => (window as unknown as { __canvasText: (c: HTMLCanvasElement) => CanvasText[] }).__canvasText(c as HTMLCanvasElement));
+}
+
+/** The labels of a chart's x axis, left to right: numbers drawn centred under the plot (y labels are right-aligned, the legend's left-aligned). */
+async function xTickLabels(canvas: Locator): Promise<string[]> {
+  const texts = (await canvasText(canvas)).filter((t) => t.align === 'center' && /^[\d.,-]+$/.test(t.text));
+  const bottom = Math.max(...texts.map((t) => Math.round(t.y)));
+  return texts.filter((t) => Math.round(t.y) === bottom).sort((a, b) => a.x - b.x).map((t) => t.text);
+}
+
+/**
+ * A chart's legend as painted: each entry's label and the colour of the box
+ * left of it, read from the canvas' pixels (the box's widest run of one
+ * opaque colour, so antialiased edges and an outline do not count).
+ */
+async function legendColours(canvas: Locator): Promise<{ label: string; rgb: [number, number, number]; width: number }[]> {
+  const labels = (await canvasText(canvas)).filter((t) => t.align === 'left');
+  return canvas.evaluate((node, entries) => {
+    const c = node as HTMLCanvasElement;
+    // Read from a copy: reading the chart's canvas again (canvasPixels has)
+    // makes Chromium warn on the console about repeated readbacks.
+    const copy = document.createElement('canvas');
+    [copy.width, copy.height] = [c.width, c.height];
+    const g = copy.getContext('2d', { willReadFrequently: true })!;
+    g.drawImage(c, 0, 0);
+    const px = g.getImageData(0, 0, c.width, c.height).data;
+    return entries.map((t) => {
+      const row = Math.round(t.y) * c.width;
+      const x1 = Math.floor(t.x);
+      const x0 = Math.max(0, x1 - 80);
+      const at = (x: number, ch: number) => px[(row + x) * 4 + ch];
+      let best = { start: x0, width: 0 };
+      for (let i = x0; i < x1; ) {
+        let j = i;
+        while (j < x1 && at(j, 3) === 255 && [0, 1, 2].every((ch) => at(j, ch) === at(i, ch))) j++;
+        if (j - i > best.width) best = { start: i, width: j - i };
+        i = Math.max(j, i + 1);
+      }
+      const mid = best.start + (best.width >> 1);
+      return { label: t.text, rgb: [at(mid, 0), at(mid, 1), at(mid, 2)] as [number, number, number], width: best.width };
+    });
+  }, labels);
+}
+
+// Colour-blind viewers, simulated: Machado, Oliveira and Fernandes (2009)
+// at severity 1, on linear RGB; differences as CIEDE2000 in CIELAB (D65).
+const CVD: Record<'deuteranopia' | 'protanopia' | 'tritanopia', number[][]> = {
+  protanopia: [
+    [0.152286, 1.052583, -0.204868],
+    [0.114503, 0.786281, 0.099216],
+    [-0.003882, -0.048116, 1.051998],
+  ],
+  deuteranopia: [
+    [0.367322, 0.860646, -0.227968],
+    [0.280085, 0.672501, 0.047413],
+    [-0.01182, 0.04294, 0.968881],
+  ],
+  tritanopia: [
+    [1.255528, -0.076749, -0.178779],
+    [-0.078411, 0.930809, 0.147602],
+    [0.004733, 0.691367, 0.3039],
+  ],
+};
+
+function linearRgb(rgb: readonly number[]): number[] {
+  return rgb.map((v) => {
+    const c = v / 255;
+    return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  });
+}
+
+function simulate(lin: readonly number[], m: number[][]): number[] {
+  return m.map((row) => Math.min(1, Math.max(0, row[0] * lin[0] + row[1] * lin[1] + row[2] * lin[2])));
+}
+
+/** CIELAB (D65) of a linear-RGB colour. */
+function lab([r, g, b]: readonly number[]): [number, number, number] {
+  const xyz = [
+    (0.4124564 * r + 0.3575761 * g + 0.1804375 * b) / 0.95047,
+    0.2126729 * r + 0.7151522 * g + 0.072175 * b,
+    (0.0193339 * r + 0.119192 * g + 0.9503041 * b) / 1.08883,
+  ];
+  const [fx, fy, fz] = xyz.map((t) => (t > 216 / 24389 ? Math.cbrt(t) : ((24389 / 27) * t + 16) / 116));
+  return [116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)];
+}
+
+/** CIEDE2000 (Sharma, Wu and Dalal 2005). */
+function deltaE2000([L1, a1, b1]: readonly number[], [L2, a2, b2]: readonly number[]): number {
+  const rad = Math.PI / 180;
+  const Cbar = (Math.hypot(a1, b1) + Math.hypot(a2, b2)) / 2;
+  const G = 0.5 * (1 - Math.sqrt(Cbar ** 7 / (Cbar ** 7 + 25 ** 7)));
+  const [ap1, ap2] = [(1 + G) * a1, (1 + G) * a2];
+  const [C1, C2] = [Math.hypot(ap1, b1), Math.hypot(ap2, b2)];
+  const hue = (b: number, a: number) => (a === 0 && b === 0 ? 0 : (Math.atan2(b, a) / rad + 360) % 360);
+  const [h1, h2] = [hue(b1, ap1), hue(b2, ap2)];
+  let dh = C1 * C2 === 0 ? 0 : h2 - h1;
+  if (dh > 180) dh -= 360;
+  else if (dh < -180) dh += 360;
+  const dH = 2 * Math.sqrt(C1 * C2) * Math.sin((dh * rad) / 2);
+  const Lbar = (L1 + L2) / 2;
+  const Cpbar = (C1 + C2) / 2;
+  let hbar = h1 + h2;
+  if (C1 * C2 !== 0) hbar = Math.abs(h1 - h2) > 180 ? (hbar < 360 ? hbar + 360 : hbar - 360) / 2 : hbar / 2;
+  const T = 1 - 0.17 * Math.cos((hbar - 30) * rad) + 0.24 * Math.cos(2 * hbar * rad) + 0.32 * Math.cos((3 * hbar + 6) * rad) - 0.2 * Math.cos((4 * hbar - 63) * rad);
+  const SL = 1 + (0.015 * (Lbar - 50) ** 2) / Math.sqrt(20 + (Lbar - 50) ** 2);
+  const SC = 1 + 0.045 * Cpbar;
+  const SH = 1 + 0.015 * Cpbar * T;
+  const RT = -2 * Math.sqrt(Cpbar ** 7 / (Cpbar ** 7 + 25 ** 7)) * Math.sin(2 * 30 * Math.exp(-(((hbar - 275) / 25) ** 2)) * rad);
+  const [l, c, h] = [(L2 - L1) / SL, (C2 - C1) / SC, dH / SH];
+  return Math.sqrt(l * l + c * c + h * h + RT * c * h);
+}
+
+/**
+ * The least CIEDE2000 difference a pair of categories may have under each
+ * simulated deficiency. Okabe and Ito's palette, which the panel uses, keeps
+ * every pair at 10.9 or more (orange and reddish purple, tritanopia); the
+ * theme colours it replaced put grad (orange) and workspace (yellow) at 5.4
+ * (dark theme, deuteranopia) and 0.7 (light theme, protanopia).
+ */
+const MIN_DELTA_E = 10;
+
+/** Fails, naming them, on the pairs of `colours` closer than MIN_DELTA_E for a colour-blind viewer. */
+function assertDistinctForColourBlind(colours: readonly { label: string; rgb: readonly number[] }[]): void {
+  const close: string[] = [];
+  let least = Infinity;
+  for (const [kind, m] of Object.entries(CVD)) {
+    const seen = colours.map((c) => lab(simulate(linearRgb(c.rgb), m)));
+    for (let i = 0; i < colours.length; i++) {
+      for (let j = i + 1; j < colours.length; j++) {
+        const d = deltaE2000(seen[i], seen[j]);
+        least = Math.min(least, d);
+        if (d < MIN_DELTA_E) close.push(`${colours[i].label}/${colours[j].label} ΔE ${d.toFixed(1)} under ${kind}`);
+      }
+    }
+  }
+  assert.deepEqual(close, [], `categories too alike for colour-blind viewers (least ΔE ${least.toFixed(1)}): ${JSON.stringify(colours)}`);
+}
+
+/** The memory categories' legend of the per-layer chart, checked apart for colour-blind viewers. */
+async function assertMemoryPaletteDistinct(page: Page): Promise<void> {
+  await showTab(page, 'memory');
+  const legend = await legendColours(page.locator('#view-memory canvas').first());
+  assert.deepEqual(legend.map((l) => l.label), ['param', 'grad', 'optim', 'act', 'workspace']);
+  for (const l of legend) assert.ok(l.width >= 10, `no legend box left of ${l.label}: ${JSON.stringify(l)}`);
+  assertDistinctForColourBlind(legend);
+}
+
+/**
+ * Shows Layers in a 1,400 px wide page: whether the grid fits without a
+ * sideways scroll, and the cells whose text does not fit them.
+ */
+async function layersAt1400(page: Page): Promise<{ scrollWidth: number; clientWidth: number; lastColumnRight: number; wrapRight: number; clipped: string[] }> {
+  await page.setViewportSize({ width: 1400, height: VIEWPORT.height });
+  try {
+    await showTab(page, 'layers');
+    await page.locator('#view-layers vscode-data-grid-row').nth(1).waitFor();
+    return await page.locator('#view-layers .ts-table-wrap').evaluate((wrap) => {
+      const cells = Array.from(wrap.querySelectorAll('vscode-data-grid-cell'));
+      const header = cells.filter((c) => c.getAttribute('cell-type') === 'columnheader');
+      return {
+        scrollWidth: wrap.scrollWidth,
+        clientWidth: wrap.clientWidth,
+        lastColumnRight: header[header.length - 1]?.getBoundingClientRect().right ?? Infinity,
+        wrapRight: wrap.getBoundingClientRect().right,
+        clipped: cells.filter((c) => c.scrollWidth > c.clientWidth).map((c) => (c.textContent ?? '').trim()),
+      };
+    });
+  } finally {
+    await page.setViewportSize(VIEWPORT);
+  }
+}
+
+function assertLayersFit(fit: Awaited<ReturnType<typeof layersAt1400>>): void {
+  assert.ok(fit.scrollWidth <= fit.clientWidth, `the Layers table scrolls sideways at 1,400 px: ${JSON.stringify(fit)}`);
+  assert.ok(fit.lastColumnRight <= fit.wrapRight + 0.5, `the last column is cut off: ${JSON.stringify(fit)}`);
+  assert.deepEqual(fit.clipped, [], 'cells too narrow for their text');
+}
+
 /** label -> value of the summary cards of a view. */
 async function stats(page: Page, view: string): Promise<Record<string, string>> {
   const pairs = await page.locator(`#view-${view} .ts-stat`).evaluateAll((nodes) =>
@@ -100,6 +313,28 @@ async function screenshot(page: Page, view: string, docs = true): Promise<void> 
   }
 }
 
+describe('the colour-blind check itself', () => {
+  test('CIEDE2000 gives the reference differences of Sharma, Wu and Dalal', () => {
+    const pairs: [number[], number[], number][] = [
+      [[50, 2.6772, -79.7751], [50, 0, -82.7485], 2.0425],
+      [[50, 0, 0], [50, -1, 2], 2.3669],
+      [[50, 2.49, -0.001], [50, -2.49, 0.0011], 7.2195],
+      [[50, 2.5, 0], [73, 25, -18], 27.1492],
+      [[60.2574, -34.0099, 36.2677], [60.4626, -34.1751, 39.4387], 1.2644],
+      [[2.0776, 0.0795, -1.135], [0.9033, -0.0636, -0.5514], 0.9082],
+    ];
+    for (const [a, b, want] of pairs) assert.ok(Math.abs(deltaE2000(a, b) - want) < 1e-4, `${a} / ${b}: ${deltaE2000(a, b)}, not ${want}`);
+  });
+
+  test('each simulation keeps white white, and the old grad/workspace pair fails the threshold in both themes', () => {
+    for (const m of Object.values(CVD)) assert.ok(deltaE2000(lab(simulate([1, 1, 1], m)), [100, 0, 0]) < 0.1);
+    const hex = (h: string) => [1, 3, 5].map((i) => parseInt(h.slice(i, i + 2), 16));
+    for (const [grad, workspace] of [['#d18616', '#cca700'], ['#d18616', '#bf8803']]) {
+      assert.throws(() => assertDistinctForColourBlind([{ label: 'grad', rgb: hex(grad) }, { label: 'workspace', rgb: hex(workspace) }]), /grad\/workspace ΔE/);
+    }
+  });
+});
+
 describe('report.html in Chromium', { skip: !haveTrainer && NO_TRAINER }, () => {
   let dir = '';
   let browser: Browser | undefined;
@@ -107,6 +342,7 @@ describe('report.html in Chromium', { skip: !haveTrainer && NO_TRAINER }, () => 
   const problems: PageProblems = { console: [], csp: [], requests: [] };
   let summary: { peak_bytes: number; predicted_peak_bytes: number; steps: number };
   let checkpointed: string[] = [];
+  let plan: PlanReport;
 
   before(async () => {
     assert.ok(
@@ -136,6 +372,7 @@ describe('report.html in Chromium', { skip: !haveTrainer && NO_TRAINER }, () => 
       .map((l) => JSON.parse(l) as { name: string; checkpointed: boolean })
       .filter((l) => l.checkpointed)
       .map((l) => l.name);
+    plan = (JSON.parse(readFileSync(path.join(run, 'events.jsonl'), 'utf8').split('\n')[0]) as RunRecord).plan!;
 
     browser = await chromium.launch({
       executablePath: chromiumPath,
@@ -155,6 +392,7 @@ describe('report.html in Chromium', { skip: !haveTrainer && NO_TRAINER }, () => 
       w.__csp = [];
       document.addEventListener('securitypolicyviolation', (e) => w.__csp.push(`${e.violatedDirective} blocked ${e.blockedURI || '(inline)'}`));
     });
+    await page.addInitScript(recordCanvasText);
     await page.goto(pathToFileURL(path.join(run, 'report.html')).href);
     await page.locator('#tab-overview').waitFor();
   });
@@ -206,6 +444,21 @@ describe('report.html in Chromium', { skip: !haveTrainer && NO_TRAINER }, () => 
     await screenshot(page, 'memory');
   });
 
+  test('Memory: the categories’ colours stay apart for colour-blind viewers (light theme)', async () => {
+    await assertMemoryPaletteDistinct(page);
+  });
+
+  test('Memory: a report written without a memory budget mentions none', async () => {
+    await showTab(page, 'memory');
+    const view = await page.locator('#view-memory').innerText();
+    assert.doesNotMatch(view, /budget/i);
+    // A CPU run's capacity is its RAM, far above the peak: labelled at the edge.
+    assert.equal(
+      await page.locator('#view-memory .ts-card', { hasText: 'Peak memory' }).locator('.ts-note').innerText(),
+      'Bytes per category at the peak of a step. The device’s memory, far above, is named at the right edge.',
+    );
+  });
+
   test('Layers: one row per layer with measured and predicted totals', async () => {
     await showTab(page, 'layers');
     const rows = await page.locator('#view-layers vscode-data-grid-row').evaluateAll((rs) =>
@@ -219,6 +472,10 @@ describe('report.html in Chromium', { skip: !haveTrainer && NO_TRAINER }, () => 
     for (const r of body) assert.equal(r[8], r[9], `layer ${r[1]}: measured total ${r[8]} is not the predicted ${r[9]}`);
   });
 
+  test('Layers: every column, recompute time included, fits a 1,400 px panel', async () => {
+    assertLayersFit(await layersAt1400(page));
+  });
+
   test('Checkpoints: the plan and the checkpointed layers', async () => {
     await showTab(page, 'checkpoints');
     const text = await page.locator('#view-checkpoints').innerText();
@@ -230,7 +487,23 @@ describe('report.html in Chromium', { skip: !haveTrainer && NO_TRAINER }, () => 
     assert.match(text, /by segment count k: peak activation memory \(left axis\) and the forward work recomputed/);
     const [curve] = await canvasPixels(page, '#view-checkpoints canvas');
     assert.ok(curve && curve.colored > 200, `the curve draws: ${JSON.stringify(curve)}`);
+    // No checkpoint budget in this config: no budget's plan either.
+    assert.doesNotMatch(text, /budget/i);
     await screenshot(page, 'checkpoints');
+  });
+
+  test('Checkpoints: why every checkpointed schedule recomputes the same', async () => {
+    await showTab(page, 'checkpoints');
+    // sqrt and every K of 4 blocks each checkpoint all 4: the planner gives them one fraction.
+    const fractions = new Set(plan.schedules.filter((s) => s.segments.length > 0).map((s) => s.recompute_fraction));
+    assert.equal(fractions.size, 1, `one recompute fraction: ${[...fractions].join(', ')}`);
+    const pct = ([...fractions][0] * 100).toFixed(1);
+    const notes = await page.locator('#view-checkpoints .ts-card', { hasText: 'Memory versus recompute' }).locator('.ts-note').allInnerTexts();
+    assert.equal(
+      notes[1],
+      `Every checkpointed schedule recomputes the forward of all 4 blocks once, however it groups them: ${pct}% of a step’s FLOPs ` +
+        '(its forward and backward, three forwards’ worth, of every block and the LM head). The schedules differ in memory, not in recompute.',
+    );
   });
 
   test('Communication: a single-rank run says it has none', async () => {
@@ -279,6 +552,7 @@ describe('report.html of a busy 2-rank step in Chromium', { skip: !haveTrainer &
       if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`);
     });
     page.on('pageerror', (e) => problems.push(`uncaught: ${e.message}`));
+    await page.addInitScript(recordCanvasText);
     await page.goto(pathToFileURL(path.join(run, 'report.html')).href + '#communication');
     await page.locator('#view-communication .ts-comm-details table').first().waitFor();
   });
@@ -342,6 +616,14 @@ describe('report.html of a busy 2-rank step in Chromium', { skip: !haveTrainer &
       return { best, height: c.height };
     });
     assert.ok(line.best > line.height / 2, `a vertical capacity line: ${JSON.stringify(line)}`);
+    assert.match(
+      await page.locator('#view-memory .ts-card', { hasText: 'Peak memory' }).locator('.ts-note').innerText(),
+      /^Bytes per category at the peak of a step\. The solid line is the device’s memory\.$/,
+    );
+  });
+
+  test('Memory: the categories’ colours stay apart for colour-blind viewers (dark theme)', async () => {
+    await assertMemoryPaletteDistinct(page);
   });
 
   test('no console errors', () => {
@@ -375,6 +657,7 @@ describe('the panel as VS Code hosts it: messages both ways', { skip: !haveTrain
       if (msg.type() === 'error' || msg.type() === 'warning') problems.push(`${msg.type()}: ${msg.text()}`);
     });
     page.on('pageerror', (e) => problems.push(`uncaught: ${e.message}`));
+    await page.addInitScript(recordCanvasText);
     // A webview's API: what the page posts is recorded, its state kept.
     await page.addInitScript(() => {
       const w = window as unknown as { __posted: unknown[]; __state: unknown; acquireVsCodeApi: () => unknown };
@@ -407,6 +690,48 @@ describe('the panel as VS Code hosts it: messages both ways', { skip: !haveTrain
     assert.deepEqual(await state(), { tab: 'overview', restore });
     await showTab(page, 'memory');
     assert.deepEqual(await state(), { tab: 'memory', restore });
+    await showTab(page, 'overview');
+  });
+
+  test('the loss chart of a 3-step run labels whole steps only', async () => {
+    await showTab(page, 'overview');
+    const ticks = await xTickLabels(page.locator('#view-overview canvas').first());
+    assert.ok(ticks.length >= 2, `the step axis is labelled: ${ticks.join(', ')}`);
+    for (const t of ticks) assert.match(t, /^\d+$/, `a step between steps: ${ticks.join(', ')}`);
+    assert.deepEqual(ticks.map(Number), [...new Set(ticks.map(Number))].sort((a, b) => a - b));
+  });
+
+  test('the memory budget: named under the peak chart while the setting has one, and only then', async () => {
+    const settings = (budgetBytes: number | null) => page.evaluate((m) => window.postMessage(m, '*'), { type: 'settings', settings: { budgetBytes } });
+    const peakNote = page.locator('#view-memory .ts-card', { hasText: 'Peak memory' }).locator('.ts-note');
+    await showTab(page, 'memory');
+    assert.doesNotMatch(await page.locator('#view-memory').innerText(), /budget/i);
+    await settings(64e6);
+    await page.waitForFunction(() => /budget/.test(document.querySelector('#view-memory')?.textContent ?? ''));
+    assert.match(await peakNote.innerText(), / The dashed line is the memory budget \(trainscope\.memoryBudget\)\.$/);
+    assert.equal((await stats(page, 'memory')).budget, formatBytes(64e6));
+    await settings(null);
+    await page.waitForFunction(() => !/budget/i.test(document.querySelector('#view-memory')?.textContent ?? ''));
+    await showTab(page, 'overview');
+  });
+
+  test('the recompute note shows only when every checkpointed schedule recomputes the same', async () => {
+    const post = (m: unknown) => page.evaluate((msg) => window.postMessage(msg, '*'), m);
+    const notes = () => page.locator('#view-checkpoints .ts-card', { hasText: 'Memory versus recompute' }).locator('.ts-note').allInnerTexts();
+    await showTab(page, 'checkpoints');
+    assert.match((await notes())[1] ?? '', /^Every checkpointed schedule recomputes the forward of all 4 blocks once/);
+    // The same run, with `every 1` (the last point: most segments)
+    // checkpointing only blocks 0-2: three quarters of the others' recompute.
+    const uneven = JSON.parse(JSON.stringify(init)) as { model: { run: RunRecord } };
+    const every1 = uneven.model.run.plan!.schedules.find((x) => x.name === 'every 1')!;
+    every1.segments = [[0, 0], [1, 1], [2, 2]];
+    every1.checkpoint = 'layers 0,1,2';
+    every1.recompute_fraction *= 3 / 4;
+    await post(uneven);
+    await page.waitForFunction(() => document.querySelectorAll('#view-checkpoints .ts-card .ts-note').length === 1, undefined, { timeout: 5000 });
+    assert.equal((await notes()).length, 1, 'only the chart’s own note');
+    await post(init);
+    await page.waitForFunction(() => document.querySelectorAll('#view-checkpoints .ts-card .ts-note').length === 2, undefined, { timeout: 5000 });
     await showTab(page, 'overview');
   });
 
@@ -517,7 +842,8 @@ describe('report.html of a recorded GPU run', () => {
     assert.ok(chromiumPath && existsSync(chromiumPath), 'Chromium is not installed (apt-get install chromium)');
     dir = tempDir('trainscope-webview-gpu-');
     copyFileSync(path.join(root, 'test', 'fixtures', 'gpu-run', 'events.jsonl'), path.join(dir, 'events.jsonl'));
-    const r = spawnSync(process.execPath, [path.join(root, 'out', 'report.js'), dir], { encoding: 'utf8' });
+    // Written with a budget, as the extension does with trainscope.memoryBudget set.
+    const r = spawnSync(process.execPath, [path.join(root, 'out', 'report.js'), dir, '--budget', '20GB'], { encoding: 'utf8' });
     assert.equal(r.status, 0, `out/report.js failed: ${r.stderr}`);
     browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
     page = await (await browser.newContext({ viewport: VIEWPORT, deviceScaleFactor: 1 })).newPage();
@@ -542,5 +868,15 @@ describe('report.html of a recorded GPU run', () => {
     const s = await stats(page, 'memory');
     assert.equal(s['peak (measured)'], '13.72 GB');
     assert.match(s['device memory'], /^85\.02 GB, peak 16\.1%$/);
+    assert.equal(s.budget, formatBytes(20e9));
+    // A report names the budget it was written with, without the editor's setting.
+    assert.equal(
+      await page.locator('#view-memory .ts-card', { hasText: 'Peak memory' }).locator('.ts-note').innerText(),
+      'Bytes per category at the peak of a step. The device’s memory, far above, is named at the right edge. The dashed line is the memory budget.',
+    );
+  });
+
+  test('Layers: the 14 layers of GPT-2 fit a 1,400 px panel', async () => {
+    assertLayersFit(await layersAt1400(page));
   });
 });

@@ -222,6 +222,14 @@ export function applyTheme(theme: Theme): void {
   Chart.defaults.responsive = true;
 }
 
+/**
+ * The x axis of a chart over training steps. Steps are whole numbers: with
+ * few of them Chart.js would otherwise put ticks between two (1.5, 2.5).
+ */
+export function stepAxis() {
+  return { type: 'linear' as const, title: { display: true, text: 'step' }, ticks: { precision: 0 } };
+}
+
 /** A chart in a sized container (Chart.js needs a positioned parent to be responsive). */
 export function mountChart<T extends ChartType>(
   config: ChartConfiguration<T>,

@@ -100,9 +100,22 @@ export interface DataGrid<Row> {
 interface GridElement extends HTMLElement {
   rowsData: object[];
   columnDefinitions: { columnDataKey: string; title: string }[];
+  /** Given to every row as its grid-template-columns. */
+  gridTemplateColumns: string;
 }
 interface GridRowElement extends HTMLElement {
   rowData: object | null;
+}
+
+interface GridOptions {
+  /**
+   * Columns as wide as their content, as in a table, with headers wrapping
+   * between words, so that a wide grid fits its container where it can.
+   * Otherwise every column takes an equal share and, in a .ts-table-wrap,
+   * the grid scrolls sideways at the width of its widest column times the
+   * number of columns.
+   */
+  fit?: boolean;
 }
 
 /**
@@ -112,11 +125,21 @@ interface GridRowElement extends HTMLElement {
 export function createDataGrid<Row extends object>(
   columns: readonly GridColumn<Row>[],
   onActivate?: (row: Row) => void,
+  options: GridOptions = {},
 ): DataGrid<Row> {
   const grid = document.createElement('vscode-data-grid') as GridElement;
   grid.setAttribute('generate-header', 'sticky');
   grid.setAttribute('aria-label', columns.map((c) => c.title).join(', '));
   grid.columnDefinitions = columns.map((c) => ({ columnDataKey: c.key, title: c.title }));
+  if (options.fit) {
+    // Each toolkit row is a grid of its own: with auto columns each would
+    // size its cells alone and the columns would not line up. So the grid
+    // holds the tracks, sized over all rows, and every row takes them as
+    // its subgrid (styles.ts: .ts-grid-fit).
+    grid.classList.add('ts-grid-fit');
+    grid.style.gridTemplateColumns = `repeat(${columns.length}, auto)`;
+    grid.gridTemplateColumns = 'subgrid';
+  }
   if (onActivate) {
     const rowOf = (e: Event): Row | undefined => {
       // Rows may render inside shadow roots: walk the composed path.

@@ -43,12 +43,6 @@ const DARK: Record<string, string> = {
   '--vscode-scrollbarSlider-activeBackground': 'rgba(191, 191, 191, 0.4)',
   '--vscode-charts-foreground': '#cccccc',
   '--vscode-charts-lines': 'rgba(204, 204, 204, 0.25)',
-  '--vscode-charts-blue': '#3794ff',
-  '--vscode-charts-orange': '#d18616',
-  '--vscode-charts-green': '#89d185',
-  '--vscode-charts-purple': '#b180d7',
-  '--vscode-charts-yellow': '#cca700',
-  '--vscode-charts-red': '#f14c4c',
 };
 
 const LIGHT: Record<string, string> = {
@@ -83,12 +77,6 @@ const LIGHT: Record<string, string> = {
   '--vscode-scrollbarSlider-activeBackground': 'rgba(0, 0, 0, 0.6)',
   '--vscode-charts-foreground': '#3b3b3b',
   '--vscode-charts-lines': 'rgba(59, 59, 59, 0.2)',
-  '--vscode-charts-blue': '#1a85ff',
-  '--vscode-charts-orange': '#d18616',
-  '--vscode-charts-green': '#388a34',
-  '--vscode-charts-purple': '#652d90',
-  '--vscode-charts-yellow': '#bf8803',
-  '--vscode-charts-red': '#e51400',
 };
 
 function apply(dark: boolean): void {

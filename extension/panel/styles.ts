@@ -2,7 +2,7 @@
 // <style> (the CSP allows no inline styles otherwise), and the standalone
 // report inlines the same. Colours come from VS Code's theme variables, with
 // fallbacks (dark, and light under prefers-color-scheme) for the report
-// opened in a plain browser.
+// opened in a plain browser; the charts' categorical palette is our own.
 export const WEBVIEW_CSS = `
 :root {
   --ts-fg: var(--vscode-foreground, #cccccc);
@@ -16,12 +16,20 @@ export const WEBVIEW_CSS = `
   --ts-font: var(--vscode-font-family, system-ui, -apple-system, "Segoe UI", sans-serif);
   --ts-font-size: var(--vscode-font-size, 13px);
   --ts-mono: var(--vscode-editor-font-family, ui-monospace, monospace);
-  --ts-chart-1: var(--vscode-charts-blue, #3794ff);
-  --ts-chart-2: var(--vscode-charts-orange, #d18616);
-  --ts-chart-3: var(--vscode-charts-green, #89d185);
-  --ts-chart-4: var(--vscode-charts-purple, #b180d7);
-  --ts-chart-5: var(--vscode-charts-yellow, #cca700);
-  --ts-chart-6: var(--vscode-charts-red, #f14c4c);
+  /*
+   * The categorical palette (memory parts, step phases, series): Okabe and
+   * Ito's colour-blind-safe set, not the theme's --vscode-charts-* (whose
+   * orange and yellow, grad and workspace, are nearly one colour to a
+   * deuteranope or protanope). Its yellow is left out: on a light
+   * background it barely shows. The same six in every theme, dark, light
+   * and high contrast, so a legend means one thing everywhere.
+   */
+  --ts-chart-1: #0072b2; /* blue */
+  --ts-chart-2: #e69f00; /* orange */
+  --ts-chart-3: #009e73; /* bluish green */
+  --ts-chart-4: #cc79a7; /* reddish purple */
+  --ts-chart-5: #56b4e9; /* sky blue */
+  --ts-chart-6: #d55e00; /* vermillion */
   --ts-chart-lines: var(--vscode-charts-lines, rgba(128, 128, 128, 0.35));
   /* What the editor's cursor is on (a config key, layers). */
   --ts-focus-bg: var(--vscode-editor-findMatchHighlightBackground, rgba(234, 92, 0, 0.25));
@@ -37,12 +45,6 @@ export const WEBVIEW_CSS = `
     --ts-error: var(--vscode-errorForeground, #a1260d);
     --ts-warning: var(--vscode-editorWarning-foreground, #bf8803);
     --ts-link: var(--vscode-textLink-foreground, #006ab1);
-    --ts-chart-1: var(--vscode-charts-blue, #1a85ff);
-    --ts-chart-2: var(--vscode-charts-orange, #d18616);
-    --ts-chart-3: var(--vscode-charts-green, #388a34);
-    --ts-chart-4: var(--vscode-charts-purple, #652d90);
-    --ts-chart-5: var(--vscode-charts-yellow, #bf8803);
-    --ts-chart-6: var(--vscode-charts-red, #e51400);
   }
 }
 html, body { margin: 0; padding: 0; }
@@ -88,6 +90,10 @@ header.ts-header h1 { font-size: 1.3em; font-weight: 600; margin: 0; }
 .ts-table-wrap vscode-data-grid { min-width: max-content; }
 .ts-table-wrap vscode-data-grid-cell { white-space: nowrap; }
 vscode-data-grid-row.ts-clickable { cursor: pointer; }
+/* A grid that fits its content (components.ts, fit): one set of column tracks for all its rows. */
+.ts-table-wrap vscode-data-grid.ts-grid-fit { display: grid; min-width: min-content; }
+vscode-data-grid.ts-grid-fit vscode-data-grid-row { grid-column: 1 / -1; }
+.ts-table-wrap vscode-data-grid.ts-grid-fit vscode-data-grid-cell[cell-type="columnheader"] { white-space: normal; overflow-wrap: normal; }
 vscode-panels { width: 100%; }
 vscode-panel-view { padding: 0; }
 /* Communication view (webview/views/communication.ts). */

@@ -12,6 +12,8 @@ export interface CurvePoint {
   checkpoint: string;
   /** Checkpointed segments (0 for none). */
   segments: number;
+  /** Blocks in those segments: each has its forward recomputed once. */
+  blocks: number;
   /** Recompute as % of a step. */
   recomputePct: number;
   /** Peak activation memory, MB (10^6 bytes). */
@@ -57,6 +59,7 @@ export function checkpointCurve(plan: Pick<PlanReport, 'schedules' | 'budget'>, 
         names: [],
         checkpoint: s.checkpoint,
         segments: Array.isArray(s.segments) ? s.segments.length : 0,
+        blocks: Array.isArray(s.segments) ? s.segments.reduce((n, [first, last]) => n + last - first + 1, 0) : 0,
         recomputePct: (s.recompute_fraction ?? 0) * 100,
         peakActMB: s.peak_act_bytes / 1e6,
         peakActBytes: s.peak_act_bytes,
@@ -93,4 +96,20 @@ export function checkpointCurve(plan: Pick<PlanReport, 'schedules' | 'budget'>, 
 /** What a point is besides a schedule: sqrt(L), the budget's plan, the run's own plan. */
 export function pointTags(p: Pick<CurvePoint, 'sqrt' | 'budget' | 'run'>): string[] {
   return [p.sqrt ? 'sqrt(L)' : '', p.budget ? 'budget plan' : '', p.run ? 'this run' : ''].filter(Boolean);
+}
+
+/**
+ * The recompute every checkpointed schedule of the curve shares, when there
+ * are two or more and they all recompute the same: the planner's fraction
+ * is the FLOPs of one forward of each checkpointed block over a step's
+ * (forward and backward, three forwards' worth, of every block and the LM
+ * head), so schedules that checkpoint the same number of blocks recompute
+ * the same however they group them. Null when they differ.
+ */
+export function sharedRecompute(curve: Pick<CheckpointCurve, 'points'>): { pct: number; blocks: number } | null {
+  const [first, ...rest] = curve.points.filter((p) => p.segments > 0);
+  if (!first || !rest.length) return null;
+  // Sums of the same FLOPs in another order may differ in the last bits.
+  const same = (p: CurvePoint) => p.blocks === first.blocks && Math.abs(p.recomputePct - first.recomputePct) <= 1e-9 * first.recomputePct;
+  return rest.every(same) ? { pct: first.recomputePct, blocks: first.blocks } : null;
 }

@@ -8,7 +8,7 @@ import type { RunModel } from '../../common/runModel';
 import { mountChart, type Theme } from '../charts';
 import { cardFor, clear, el, showsLayer } from '../dom';
 import type { View, ViewState } from '../state';
-import { type CheckpointCurve, checkpointCurve, type CurvePoint, pointTags, runCheckpoint } from './checkpointCurve';
+import { type CheckpointCurve, checkpointCurve, type CurvePoint, pointTags, runCheckpoint, sharedRecompute } from './checkpointCurve';
 
 interface CheckpointFacts {
   setting: string;
@@ -61,6 +61,16 @@ function pointLabels(curve: CheckpointCurve, theme: Theme): Plugin<'line'> {
       ctx.restore();
     },
   };
+}
+
+/** Why every checkpointed schedule shows the same recompute (checkpointCurve.ts sharedRecompute). */
+function sharedRecomputeNote(shared: { pct: number; blocks: number }, layers: unknown): string {
+  const which = shared.blocks === layers ? `all ${shared.blocks}` : typeof layers === 'number' ? `${shared.blocks} of the ${layers}` : String(shared.blocks);
+  return (
+    `Every checkpointed schedule recomputes the forward of ${which} blocks once, however it groups them: ` +
+    `${shared.pct.toFixed(1)}% of a step’s FLOPs (its forward and backward, three forwards’ worth, of every block and the LM head). ` +
+    'The schedules differ in memory, not in recompute.'
+  );
 }
 
 export class CheckpointsView implements View {
@@ -207,10 +217,14 @@ export class CheckpointsView implements View {
       true,
     ).chart as unknown as Chart<'line', (number | null)[]>;
     const note =
-      'One point per checkpoint schedule the planner evaluated (none, every K blocks, sqrt(L), the budget’s plan), by segment count k: ' +
+      `One point per checkpoint schedule the planner evaluated (none, every K blocks, sqrt(L)${curve.points.some((p) => p.budget) ? ', the budget’s plan' : ''}), by segment count k: ` +
       'peak activation memory (left axis) and the forward work recomputed in the backward pass (right axis).' +
       (curve.budgetMB !== null ? ' The dashed line is the checkpoint budget.' : '');
-    this.curveHost.append(cardFor(['train.checkpoint'], 'Memory versus recompute', this.chart.canvas.parentElement!, note));
+    const card = cardFor(['train.checkpoint'], 'Memory versus recompute', this.chart.canvas.parentElement!, note);
+    // A flat recompute line looks like a fault of the chart: say why it is flat.
+    const shared = sharedRecompute(curve);
+    if (shared) card.append(el('p', { className: 'ts-note', text: sharedRecomputeNote(shared, run.config.model.layers) }));
+    this.curveHost.append(card);
   }
 
   destroy(): void {

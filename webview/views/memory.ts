@@ -6,7 +6,7 @@ import type { Chart } from 'chart.js';
 import type { LayerBytes } from '../../common/events/schema';
 import { formatBytes } from '../../common/format';
 import type { RunModel } from '../../common/runModel';
-import { categoryColor, type FocusBandsOptions, mountChart, type RefLine, type RefLinesOptions } from '../charts';
+import { categoryColor, type FocusBandsOptions, mountChart, type RefLine, type RefLinesOptions, stepAxis } from '../charts';
 import { withAlpha } from '../color';
 import { cardFor, clear, el, showsKeys, stat } from '../dom';
 import { downsample, type Point } from '../downsample';
@@ -21,7 +21,15 @@ const PEAK_KEYS = ['train.precision', 'train.checkpoint', 'train.batch', 'train.
 function peakBreakdown(m: RunModel): { measured: Record<string, number> | null; predicted: Record<string, number> | null } {
   const p = m.run?.predicted;
   const predicted = p
-    ? { param: p.param, grad: p.grad, optim: p.optim, act: p.peak_act_bytes, workspace: p.peak_workspace_bytes }
+    ? {
+        param: p.param,
+        grad: p.grad,
+        optim: p.optim,
+        act: p.peak_act_bytes,
+        workspace: p.peak_workspace_bytes,
+        // The all-reduce's staging buffer (several ranks), beside the measured comm.
+        ...((p.comm ?? 0) > 0 ? { comm: p.comm ?? 0 } : {}),
+      }
     : null;
   let measured: Record<string, number> | null = null;
   if (m.summary) {
@@ -40,6 +48,8 @@ export class MemoryView implements View {
   private peak: Chart<'bar', number[], string> | undefined;
   private overSteps: Chart<'line', Point[]> | undefined;
   private readonly empty = el('p', { className: 'ts-empty' });
+  /** Under the peak chart: names the lines it draws, and only those. */
+  private readonly peakNote = el('p', { className: 'ts-note' });
   private layersKey = '';
   private focusKey = '';
 
@@ -130,17 +140,14 @@ export class MemoryView implements View {
         parsing: false,
         normalized: true,
         interaction: { mode: 'nearest', intersect: false, axis: 'x' },
-        scales: { x: { type: 'linear', title: { display: true, text: 'step' } }, y: { type: 'linear', beginAtZero: true, ticks: bytesTick } },
+        scales: { x: stepAxis(), y: { type: 'linear', beginAtZero: true, ticks: bytesTick } },
         plugins: { tooltip: tooltipBytes, refLines: { lines: [], axis: 'y' } },
       },
     }).chart as unknown as Chart<'line', Point[]>;
+    const peakCard = cardFor(PEAK_KEYS, 'Peak memory', this.peak.canvas.parentElement!);
+    peakCard.append(this.peakNote);
     const grid = el('div', { className: 'ts-grid' }, [
-      cardFor(
-        PEAK_KEYS,
-        'Peak memory',
-        this.peak.canvas.parentElement!,
-        'Bytes per category at the peak of a step; the solid line is the device’s memory, the dashed one trainscope.memoryBudget.',
-      ),
+      peakCard,
       cardFor(['train.steps'], 'Memory over the run', this.overSteps.canvas.parentElement!, 'Memory the trainer tracks, after each step.'),
     ]);
     const layers = cardFor(
@@ -212,7 +219,9 @@ export class MemoryView implements View {
     });
     const total = (r: Record<string, number> | null): number => (r ? Object.values(r).reduce((a, b) => a + b, 0) : 0);
     const peak = Math.max(total(measured), total(predicted));
-    this.setLines(c, [...capacityLine(s.model, peak), ...budgetLine(s.settings.budgetBytes)], 'x');
+    const lines = [...capacityLine(s.model, peak), ...budgetLine(s.settings.budgetBytes)];
+    this.setLines(c, lines, 'x');
+    this.peakNote.textContent = peakNote(lines, s.standalone);
     c.update('none');
   }
 
@@ -237,6 +246,18 @@ export class MemoryView implements View {
     const top = Math.max(0, ...lines.filter((l) => l.keepInView).map((l) => l.value));
     if (scale) scale.suggestedMax = top > 0 ? top * 1.05 : undefined;
   }
+}
+
+/**
+ * The peak chart's note. A budget is an editor setting that a report has
+ * only when it was written with one: the note names the lines drawn.
+ */
+function peakNote(lines: readonly RefLine[], standalone: boolean): string {
+  const parts = ['Bytes per category at the peak of a step.'];
+  const cap = lines.find((l) => l.kind === 'capacity');
+  if (cap) parts.push(cap.keepInView ? 'The solid line is the device’s memory.' : 'The device’s memory, far above, is named at the right edge.');
+  if (lines.some((l) => l.kind === 'budget')) parts.push(`The dashed line is the memory budget${standalone ? '' : ' (trainscope.memoryBudget)'}.`);
+  return parts.join(' ');
 }
 
 function budgetLine(budget: number | null): RefLine[] {

@@ -4,7 +4,7 @@
 import type { Chart } from 'chart.js';
 import { formatBytes, formatCount, formatLoss, formatMs } from '../../common/format';
 import type { RunModel } from '../../common/runModel';
-import { categoryColor, mountChart } from '../charts';
+import { categoryColor, mountChart, stepAxis } from '../charts';
 import { withAlpha } from '../color';
 import { cardFor, clear, el, showsKeys, stat } from '../dom';
 import { bucketRanges, downsample, meanOf, type Point } from '../downsample';
@@ -251,7 +251,7 @@ function mountLine(datasets: LineSet[], yTitle: string) {
       normalized: true,
       interaction: { mode: 'nearest', intersect: false, axis: 'x' },
       scales: {
-        x: { type: 'linear', title: { display: true, text: 'step' } },
+        x: stepAxis(),
         y: { type: 'linear', title: { display: true, text: yTitle } },
       },
       plugins: { legend: { display: datasets.length > 1 } },
