@@ -18,11 +18,9 @@ bool EventWriter::open(const std::string& path, std::string& err) {
   if (path.empty()) return true;
   if (!check_output_path(path, "events file", err)) return false;
   // O_NOFOLLOW: a link planted since the check is refused, not followed;
-  // O_NONBLOCK: nor can a FIFO put there make the open wait. O_APPEND: a
-  // rank that ends the job appends its error record and summary through a
-  // descriptor of its own (Run::write_abort_records); at a private offset
-  // this writer's next flush would overwrite them (seen as a torn summary
-  // line after a watchdog abort).
+  // O_NONBLOCK: nor can a FIFO put there make the open wait. O_APPEND: the
+  // records a rank writes as it ends the job (append_final) land at the
+  // end, also through a descriptor opened again after close.
   fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
   struct stat st {};
   if (fd_ < 0 || ::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -37,7 +35,8 @@ bool EventWriter::open(const std::string& path, std::string& err) {
 }
 
 void EventWriter::record(const std::string& json) {
-  if (fd_ < 0) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (fd_ < 0 || sealed_) return;
   buf_ += json;
   buf_.push_back('\n');
 }
@@ -53,6 +52,12 @@ void EventWriter::fail(const std::string& what) {
 }
 
 bool EventWriter::flush() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return flush_locked();
+}
+
+bool EventWriter::flush_locked() {
+  if (sealed_) buf_.clear();
   if (fd_ < 0 || buf_.empty()) return !failed();
   const char* p = buf_.data();
   size_t left = buf_.size();
@@ -72,9 +77,25 @@ bool EventWriter::flush() {
   return true;
 }
 
+void EventWriter::append_final(const std::string& lines) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (sealed_ || path_.empty() || failed()) return;
+  sealed_ = true;
+  buf_.clear();
+  const bool reopened = fd_ < 0;
+  const int fd = reopened ? ::open(path_.c_str(), O_WRONLY | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) : fd_;
+  if (fd < 0) return;
+  // One write: the lines land whole, together (O_APPEND). Nothing is left
+  // to tell when it fails: the job is ending.
+  const ssize_t n = ::write(fd, lines.data(), lines.size());
+  if (n > 0) written_ += uint64_t(n);
+  if (reopened) ::close(fd);
+}
+
 bool EventWriter::close() {
+  std::lock_guard<std::mutex> lock(mu_);
   if (fd_ < 0) return !failed();
-  if (!flush()) return false;
+  if (!flush_locked()) return false;
   if (::fsync(fd_) != 0 && errno != EINVAL) {
     fail(" (sync)");
     return false;

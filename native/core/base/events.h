@@ -4,6 +4,7 @@
 // record and an interrupted run keeps every record up to its last step.
 #pragma once
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -34,12 +35,23 @@ class EventWriter {
   // Flushes, syncs and closes the file; false (error() set) when any write
   // of the stream failed.
   bool close();
+  // The job is ending from another thread (a rank's watchdog or abort):
+  // `lines` (whole records) are appended in one write after whatever flush
+  // is in flight, and the stream is sealed: later records and flushes are
+  // dropped, so nothing lands after the summary among them. Opens the file
+  // again if it was already closed.
+  void append_final(const std::string& lines);
   bool active() const { return fd_ >= 0; }
   bool failed() const { return !error_.empty(); }
   const std::string& error() const { return error_; }
 
  private:
   void fail(const std::string& what);
+  bool flush_locked();
+  // record(), flush() and close() run on the training thread, append_final
+  // on whichever thread ends the job.
+  std::mutex mu_;
+  bool sealed_ = false;
   int fd_ = -1;
   std::string path_;
   std::string buf_;

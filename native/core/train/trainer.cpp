@@ -7,7 +7,6 @@
 // step_state.cpp, the per-layer spans in profiler.cpp.
 #include "train/trainer.h"
 
-#include <fcntl.h>
 #include <omp.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -513,11 +512,13 @@ void Run::keep_abort_records() {
 }
 
 // On the aborting thread, while the main thread may be anywhere (blocked in
-// a collective, usually, or inside the stream writer): the records go
-// through a descriptor of their own, appended after the last finished
-// step's records (the stream is flushed at every step's end), so the
-// writer's buffer is never touched; what it holds of the unfinished step
-// is lost with the process, as a failed step's records are.
+// a collective, usually, or flushing the stream): the records are appended
+// after the last finished step's (the stream is flushed at every step's
+// end, and a flush in flight completes first) and the stream is sealed, so
+// no record the main thread makes afterwards lands after the summary;
+// what the writer holds of the unfinished step is dropped, as a failed
+// step's records are. (Seen once in CI without the seal: comm records of
+// the step that hung, flushed after the summary.)
 void Run::write_abort_records(const std::string& message) {
   std::string summary;
   int64_t step = 0;
@@ -530,15 +531,7 @@ void Run::write_abort_records(const std::string& message) {
   const std::string prefix = "trainscope-train: error: ";
   const std::string text = message.compare(0, prefix.size(), prefix) == 0 ? message.substr(prefix.size()) : message;
   const std::string lines = error_record(text, Where{}, step + 1) + "\n" + summary + "\n";
-  if (!opt_.events_path.empty()) {
-    const int fd = ::open(opt_.events_path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
-    if (fd >= 0) {
-      // One write: the two lines land whole, together.
-      const ssize_t n = ::write(fd, lines.data(), lines.size());
-      (void)n;  // nothing is left to tell when this fails: the job is ending
-      ::close(fd);
-    }
-  }
+  ev_.append_final(lines);
   std::string err;
   if (!opt_.summary_path.empty()) write_file_atomic(opt_.summary_path, summary + "\n", err);
 }
